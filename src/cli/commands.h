@@ -1,0 +1,12 @@
+/* The meshguard subcommands: one function each, dispatched from main.c.
+ * Each returns the process exit code. */
+#ifndef MG_CLI_COMMANDS_H
+#define MG_CLI_COMMANDS_H
+
+int mg_cmd_genkey(int argc, char **argv);
+int mg_cmd_genpsk(int argc, char **argv);
+int mg_cmd_pubkey(int argc, char **argv);
+/* meshguard up -c FILE [-i IFNAME]: runs the interface in the foreground. */
+int mg_cmd_up(int argc, char **argv);
+
+#endif

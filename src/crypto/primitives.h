@@ -1,0 +1,68 @@
+/* Thin wrappers over libsodium for the primitives WireGuard uses, named and
+ * sized as the protocol needs them, plus TAI64N. Call mg_crypto_init() once
+ * before anything else. */
+#ifndef MG_CRYPTO_PRIMITIVES_H
+#define MG_CRYPTO_PRIMITIVES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define MG_KEY_LEN	     32
+#define MG_AEAD_TAG_LEN	     16
+#define MG_XAEAD_NONCE_LEN   24
+#define MG_TAI64N_LEN	     12
+#define MG_KEY_BASE64_LEN    44 /* without the terminating NUL */
+#define MG_KEY_HEX_LEN	     64
+
+/* 0, or -1 when libsodium cannot initialise. */
+int mg_crypto_init(void);
+
+/* X25519. mg_x25519 returns false when the shared secret is all zeros (a
+ * low-order point), which must abort whatever uses it. */
+void mg_x25519_clamp(uint8_t key[MG_KEY_LEN]);
+void mg_x25519_generate(uint8_t priv[MG_KEY_LEN], uint8_t pub[MG_KEY_LEN]);
+void mg_x25519_public(uint8_t pub[MG_KEY_LEN], const uint8_t priv[MG_KEY_LEN]);
+bool mg_x25519(uint8_t out[MG_KEY_LEN], const uint8_t priv[MG_KEY_LEN],
+	       const uint8_t pub[MG_KEY_LEN]) __attribute__((warn_unused_result));
+
+/* ChaCha20-Poly1305 (RFC 8439) with WireGuard's nonce: 4 zero bytes then the
+ * 64-bit little-endian counter. dst has room for srclen + 16; src and dst may
+ * be the same buffer. */
+void mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
+		  uint64_t counter, const uint8_t key[MG_KEY_LEN]);
+/* srclen includes the tag; dst gets srclen - 16 bytes. False if forged. */
+bool mg_aead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
+		  uint64_t counter, const uint8_t key[MG_KEY_LEN]) __attribute__((warn_unused_result));
+
+/* XChaCha20-Poly1305 with a 24-byte nonce (cookie replies). */
+void mg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
+		   const uint8_t nonce[MG_XAEAD_NONCE_LEN], const uint8_t key[MG_KEY_LEN]);
+bool mg_xaead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad,
+		   size_t adlen, const uint8_t nonce[MG_XAEAD_NONCE_LEN],
+		   const uint8_t key[MG_KEY_LEN]) __attribute__((warn_unused_result));
+
+void mg_random_bytes(void *buf, size_t len);
+uint32_t mg_random_u32(void);
+/* Uniform in [0, upper). */
+uint32_t mg_random_uniform(uint32_t upper);
+
+void mg_wipe(void *buf, size_t len);
+/* Constant time; true when equal. */
+bool mg_equal(const void *a, const void *b, size_t len);
+bool mg_is_zero(const void *buf, size_t len);
+
+/* TAI64N label of a wall-clock time, with the low 24 bits of the nanoseconds
+ * cleared as wireguard-go and the kernel do (limits timing leaks). */
+void mg_tai64n(uint8_t out[MG_TAI64N_LEN], const struct timespec *wall);
+
+/* Keys as wg prints them: 44 characters of standard base64 ending in '='.
+ * out has room for MG_KEY_BASE64_LEN + 1. Decoding returns 0 or -EINVAL. */
+void mg_key_to_base64(char *out, const uint8_t key[MG_KEY_LEN]);
+int mg_key_from_base64(uint8_t key[MG_KEY_LEN], const char *in);
+/* Lower-case hex (UAPI); decoding accepts either case. */
+void mg_key_to_hex(char *out, const uint8_t key[MG_KEY_LEN]);
+int mg_key_from_hex(uint8_t key[MG_KEY_LEN], const char *in);
+
+#endif

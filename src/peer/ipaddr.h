@@ -1,0 +1,46 @@
+/* IP addresses, prefixes and UDP endpoints as the rest of meshguard passes
+ * them around: parsing and formatting in the forms wg and wg-quick use. */
+#ifndef MG_PEER_IPADDR_H
+#define MG_PEER_IPADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* An address with a prefix length. addr holds 4 (AF_INET) or 16 (AF_INET6)
+ * bytes in network order; bits past cidr are zero after mg_prefix_parse. */
+struct mg_prefix {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t cidr;
+	uint8_t addr[16];
+};
+
+/* A UDP endpoint: an IPv4 or IPv6 socket address. */
+struct mg_endpoint {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	};
+};
+
+#define MG_PREFIX_STRLEN   (INET6_ADDRSTRLEN + 4)
+#define MG_ENDPOINT_STRLEN (INET6_ADDRSTRLEN + 8)
+
+/* "10.0.0.1/24", "fd00::/64"; a bare address is a host prefix (/32, /128).
+ * Host bits are cleared when mask_host_bits. 0 or -EINVAL. */
+int mg_prefix_parse(struct mg_prefix *out, const char *s, bool mask_host_bits);
+void mg_prefix_format(char *out, size_t len, const struct mg_prefix *p);
+/* Clears the bits past p->cidr. */
+void mg_prefix_mask(struct mg_prefix *p);
+
+/* Numeric "1.2.3.4:51820" or "[fd00::1]:51820" (no name lookup). 0 or -EINVAL. */
+int mg_endpoint_parse(struct mg_endpoint *out, const char *s);
+/* Same form as mg_endpoint_parse reads. */
+void mg_endpoint_format(char *out, size_t len, const struct mg_endpoint *ep);
+socklen_t mg_endpoint_len(const struct mg_endpoint *ep);
+bool mg_endpoint_equal(const struct mg_endpoint *a, const struct mg_endpoint *b);
+
+#endif
