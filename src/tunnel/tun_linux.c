@@ -1,0 +1,64 @@
+/* Linux back-end of tun.h: /dev/net/tun. */
+#include "tunnel/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+
+int mg_tun_open(const char *name, char ifname_out[IFNAMSIZ], int *fd_out)
+{
+	struct ifreq ifr = { 0 };
+	int fd, ret;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	memcpy(ifname_out, ifr.ifr_name, IFNAMSIZ);
+	ifname_out[IFNAMSIZ - 1] = '\0';
+	*fd_out = fd;
+	return 0;
+}
+
+/* Sets the flags that mg_tun_open gives its own fds; the event loop relies on
+ * a non-blocking fd and children must not inherit the device. */
+static int own(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	fl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+int mg_tun_adopt(int fd, char ifname_out[IFNAMSIZ], bool *no_pi_out)
+{
+	struct ifreq ifr = { 0 };
+
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	if (!(ifr.ifr_flags & IFF_TUN))
+		return -EINVAL;
+	int ret = own(fd);
+	if (ret < 0)
+		return ret;
+	memcpy(ifname_out, ifr.ifr_name, IFNAMSIZ);
+	ifname_out[IFNAMSIZ - 1] = '\0';
+	*no_pi_out = ifr.ifr_flags & IFF_NO_PI;
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* The WireGuard UDP socket set: one IPv4 and one IPv6-only socket on the same
+ * port, so an IPv4 peer is always reached from the IPv4 socket and sources
+ * read from either are never v4-mapped. */
+#ifndef MG_TUNNEL_UDP_H
+#define MG_TUNNEL_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "peer/ipaddr.h"
+
+/* Bytes per receive slot: the largest UDP payload (65535 - 8 over IPv6),
+ * rounded up to a power of two so every slot is as aligned as the first. */
+#define MG_UDP_MAX_DGRAM 65536
+/* Datagrams read per mg_udp_recv_batch call. */
+#define MG_UDP_BATCH 64
+
+/* Both sockets are non-blocking and close-on-exec; a family the host lacks
+ * has fd -1. The set owns its fds until mg_udp_close. */
+struct mg_udp {
+	int fd4;
+	int fd6;
+	uint16_t port;	 /* host order: the port both sockets are bound to */
+	uint32_t fwmark; /* SO_MARK on both sockets; 0: none */
+};
+
+/* Opens both sockets on port (0: one the kernel picks, the same for both).
+ * A family the host does not support is left out; fails when neither works.
+ * A nonzero fwmark needs CAP_NET_ADMIN (-EPERM without). */
+int mg_udp_open(struct mg_udp *u, uint16_t port, uint32_t fwmark);
+void mg_udp_close(struct mg_udp *u);
+
+/* Marks both sockets' packets with fwmark from now on (0 clears the mark). */
+int mg_udp_set_fwmark(struct mg_udp *u, uint32_t fwmark);
+
+/* Sends one datagram from the socket of to's family. 0 or -errno: -EAGAIN
+ * when the send buffer is full (the caller drops, as a router would),
+ * -EAFNOSUPPORT when the set has no socket of that family. */
+int mg_udp_send(struct mg_udp *u, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
+
+/* Caller-owned receive buffers: 4 MiB, so allocate it once (not on the
+ * stack) and reuse it for every call. After mg_udp_recv_batch returns n,
+ * slots 0..n-1 hold datagram buf[i] of len[i] bytes from from[i]. A len of 0
+ * marks a datagram that was empty or too large for a slot: skip it. */
+struct mg_udp_batch {
+	struct mg_endpoint from[MG_UDP_BATCH];
+	size_t len[MG_UDP_BATCH];
+	uint8_t buf[MG_UDP_BATCH][MG_UDP_MAX_DGRAM];
+	/* Private: recvmmsg's descriptors into the arrays above. */
+	struct mmsghdr msg[MG_UDP_BATCH];
+	struct iovec iov[MG_UDP_BATCH];
+};
+
+/* Reads up to MG_UDP_BATCH datagrams from fd (u->fd4 or u->fd6) without
+ * blocking: their count, -EAGAIN when none is waiting, or -errno. */
+int mg_udp_recv_batch(int fd, struct mg_udp_batch *b);
+
+#endif
