@@ -10,30 +10,30 @@
 
 static int mg_check_failures;
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);  \
-			exit(1);                                                                   \
-		}                                                                                  \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1);                                                                 \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long _a = (long long)(a), _b = (long long)(b);                                \
-		if (_a != _b) {                                                                    \
-			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,        \
-				__LINE__, #a, #b, _a, _b);                                         \
-			exit(1);                                                                   \
-		}                                                                                  \
+#define CHECK_EQ(a, b)                                                                      \
+	do {                                                                                \
+		long long _a = (long long)(a), _b = (long long)(b);                         \
+		if (_a != _b) {                                                             \
+			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, \
+				__LINE__, #a, #b, _a, _b);                                  \
+			exit(1);                                                            \
+		}                                                                           \
 	} while (0)
 
-#define CHECK_MEM(a, b, n)                                                                         \
-	do {                                                                                       \
-		if (memcmp((a), (b), (n)) != 0) {                                                  \
-			fprintf(stderr, "%s:%d: memory %s != %s\n", __FILE__, __LINE__, #a, #b);   \
-			exit(1);                                                                   \
-		}                                                                                  \
+#define CHECK_MEM(a, b, n)                                                                       \
+	do {                                                                                     \
+		if (memcmp((a), (b), (n)) != 0) {                                                \
+			fprintf(stderr, "%s:%d: memory %s != %s\n", __FILE__, __LINE__, #a, #b); \
+			exit(1);                                                                 \
+		}                                                                                \
 	} while (0)
 
 /* Parses a hex string into out; returns the number of bytes. */

@@ -1,0 +1,694 @@
+#include "tunnel/device.h"
+#include "crypto/primitives.h"
+#include "tunnel/log.h"
+#include "tunnel/timers.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t now_ns(const struct mg_device *dev)
+{
+	return mg_clock_now(dev->clock);
+}
+
+const char *mg_peer_name(const struct mg_peer *peer, char buf[16])
+{
+	char b64[MG_KEY_BASE64_LEN + 1];
+	mg_key_to_base64(b64, peer->public_key);
+	memcpy(buf, b64, 8);
+	memcpy(buf + 8, "\xe2\x80\xa6", 4); /* ellipsis */
+	return buf;
+}
+
+int mg_device_init(struct mg_device *dev, const struct mg_clock *clock,
+		   const struct mg_device_ops *ops, void *ctx)
+{
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->clock = clock;
+	dev->ops = ops;
+	dev->ctx = ctx;
+	dev->mtu = MG_DEFAULT_MTU;
+	ret = mg_peer_table_init(&dev->peers);
+	if (ret < 0)
+		return ret;
+	mg_index_table_init(&dev->indices);
+	mg_allowedips_init(&dev->allowedips);
+	mg_ratelimiter_init(&dev->ratelimiter);
+	return 0;
+}
+
+void mg_device_set_other_handler(struct mg_device *dev, mg_device_other_handler fn, void *ctx)
+{
+	dev->other_handler = fn;
+	dev->other_ctx = ctx;
+}
+
+static void peer_release(struct mg_device *dev, struct mg_peer *peer)
+{
+	mg_timers_stop(peer);
+	mg_device_clear_staged(peer);
+	mg_noise_handshake_clear(&peer->handshake, &dev->indices);
+	mg_noise_keypairs_clear(&peer->keypairs, &dev->indices);
+	mg_allowedips_remove_by_peer(&dev->allowedips, peer);
+}
+
+void mg_device_remove_peer(struct mg_device *dev, struct mg_peer *peer)
+{
+	peer_release(dev, peer);
+	mg_peer_table_remove(&dev->peers, peer);
+}
+
+void mg_device_free(struct mg_device *dev)
+{
+	while (dev->peers.first)
+		mg_device_remove_peer(dev, dev->peers.first);
+	mg_peer_table_free(&dev->peers);
+	mg_allowedips_free(&dev->allowedips);
+	mg_cookie_checker_wipe(&dev->cookie_checker);
+	mg_wipe(&dev->identity, sizeof(dev->identity));
+}
+
+void mg_device_set_private_key(struct mg_device *dev, const uint8_t *private_key)
+{
+	struct mg_peer *same;
+
+	mg_wipe(&dev->identity, sizeof(dev->identity));
+	if (private_key && !mg_is_zero(private_key, MG_KEY_SIZE)) {
+		memcpy(dev->identity.private_key, private_key, MG_KEY_SIZE);
+		mg_x25519_clamp(dev->identity.private_key);
+		mg_x25519_public(dev->identity.public_key, dev->identity.private_key);
+		dev->identity.has_identity = true;
+		same = mg_peer_table_lookup(&dev->peers, dev->identity.public_key);
+		if (same)
+			mg_device_remove_peer(dev, same);
+	}
+	mg_cookie_checker_init(&dev->cookie_checker, dev->identity.public_key);
+	mg_peer_table_for_each(&dev->peers, p)
+	{
+		mg_noise_precompute_static_static(&p->handshake, &dev->identity);
+		mg_noise_expire_current_keypair(&p->keypairs);
+	}
+}
+
+int mg_device_add_peer(struct mg_device *dev, const uint8_t public_key[MG_KEY_SIZE],
+		       struct mg_peer **out)
+{
+	struct mg_peer *peer;
+	int ret;
+
+	if (dev->identity.has_identity &&
+	    mg_equal(public_key, dev->identity.public_key, MG_KEY_SIZE))
+		return -EINVAL;
+	ret = mg_peer_table_add(&dev->peers, public_key, &peer);
+	if (ret < 0)
+		return ret;
+	peer->device = dev;
+	mg_noise_handshake_init(&peer->handshake, peer, &dev->identity, public_key, NULL);
+	mg_cookie_maker_init(&peer->cookie, public_key);
+	mg_timers_init(peer);
+	*out = peer;
+	return 0;
+}
+
+void mg_device_peer_set_preshared_key(struct mg_peer *peer, const uint8_t *psk)
+{
+	if (psk)
+		memcpy(peer->handshake.preshared_key, psk, MG_KEY_SIZE);
+	else
+		mg_wipe(peer->handshake.preshared_key, MG_KEY_SIZE);
+}
+
+void mg_device_peer_set_endpoint(struct mg_peer *peer, const struct mg_endpoint *ep)
+{
+	peer->endpoint = *ep;
+}
+
+void mg_device_peer_set_persistent_keepalive(struct mg_peer *peer, uint16_t interval)
+{
+	bool was_off = peer->persistent_keepalive_interval == 0;
+	peer->persistent_keepalive_interval = interval;
+	mg_timers_persistent_keepalive_changed(peer);
+	if (was_off && interval && peer->device->identity.has_identity)
+		mg_device_send_keepalive(peer);
+}
+
+int mg_device_peer_add_allowed_ip(struct mg_peer *peer, const struct mg_prefix *p)
+{
+	return mg_allowedips_insert(&peer->device->allowedips, p, peer);
+}
+
+void mg_device_schedule(struct mg_device *dev, uint64_t deadline)
+{
+	if (dev->wakeup_at && dev->wakeup_at <= deadline)
+		return;
+	dev->wakeup_at = deadline;
+	if (dev->ops->wakeup)
+		dev->ops->wakeup(dev->ctx, deadline);
+}
+
+uint64_t mg_device_tick(struct mg_device *dev)
+{
+	uint64_t now = now_ns(dev), next = 0;
+
+	dev->wakeup_at = 0;
+	mg_peer_table_for_each(&dev->peers, p)
+	{
+		uint64_t d = mg_timers_expire(p, now);
+		if (d && (!next || d < next))
+			next = d;
+	}
+	if (next && (!dev->wakeup_at || next < dev->wakeup_at))
+		dev->wakeup_at = next;
+	return dev->wakeup_at;
+}
+
+/* ---- sending ---- */
+
+static void send_to_peer(struct mg_peer *peer, const uint8_t *buf, size_t len)
+{
+	struct mg_device *dev = peer->device;
+
+	if (!peer->endpoint.sa.sa_family) {
+		dev->stats.tx_no_endpoint++;
+		return;
+	}
+	dev->ops->send(dev->ctx, &peer->endpoint, buf, len);
+	peer->tx_bytes += len;
+}
+
+void mg_device_send_initiation(struct mg_peer *peer, bool is_retry)
+{
+	struct mg_device *dev = peer->device;
+	struct mg_msg_initiation msg;
+	struct timespec wall;
+	uint64_t now = now_ns(dev);
+
+	if (!is_retry)
+		peer->timers.handshake_attempts = 0;
+	if (peer->last_sent_handshake && now < peer->last_sent_handshake + REKEY_TIMEOUT)
+		return;
+	peer->last_sent_handshake = now;
+	dev->clock->wall(dev->clock, &wall);
+	if (!mg_noise_create_initiation(&msg, &peer->handshake, &dev->identity, &dev->indices,
+					&wall))
+		return;
+	mg_timers_any_authenticated_packet_traversal(peer);
+	mg_timers_any_authenticated_packet_sent(peer);
+	mg_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
+	send_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
+	mg_timers_handshake_initiated(peer);
+	mg_wipe(&msg, sizeof(msg));
+}
+
+static void send_response(struct mg_peer *peer)
+{
+	struct mg_device *dev = peer->device;
+	struct mg_msg_response msg;
+	uint64_t now = now_ns(dev);
+
+	peer->last_sent_handshake = now;
+	if (!mg_noise_create_response(&msg, &peer->handshake, &dev->indices))
+		return;
+	mg_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
+	if (!mg_noise_begin_session(&peer->handshake, &peer->keypairs, &dev->indices, now))
+		return;
+	mg_timers_session_derived(peer);
+	mg_timers_any_authenticated_packet_traversal(peer);
+	mg_timers_any_authenticated_packet_sent(peer);
+	send_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
+}
+
+/* The keypair to send with, or NULL when a handshake is needed first. */
+static struct mg_keypair *sending_keypair(struct mg_peer *peer, uint64_t now)
+{
+	struct mg_keypair *kp = peer->keypairs.current;
+
+	if (!kp || !kp->valid)
+		return NULL;
+	if (now >= kp->birth + REJECT_AFTER_TIME || kp->send_counter >= REJECT_AFTER_MESSAGES) {
+		kp->valid = false;
+		return NULL;
+	}
+	return kp;
+}
+
+static void keep_key_fresh_send(struct mg_peer *peer, uint64_t now)
+{
+	struct mg_keypair *kp = peer->keypairs.current;
+
+	if (kp && kp->valid &&
+	    (kp->send_counter > REKEY_AFTER_MESSAGES ||
+	     (kp->i_am_the_initiator && now >= kp->birth + REKEY_AFTER_TIME)))
+		mg_device_send_initiation(peer, false);
+}
+
+/* wireguard-go's padding: up to a multiple of 16, never past the MTU. */
+static size_t padded_length(size_t len, uint32_t mtu)
+{
+	size_t last = len, padded;
+
+	if (mtu && last > mtu)
+		last %= mtu;
+	padded = (last + MG_PADDING_MULTIPLE - 1) & ~(size_t)(MG_PADDING_MULTIPLE - 1);
+	if (mtu && padded > mtu)
+		padded = mtu;
+	if (padded < last)
+		padded = last;
+	return len + (padded - last);
+}
+
+/* packet has MG_DEVICE_HEADROOM bytes before it and room to pad and tag. */
+static void encrypt_and_send(struct mg_peer *peer, struct mg_keypair *kp, uint8_t *packet,
+			     size_t len)
+{
+	struct mg_msg_data *hdr = (struct mg_msg_data *)(packet - MG_DATA_HEADER_SIZE);
+	size_t padded = padded_length(len, peer->device->mtu);
+	uint64_t nonce = kp->send_counter++;
+
+	memset(packet + len, 0, padded - len);
+	hdr->type = htole32(MG_MSG_DATA);
+	hdr->key_idx = htole32(kp->remote_index);
+	hdr->counter = htole64(nonce);
+	mg_aead_seal(packet, packet, padded, NULL, 0, nonce, kp->send_key);
+	send_to_peer(peer, (const uint8_t *)hdr, MG_DATA_HEADER_SIZE + padded + MG_TAG_SIZE);
+	mg_timers_any_authenticated_packet_traversal(peer);
+	mg_timers_any_authenticated_packet_sent(peer);
+	if (len)
+		mg_timers_data_sent(peer);
+}
+
+static bool stage(struct mg_peer *peer, const uint8_t *packet, size_t len)
+{
+	struct mg_staged_queue *q = &peer->staged;
+	uint8_t *copy;
+	unsigned tail;
+
+	if (q->count == MAX_STAGED_PACKETS) {
+		/* Keep the newest, as the kernel does. */
+		free(q->packets[q->head]);
+		q->head = (q->head + 1) % MAX_STAGED_PACKETS;
+		q->count--;
+		peer->device->stats.tx_staged_overflow++;
+	}
+	copy = malloc(MG_DEVICE_HEADROOM + len + MG_DEVICE_TAILROOM);
+	if (!copy)
+		return false;
+	memcpy(copy + MG_DEVICE_HEADROOM, packet, len);
+	tail = (q->head + q->count) % MAX_STAGED_PACKETS;
+	q->packets[tail] = copy;
+	q->lengths[tail] = (uint16_t)len;
+	q->count++;
+	return true;
+}
+
+void mg_device_clear_staged(struct mg_peer *peer)
+{
+	struct mg_staged_queue *q = &peer->staged;
+	while (q->count) {
+		free(q->packets[q->head]);
+		q->head = (q->head + 1) % MAX_STAGED_PACKETS;
+		q->count--;
+	}
+	q->head = 0;
+}
+
+static void send_staged(struct mg_peer *peer)
+{
+	struct mg_staged_queue *q = &peer->staged;
+	uint64_t now = now_ns(peer->device);
+	struct mg_keypair *kp = sending_keypair(peer, now);
+
+	if (!kp) {
+		mg_device_send_initiation(peer, false);
+		return;
+	}
+	while (q->count && (kp = sending_keypair(peer, now))) {
+		uint8_t *buf = q->packets[q->head];
+		encrypt_and_send(peer, kp, buf + MG_DEVICE_HEADROOM, q->lengths[q->head]);
+		free(buf);
+		q->head = (q->head + 1) % MAX_STAGED_PACKETS;
+		q->count--;
+	}
+	keep_key_fresh_send(peer, now);
+}
+
+void mg_device_send_keepalive(struct mg_peer *peer)
+{
+	if (!peer->staged.count && !stage(peer, NULL, 0))
+		return;
+	send_staged(peer);
+}
+
+/* The destination address of an IP packet, or false if it is none. */
+static bool packet_destination(const uint8_t *pkt, size_t len, int *family, const uint8_t **addr)
+{
+	if (len >= 20 && (pkt[0] >> 4) == 4) {
+		*family = AF_INET;
+		*addr = pkt + 16;
+		return true;
+	}
+	if (len >= 40 && (pkt[0] >> 4) == 6) {
+		*family = AF_INET6;
+		*addr = pkt + 24;
+		return true;
+	}
+	return false;
+}
+
+void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len)
+{
+	const uint8_t *dst;
+	struct mg_peer *peer;
+	struct mg_keypair *kp;
+	uint64_t now;
+	int family;
+
+	if (!packet_destination(packet, len, &family, &dst) || len > MG_MAX_CONTENT_SIZE) {
+		dev->stats.tx_bad_packet++;
+		return;
+	}
+	peer = mg_allowedips_lookup(&dev->allowedips, family, dst);
+	if (!peer) {
+		dev->stats.tx_no_route++;
+		return;
+	}
+	now = now_ns(dev);
+	kp = peer->staged.count ? NULL : sending_keypair(peer, now);
+	if (kp) {
+		encrypt_and_send(peer, kp, packet, len);
+		keep_key_fresh_send(peer, now);
+		return;
+	}
+	if (stage(peer, packet, len))
+		send_staged(peer);
+}
+
+/* ---- receiving ---- */
+
+static void set_endpoint_from(struct mg_peer *peer, const struct mg_endpoint *from)
+{
+	char name[16], ep[MG_ENDPOINT_STRLEN];
+
+	if (mg_endpoint_equal(&peer->endpoint, from))
+		return;
+	if (peer->endpoint.sa.sa_family) {
+		mg_endpoint_format(ep, sizeof(ep), from);
+		mg_log(MG_LOG_INFO, "peer %s: roamed to %s", mg_peer_name(peer, name), ep);
+	}
+	peer->endpoint = *from;
+}
+
+/* Counts this handshake message and says whether we are under load. */
+static bool under_load(struct mg_device *dev, uint64_t now)
+{
+	uint64_t second = now / MG_NSEC_PER_SEC;
+
+	if (second != dev->load_second) {
+		dev->load_second = second;
+		dev->load_count = 0;
+	}
+	if (++dev->load_count > MG_HANDSHAKE_LOAD_PER_SECOND)
+		dev->under_load_until = now + MG_NSEC_PER_SEC;
+	return dev->force_under_load || now < dev->under_load_until;
+}
+
+static uint32_t handshake_sender(const uint8_t *buf)
+{
+	uint32_t index;
+	memcpy(&index, buf + 4, sizeof(index));
+	return index;
+}
+
+/* mac1, then under load mac2 and the rate limit. False: drop. */
+static bool admit_handshake(struct mg_device *dev, const struct mg_endpoint *from,
+			    const uint8_t *buf, size_t len, uint64_t now)
+{
+	bool loaded = under_load(dev, now);
+	struct mg_msg_cookie_reply reply;
+
+	switch (mg_cookie_validate(&dev->cookie_checker, buf, len, from, loaded, now)) {
+	case MG_COOKIE_INVALID_MAC:
+		dev->stats.rx_bad_mac1++;
+		return false;
+	case MG_COOKIE_VALID_MAC_BUT_NO_COOKIE:
+		if (!loaded)
+			return true;
+		if (mg_ratelimiter_allow(&dev->ratelimiter, from, now)) {
+			mg_cookie_reply_create(&dev->cookie_checker, &reply, buf, len,
+					       handshake_sender(buf), from, now);
+			dev->ops->send(dev->ctx, from, (const uint8_t *)&reply, sizeof(reply));
+			dev->stats.rx_cookie_sent++;
+		} else {
+			dev->stats.rx_ratelimited++;
+		}
+		return false;
+	case MG_COOKIE_VALID_MAC_WITH_COOKIE:
+		if (mg_ratelimiter_allow(&dev->ratelimiter, from, now))
+			return true;
+		dev->stats.rx_ratelimited++;
+		return false;
+	}
+	return false;
+}
+
+static void handshake_authenticated(struct mg_peer *peer, const struct mg_endpoint *from,
+				    size_t len)
+{
+	set_endpoint_from(peer, from);
+	peer->rx_bytes += len;
+	mg_timers_any_authenticated_packet_received(peer);
+	mg_timers_any_authenticated_packet_traversal(peer);
+}
+
+static void log_handshake(struct mg_peer *peer, const struct mg_keypair *kp)
+{
+	char name[16];
+	peer->device->stats.handshakes_completed++;
+	mg_log(MG_LOG_INFO, "peer %s: handshake completed, keypair 0x%08x (%s)",
+	       mg_peer_name(peer, name), kp->entry.index,
+	       kp->i_am_the_initiator ? "initiator" : "responder");
+}
+
+static void receive_initiation(struct mg_device *dev, const struct mg_endpoint *from,
+			       const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct mg_peer *peer;
+
+	peer = mg_noise_consume_initiation((const struct mg_msg_initiation *)buf, &dev->identity,
+					   &dev->peers, now);
+	if (!peer) {
+		dev->stats.rx_handshake_failed++;
+		return;
+	}
+	handshake_authenticated(peer, from, len);
+	send_response(peer);
+}
+
+static void receive_response(struct mg_device *dev, const struct mg_endpoint *from,
+			     const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct mg_keypair *kp;
+	struct mg_peer *peer;
+
+	peer = mg_noise_consume_response((const struct mg_msg_response *)buf, &dev->identity,
+					 &dev->indices);
+	if (!peer) {
+		dev->stats.rx_handshake_failed++;
+		return;
+	}
+	handshake_authenticated(peer, from, len);
+	kp = mg_noise_begin_session(&peer->handshake, &peer->keypairs, &dev->indices, now);
+	if (!kp)
+		return;
+	mg_timers_session_derived(peer);
+	mg_timers_handshake_complete(peer);
+	log_handshake(peer, kp);
+	/* The responder waits for our first packet before it uses the keys. */
+	mg_device_send_keepalive(peer);
+}
+
+static void receive_cookie_reply(struct mg_device *dev, const uint8_t *buf, uint64_t now)
+{
+	const struct mg_msg_cookie_reply *msg = (const void *)buf;
+	struct mg_index_entry *e;
+	char name[16];
+
+	e = mg_index_lookup(&dev->indices, le32toh(msg->receiver_index),
+			    MG_INDEX_HANDSHAKE | MG_INDEX_KEYPAIR);
+	if (!e || !mg_cookie_reply_consume(&e->peer->cookie, msg, now)) {
+		dev->stats.rx_bad_cookie++;
+		return;
+	}
+	mg_log(MG_LOG_INFO, "peer %s: cookie reply accepted, next handshake carries mac2",
+	       mg_peer_name(e->peer, name));
+}
+
+/* The length of the IP packet in a decrypted payload and its source
+ * address; false if it is not a sound IPv4 or IPv6 packet. */
+static bool inner_packet(const uint8_t *p, size_t len, size_t *ip_len, int *family,
+			 const uint8_t **src)
+{
+	if (len >= 20 && (p[0] >> 4) == 4) {
+		*ip_len = (size_t)p[2] << 8 | p[3];
+		*family = AF_INET;
+		*src = p + 12;
+		return *ip_len >= 20 && *ip_len <= len;
+	}
+	if (len >= 40 && (p[0] >> 4) == 6) {
+		*ip_len = ((size_t)p[4] << 8 | p[5]) + 40;
+		*family = AF_INET6;
+		*src = p + 8;
+		return *ip_len <= len;
+	}
+	return false;
+}
+
+static bool keypair_usable_for_receive(const struct mg_keypair *kp, uint64_t now)
+{
+	return kp->valid && now < kp->birth + REJECT_AFTER_TIME &&
+	       kp->replay.next < REJECT_AFTER_MESSAGES;
+}
+
+static void keep_key_fresh_receive(struct mg_peer *peer, uint64_t now)
+{
+	struct mg_keypair *kp = peer->keypairs.current;
+
+	if (!kp || !kp->valid || !kp->i_am_the_initiator || peer->timers.sent_lastminute_handshake)
+		return;
+	if (now >= kp->birth + REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT) {
+		peer->timers.sent_lastminute_handshake = true;
+		mg_device_send_initiation(peer, false);
+	}
+}
+
+static void deliver(struct mg_device *dev, struct mg_peer *peer, const uint8_t *plain, size_t len)
+{
+	const uint8_t *src;
+	size_t ip_len;
+	int family;
+
+	if (!inner_packet(plain, len, &ip_len, &family, &src)) {
+		dev->stats.rx_bad_ip++;
+		return;
+	}
+	if (mg_allowedips_lookup(&dev->allowedips, family, src) != peer) {
+		dev->stats.rx_not_allowed++;
+		return;
+	}
+	dev->ops->deliver(dev->ctx, plain, ip_len);
+	mg_timers_data_received(peer);
+}
+
+static void receive_data(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,
+			 size_t len, uint64_t now)
+{
+	const struct mg_msg_data *hdr = (const void *)buf;
+	uint8_t *payload = buf + MG_DATA_HEADER_SIZE;
+	size_t plain_len = len - MG_DATA_MIN_SIZE;
+	uint64_t counter = le64toh(hdr->counter);
+	struct mg_index_entry *e;
+	struct mg_keypair *kp;
+	struct mg_peer *peer;
+
+	e = mg_index_lookup(&dev->indices, le32toh(hdr->key_idx), MG_INDEX_KEYPAIR);
+	if (!e) {
+		dev->stats.rx_unknown_index++;
+		return;
+	}
+	kp = (struct mg_keypair *)((char *)e - offsetof(struct mg_keypair, entry));
+	peer = e->peer;
+	if (!keypair_usable_for_receive(kp, now)) {
+		dev->stats.rx_expired_key++;
+		return;
+	}
+	if (!mg_aead_open(payload, payload, len - MG_DATA_HEADER_SIZE, NULL, 0, counter,
+			  kp->receive_key)) {
+		dev->stats.rx_decrypt_failed++;
+		return;
+	}
+	if (!mg_replay_accept(&kp->replay, counter)) {
+		dev->stats.rx_replayed++;
+		return;
+	}
+	set_endpoint_from(peer, from);
+	if (mg_noise_received_with_keypair(&peer->keypairs, kp, &dev->indices)) {
+		mg_timers_handshake_complete(peer);
+		log_handshake(peer, kp);
+		send_staged(peer);
+	}
+	keep_key_fresh_receive(peer, now);
+	mg_timers_any_authenticated_packet_received(peer);
+	mg_timers_any_authenticated_packet_traversal(peer);
+	peer->rx_bytes += len;
+	if (plain_len)
+		deliver(dev, peer, payload, plain_len);
+}
+
+/* The WireGuard type of a datagram, or MG_MSG_INVALID when it is not one:
+ * the type byte, three zero bytes and the exact size must all match, so STUN
+ * and other protocols sharing the port are told apart reliably. */
+static enum mg_message_type classify(const uint8_t *buf, size_t len)
+{
+	if (len < 4 || buf[1] || buf[2] || buf[3])
+		return MG_MSG_INVALID;
+	switch (buf[0]) {
+	case MG_MSG_INITIATION:
+		return len == sizeof(struct mg_msg_initiation) ? MG_MSG_INITIATION : MG_MSG_INVALID;
+	case MG_MSG_RESPONSE:
+		return len == sizeof(struct mg_msg_response) ? MG_MSG_RESPONSE : MG_MSG_INVALID;
+	case MG_MSG_COOKIE_REPLY:
+		return len == sizeof(struct mg_msg_cookie_reply) ? MG_MSG_COOKIE_REPLY
+								 : MG_MSG_INVALID;
+	case MG_MSG_DATA:
+		return len >= MG_DATA_MIN_SIZE ? MG_MSG_DATA : MG_MSG_INVALID;
+	}
+	return MG_MSG_INVALID;
+}
+
+static bool looks_like_wireguard(const uint8_t *buf, size_t len)
+{
+	return len >= 4 && buf[0] >= MG_MSG_INITIATION && buf[0] <= MG_MSG_DATA && !buf[1] &&
+	       !buf[2] && !buf[3];
+}
+
+void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,
+		       size_t len)
+{
+	enum mg_message_type type = classify(buf, len);
+	uint64_t now = now_ns(dev);
+
+	switch (type) {
+	case MG_MSG_INITIATION:
+		if (admit_handshake(dev, from, buf, len, now))
+			receive_initiation(dev, from, buf, len, now);
+		return;
+	case MG_MSG_RESPONSE:
+		if (admit_handshake(dev, from, buf, len, now))
+			receive_response(dev, from, buf, len, now);
+		return;
+	case MG_MSG_COOKIE_REPLY:
+		receive_cookie_reply(dev, buf, now);
+		return;
+	case MG_MSG_DATA:
+		receive_data(dev, from, buf, len, now);
+		return;
+	case MG_MSG_INVALID:
+		break;
+	}
+	if (looks_like_wireguard(buf, len))
+		dev->stats.rx_invalid++;
+	else if (dev->other_handler)
+		dev->other_handler(dev->other_ctx, from, buf, len);
+	else
+		dev->stats.rx_not_wireguard++;
+}
+
+void mg_device_zero_keys(struct mg_peer *peer)
+{
+	mg_noise_handshake_clear(&peer->handshake, &peer->device->indices);
+	mg_noise_keypairs_clear(&peer->keypairs, &peer->device->indices);
+}

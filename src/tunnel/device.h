@@ -1,0 +1,136 @@
+/* The WireGuard device: the protocol engine between a TUN device and a UDP
+ * socket, with no I/O of its own. The caller hands it packets read from the
+ * TUN (mg_device_send_packet) and datagrams read from UDP (mg_device_receive),
+ * runs its timers (mg_device_tick), and gets output through callbacks. Tests
+ * drive two devices through an in-memory wire and a fake clock.
+ *
+ * Buffers are the caller's: encryption and decryption work in place, so a
+ * packet from the TUN sits at buf with MG_DEVICE_HEADROOM writable bytes in
+ * front of it and MG_DEVICE_TAILROOM after it. Nothing here allocates per
+ * packet, except a copy of packets that must wait for a handshake.
+ *
+ * "Under load": more than MG_HANDSHAKE_LOAD_PER_SECOND handshake messages with
+ * a valid mac1 arrived in the current second. From then until one second
+ * after the last such second, every handshake message must carry a mac2 made
+ * with a cookie for its source address, or it is answered with a cookie reply
+ * and dropped; those with a good mac2 are rate-limited per source. Each costs
+ * us two or three X25519 operations, so the threshold is well below what one
+ * core can do (about 10k per second here) and leaves the loop free for data. */
+#ifndef MG_TUNNEL_DEVICE_H
+#define MG_TUNNEL_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peer/allowedips.h"
+#include "peer/ipaddr.h"
+#include "peer/peer.h"
+#include "tunnel/clock.h"
+#include "tunnel/cookie.h"
+#include "tunnel/messages.h"
+#include "tunnel/noise.h"
+#include "tunnel/ratelimiter.h"
+
+#define MG_DEVICE_HEADROOM	     MG_DATA_HEADER_SIZE
+#define MG_DEVICE_TAILROOM	     (MG_PADDING_MULTIPLE + MG_TAG_SIZE)
+#define MG_HANDSHAKE_LOAD_PER_SECOND 1000
+
+struct mg_device_ops {
+	/* One datagram to send; buf is only valid during the call. */
+	void (*send)(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
+	/* One decrypted IP packet for the TUN device. */
+	void (*deliver)(void *ctx, const uint8_t *packet, size_t len);
+	/* The earliest timer deadline moved earlier: call mg_device_tick then. */
+	void (*wakeup)(void *ctx, uint64_t deadline);
+};
+
+/* A datagram that is not a WireGuard message (STUN, mesh control). */
+typedef void (*mg_device_other_handler)(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
+					size_t len);
+
+/* Why packets were dropped; what `meshguard` reports and tests assert. */
+struct mg_device_stats {
+	uint64_t rx_invalid;	      /* malformed or wrong-sized messages */
+	uint64_t rx_bad_mac1;	      /* handshake messages failing mac1 */
+	uint64_t rx_handshake_failed; /* authentic mac1, but the handshake fails */
+	uint64_t rx_cookie_sent;      /* cookie replies we sent under load */
+	uint64_t rx_ratelimited;      /* handshakes dropped by the rate limiter */
+	uint64_t rx_bad_cookie;	      /* cookie replies that did not authenticate */
+	uint64_t rx_unknown_index;    /* data for no keypair of ours */
+	uint64_t rx_expired_key;      /* data under a keypair too old or used up */
+	uint64_t rx_decrypt_failed;
+	uint64_t rx_replayed;
+	uint64_t rx_bad_ip;	   /* decrypted payload not a sound IP packet */
+	uint64_t rx_not_allowed;   /* source IP outside the peer's allowed IPs */
+	uint64_t rx_not_wireguard; /* other datagrams with no handler */
+	uint64_t tx_no_route;	   /* no peer's allowed IPs cover the destination */
+	uint64_t tx_no_endpoint;   /* the peer's endpoint is unknown */
+	uint64_t tx_bad_packet;	   /* not an IP packet, or larger than the MTU allows */
+	uint64_t tx_staged_overflow;
+	uint64_t handshakes_completed;
+};
+
+struct mg_device {
+	const struct mg_clock *clock;
+	const struct mg_device_ops *ops;
+	void *ctx;
+	mg_device_other_handler other_handler;
+	void *other_ctx;
+
+	struct mg_static_identity identity;
+	struct mg_cookie_checker cookie_checker;
+	struct mg_peer_table peers;
+	struct mg_index_table indices;
+	struct mg_allowedips allowedips;
+	struct mg_ratelimiter ratelimiter;
+	uint32_t mtu;
+
+	uint64_t wakeup_at; /* earliest armed deadline we told ops->wakeup */
+	uint64_t load_second;
+	uint32_t load_count;
+	uint64_t under_load_until;
+	bool force_under_load; /* tests and operators: always demand cookies */
+
+	struct mg_device_stats stats;
+};
+
+int mg_device_init(struct mg_device *dev, const struct mg_clock *clock,
+		   const struct mg_device_ops *ops, void *ctx);
+/* Wipes every key and frees every peer. */
+void mg_device_free(struct mg_device *dev);
+void mg_device_set_other_handler(struct mg_device *dev, mg_device_other_handler fn, void *ctx);
+
+/* Sets (clamped) or clears (NULL) our private key. A peer with the new public
+ * key is removed, and every session is expired, as wireguard-go does. */
+void mg_device_set_private_key(struct mg_device *dev, const uint8_t *private_key);
+/* -EEXIST if a peer has the key, -EINVAL if it is our own public key. */
+int mg_device_add_peer(struct mg_device *dev, const uint8_t public_key[MG_KEY_SIZE],
+		       struct mg_peer **out);
+void mg_device_remove_peer(struct mg_device *dev, struct mg_peer *peer);
+void mg_device_peer_set_preshared_key(struct mg_peer *peer, const uint8_t *psk);
+void mg_device_peer_set_endpoint(struct mg_peer *peer, const struct mg_endpoint *ep);
+/* Seconds; turning it on sends a keepalive at once. */
+void mg_device_peer_set_persistent_keepalive(struct mg_peer *peer, uint16_t interval);
+int mg_device_peer_add_allowed_ip(struct mg_peer *peer, const struct mg_prefix *p);
+
+/* An IP packet read from the TUN device (see the buffer rules above). */
+void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len);
+/* A datagram read from UDP; buf is decrypted in place. */
+void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,
+		       size_t len);
+/* Runs the expired timers of every peer; returns the next deadline (0: none). */
+uint64_t mg_device_tick(struct mg_device *dev);
+
+/* Actions the timers take (also used by configuration changes). */
+void mg_device_send_initiation(struct mg_peer *peer, bool is_retry);
+void mg_device_send_keepalive(struct mg_peer *peer);
+void mg_device_clear_staged(struct mg_peer *peer);
+void mg_device_zero_keys(struct mg_peer *peer);
+/* Records that a timer of the device was armed for deadline. */
+void mg_device_schedule(struct mg_device *dev, uint64_t deadline);
+
+/* "AbCdEfGh…" for logs: the start of the peer's base64 key. */
+const char *mg_peer_name(const struct mg_peer *peer, char buf[16]);
+
+#endif
