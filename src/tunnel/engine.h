@@ -1,0 +1,48 @@
+/* The event loop around a device: one libuv loop reads the TUN device and the
+ * UDP sockets, feeds the device, writes what it produces, and runs its timers.
+ *
+ * Ownership: the caller embeds struct mg_engine and owns the loop. After
+ * mg_engine_close(), run the loop until it returns (the handles close), then
+ * call mg_engine_free(). The TUN fd stays the caller's. */
+#ifndef MG_TUNNEL_ENGINE_H
+#define MG_TUNNEL_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "tunnel/device.h"
+#include "tunnel/udp.h"
+
+struct mg_engine_stats {
+	uint64_t tun_write_dropped; /* the TUN queue was full */
+	uint64_t udp_send_failed;
+	uint64_t tun_read_packets, udp_read_datagrams;
+};
+
+struct mg_engine {
+	uv_loop_t *loop;
+	struct mg_device dev;
+	struct mg_udp udp;
+	int tun_fd;
+	uv_poll_t tun_poll;
+	uv_poll_t udp4_poll;
+	uv_poll_t udp6_poll;
+	uv_timer_t timer;
+	uint64_t timer_deadline; /* monotonic ns the uv timer is armed for; 0: idle */
+	struct mg_udp_batch *rx;
+	uint8_t *tun_buf;
+	unsigned open_handles;
+	struct mg_engine_stats stats;
+};
+
+/* Sets up the device (call mg_device_* on e->dev to configure it before or
+ * after) and opens the UDP sockets on port with fwmark. Nothing is read until
+ * mg_engine_start. */
+int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, int tun_fd, uint16_t port,
+		   uint32_t fwmark);
+int mg_engine_start(struct mg_engine *e);
+void mg_engine_close(struct mg_engine *e);
+void mg_engine_free(struct mg_engine *e);
+
+#endif
