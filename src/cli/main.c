@@ -1,0 +1,81 @@
+/* The meshguard command: a table of subcommands, each in its own file and
+ * declared in commands.h, in the manner of wg(8). */
+#include "cli/commands.h"
+#include "crypto/primitives.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Kept in step with project(VERSION) in CMakeLists.txt unless CMake passes it. */
+#ifndef MG_VERSION
+#define MG_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "up", mg_cmd_up,
+	  "Runs an interface in the foreground from a wg-quick configuration file" },
+	{ "genkey", mg_cmd_genkey, "Generates a new private key and writes it to stdout" },
+	{ "genpsk", mg_cmd_genpsk, "Generates a new preshared key and writes it to stdout" },
+	{ "pubkey", mg_cmd_pubkey,
+	  "Reads a private key from stdin and writes a public key to stdout" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: meshguard <cmd> [<args>]\n\nAvailable subcommands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s: %s\n", commands[i].name, commands[i].summary);
+	fputs("You may pass `--help' to any of these subcommands to view usage.\n"
+	      "Other options: --help, --version\n",
+	      f);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static bool is_any(const char *arg, const char *a, const char *b, const char *c)
+{
+	return !strcmp(arg, a) || !strcmp(arg, b) || !strcmp(arg, c);
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (is_any(argv[1], "help", "--help", "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (is_any(argv[1], "version", "--version", "-v")) {
+		puts("meshguard v" MG_VERSION);
+		return 0;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "meshguard: unknown command \"%s\"\n\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (mg_crypto_init() < 0) {
+		fputs("meshguard: cannot initialise libsodium\n", stderr);
+		return 1;
+	}
+	/* Like wg(8), a subcommand sees its own name as argv[0]. */
+	return cmd->run(argc - 1, argv + 1);
+}
