@@ -40,7 +40,7 @@ MG_PIDS=()
 MG_NAMESPACES=()
 MG_GEN=0
 declare -A MG_N_NS MG_N_IMPL MG_N_PORT MG_N_IN4 MG_N_IN6 MG_N_IF MG_N_PID MG_N_LOG \
-	MG_N_KEY MG_N_PUB MG_N_PEERS MG_N_MTU
+	MG_N_KEY MG_N_PUB MG_N_PEERS MG_N_MTU MG_N_WGLOG
 
 mg_now() {
 	date +%s.%N
@@ -108,6 +108,12 @@ mg_require_root() {
 		echo "SKIP: needs root (network namespaces)"
 		exit 77
 	fi
+}
+
+# mg_need_tool NAME: the test tool $MG_BUILD/NAME (from tests/tools/NAME.c)
+# must exist.
+mg_need_tool() {
+	[ -x "$MG_BUILD/$1" ] || mg_die "test tool '$MG_BUILD/$1' not found (build first)"
 }
 
 mg_require_cmds() {
@@ -229,7 +235,8 @@ mg_topo_pair() {
 
 # ---- packet counters (nftables, inside a namespace) ----
 # Counts WireGuard messages by type, per direction, for any UDP port:
-# init/resp/cookie _out (sent) and _in (received).
+# init/resp/cookie _out (sent) and _in (received); init_mac2_out counts sent
+# initiations whose mac2 (bytes 132..147) is not zero.
 
 mg_counters_add() {
 	mg_in "$1" nft -f - <<-'EOF' || mg_die "nft counters in $1"
@@ -240,9 +247,11 @@ mg_counters_add() {
 			counter init_in { }
 			counter resp_in { }
 			counter cookie_in { }
+			counter init_mac2_out { }
 			chain out {
 				type filter hook output priority 0; policy accept;
 				meta l4proto udp udp length 156 @th,64,32 0x01000000 counter name init_out
+				meta l4proto udp udp length 156 @th,64,32 0x01000000 @th,1120,128 != 0 counter name init_mac2_out
 				meta l4proto udp udp length 100 @th,64,32 0x02000000 counter name resp_out
 				meta l4proto udp udp length 72 @th,64,32 0x03000000 counter name cookie_out
 			}
@@ -281,6 +290,7 @@ mg_psk() {
 #   mg_node_start NODE; mg_node_stop NODE
 # The peer's allowed IPs are its inner /32 and /128. Keys are made once per
 # node and kept across restarts; every start gets a fresh interface name.
+# MG_N_WGLOG[NODE] sets a wireguard-go node's LOG_LEVEL (default verbose).
 
 mg_node() {
 	local node=$1
@@ -385,7 +395,7 @@ mg_start_wggo() {
 	ns=$(mg_ns_name "${MG_N_NS[$node]}")
 	ifn=${MG_N_IF[$node]}
 	mg_bg "${MG_N_LOG[$node]}" env WG_PROCESS_FOREGROUND=1 \
-		LOG_LEVEL="${MG_WGGO_LOG_LEVEL:-verbose}" ip netns exec "$ns" wireguard-go -f "$ifn"
+		LOG_LEVEL="${MG_N_WGLOG[$node]:-verbose}" ip netns exec "$ns" wireguard-go -f "$ifn"
 	MG_N_PID[$node]=$MG_BG_PID
 	mg_wait_for 10 mg_wg_sock_ready "${MG_N_PID[$node]}" "$ifn" ||
 		mg_die "wireguard-go for node $node made no socket $MG_WG_RUN/$ifn.sock"
@@ -414,7 +424,8 @@ mg_if_gone() {
 }
 
 # mg_node_stop NODE: SIGTERM; returns non-zero if the process had to be
-# killed, exited with an error, or left its interface behind.
+# killed, exited with an error, left its interface behind, or its log has a
+# sanitizer report.
 mg_node_stop() {
 	local node=$1 pid rc=0
 	pid=${MG_N_PID[$node]}
@@ -431,6 +442,11 @@ mg_node_stop() {
 	esac
 	if ! mg_wait_for 3 mg_if_gone "${MG_N_NS[$node]}" "${MG_N_IF[$node]}"; then
 		echo "node $node left interface ${MG_N_IF[$node]} behind"
+		rc=1
+	fi
+	# A sanitizer build reports at exit.
+	if grep -E -m 5 'Sanitizer|runtime error:' "${MG_N_LOG[$node]}"; then
+		echo "node $node: sanitizer report in ${MG_N_LOG[$node]##*/}"
 		rc=1
 	fi
 	return "$rc"
