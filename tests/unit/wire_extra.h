@@ -175,6 +175,37 @@ static inline long wire_advance_until_sent(struct wire *w, int n, int type, uint
 	return -1;
 }
 
+/* Moves both clocks by ms and runs every device's timers, but delivers
+ * nothing: what the timers send stays queued (see wire_pop). */
+static inline void wire_step_hold(struct wire *w, uint64_t ms)
+{
+	uint64_t step = ms * MSEC;
+
+	w->clock.mono += step;
+	w->clock.wall.tv_nsec += (long)(step % MG_NSEC_PER_SEC);
+	w->clock.wall.tv_sec += (time_t)(step / MG_NSEC_PER_SEC);
+	if (w->clock.wall.tv_nsec >= 1000000000L) {
+		w->clock.wall.tv_nsec -= 1000000000L;
+		w->clock.wall.tv_sec++;
+	}
+	wire_tick(w);
+}
+
+/* wire_advance_until_sent without delivering: 1 ms steps until node n has
+ * sent one more message of the type (it is then the newest queued one, if
+ * its destination is on the wire). Returns the milliseconds, or -1. */
+static inline long wire_hold_until_sent(struct wire *w, int n, int type, uint64_t max_ms)
+{
+	unsigned before = w->nodes[n].sent_by_type[type];
+
+	for (uint64_t ms = 1; ms <= max_ms; ms++) {
+		wire_step_hold(w, 1);
+		if (w->nodes[n].sent_by_type[type] != before)
+			return (long)ms;
+	}
+	return -1;
+}
+
 /* Every counter of a datagram the device refused, whatever the reason. */
 static inline uint64_t stats_rx_dropped(const struct mg_device_stats *s)
 {
