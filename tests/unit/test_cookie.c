@@ -7,7 +7,8 @@
  *  - forged, unknown-index, stale (made for an earlier mac1) and repeated
  *    cookie replies are refused (rx_bad_cookie) and change nothing;
  *  - a bad mac1 is dropped silently (rx_bad_mac1), loaded or not;
- *  - handshakes with a valid mac2 are rate limited per source address. */
+ *  - handshakes with a valid mac2 are rate limited per source address;
+ *  - a real flood of handshake messages puts the device under load. */
 #include "crypto/blake2s.h"
 #include "wire_extra.h"
 
@@ -291,6 +292,48 @@ static void ratelimit_per_source(void)
 	wire_free(&w);
 }
 
+/* Real load, not forced: past MG_HANDSHAKE_LOAD_PER_SECOND handshake
+ * messages in one second the responder demands cookies from everyone, until
+ * a second after the flood. */
+static void under_real_load(void)
+{
+	struct datagram flood;
+
+	wire_init(&w, 3);
+	wire_pair(&w, 0, 1, NULL, NULL);
+	wire_pair(&w, 2, 1, NULL, NULL);
+	struct mg_device *dr = &w.nodes[1].dev;
+
+	mg_device_send_initiation(wire_peer(&w, 0, 1), false);
+	CHECK(wire_pop(&w, &flood));
+	for (int k = 0; k < MG_HANDSHAKE_LOAD_PER_SECOND; k++)
+		wire_inject(&w, &flood); /* the first one is taken, then replays */
+	CHECK_EQ(dr->stats.rx_cookie_sent, 0);
+	CHECK_EQ(dr->stats.rx_handshake_failed, MG_HANDSHAKE_LOAD_PER_SECOND - 1);
+	wire_inject(&w, &flood);
+	CHECK_EQ(dr->stats.rx_cookie_sent, 1);
+	wire_flush(&w);
+
+	/* Anyone else now gets a cookie reply instead of a response. */
+	wire_send_ip(&w, 2, 1, 100);
+	wire_pump(&w);
+	CHECK_EQ(dr->stats.rx_cookie_sent, 2);
+	CHECK_EQ(w.nodes[1].sent_by_type[2], 1);
+	CHECK(wire_peer(&w, 2, 1)->cookie.cookie_valid);
+
+	/* A second after the flood, no more: node 0, which has no cookie,
+	 * completes a handshake with its retransmission; node 2's carries
+	 * mac2 anyway. */
+	wire_clock_forward(&w, 1000);
+	CHECK(!wire_peer(&w, 0, 1)->cookie.cookie_valid);
+	wire_advance(&w, 5000, 100);
+	CHECK_EQ(dr->stats.rx_cookie_sent, 2);
+	CHECK_EQ(w.nodes[0].dev.stats.handshakes_completed, 1);
+	CHECK_EQ(w.nodes[2].dev.stats.handshakes_completed, 1);
+	CHECK(!wire_peer(&w, 0, 1)->cookie.cookie_valid);
+	wire_free(&w);
+}
+
 int main(void)
 {
 	wire_quiet();
@@ -302,6 +345,7 @@ int main(void)
 		bad_mac1(i, true);
 	}
 	ratelimit_per_source();
+	under_real_load();
 	mg_test_pass("cookie");
 	return 0;
 }

@@ -175,9 +175,8 @@ static inline long wire_advance_until_sent(struct wire *w, int n, int type, uint
 	return -1;
 }
 
-/* Moves both clocks by ms and runs every device's timers, but delivers
- * nothing: what the timers send stays queued (see wire_pop). */
-static inline void wire_step_hold(struct wire *w, uint64_t ms)
+/* Moves both clocks by ms without running any timer (a slow tick). */
+static inline void wire_clock_forward(struct wire *w, uint64_t ms)
 {
 	uint64_t step = ms * MSEC;
 
@@ -188,6 +187,13 @@ static inline void wire_step_hold(struct wire *w, uint64_t ms)
 		w->clock.wall.tv_nsec -= 1000000000L;
 		w->clock.wall.tv_sec++;
 	}
+}
+
+/* Moves both clocks by ms and runs every device's timers, but delivers
+ * nothing: what the timers send stays queued (see wire_pop). */
+static inline void wire_step_hold(struct wire *w, uint64_t ms)
+{
+	wire_clock_forward(w, ms);
 	wire_tick(w);
 }
 
