@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -156,10 +157,34 @@ static int configure_device(struct up *u)
 	return 0;
 }
 
+static void log_stats(const struct mg_engine *e)
+{
+	const struct mg_device_stats *d = &e->dev.stats;
+	const struct mg_engine_stats *s = &e->stats;
+
+	mg_log(MG_LOG_INFO,
+	       "stats: tun read %" PRIu64 " packets, udp read %" PRIu64
+	       " datagrams, udp sends %" PRIu64 " batches; dropped: tun write %" PRIu64
+	       ", udp send %" PRIu64 ", udp receive queue %" PRIu64,
+	       s->tun_read_packets, s->udp_read_datagrams, s->udp_send_calls, s->tun_write_dropped,
+	       s->udp_send_failed, s->udp_kernel_drops);
+	mg_log(MG_LOG_INFO,
+	       "stats: rx invalid %" PRIu64 ", bad mac1 %" PRIu64 ", handshake failed %" PRIu64
+	       ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
+	       ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
+	       "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
+	       "; cookies sent %" PRIu64,
+	       d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
+	       d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
+	       d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
+	       d->rx_cookie_sent);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct up *u = s->data;
 	mg_log(MG_LOG_INFO, "received %s, shutting down", strsignal(signum));
+	log_stats(&u->engine);
 	mg_engine_close(&u->engine);
 	uv_close((uv_handle_t *)&u->sigint, NULL);
 	uv_close((uv_handle_t *)&u->sigterm, NULL);

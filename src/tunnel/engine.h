@@ -17,7 +17,21 @@
 struct mg_engine_stats {
 	uint64_t tun_write_dropped; /* the TUN queue was full */
 	uint64_t udp_send_failed;
+	uint64_t udp_kernel_drops; /* receive queue overflows the kernel reported */
 	uint64_t tun_read_packets, udp_read_datagrams;
+	uint64_t udp_send_calls; /* flushes of the transmit queue */
+};
+
+/* Datagrams waiting for one sendmmsg: the device encrypts in place in the
+ * arena, so queuing a datagram is recording where it is. The arena and the
+ * queue are sized once at start-up; nothing is allocated per packet. */
+#define MG_ENGINE_ARENA_SIZE (1 << 20)
+
+struct mg_engine_tx {
+	uint8_t *arena;
+	size_t used;
+	unsigned count;
+	struct mg_udp_tx_item items[MG_UDP_TX_MAX];
 };
 
 struct mg_engine {
@@ -31,7 +45,7 @@ struct mg_engine {
 	uv_timer_t timer;
 	uint64_t timer_deadline; /* monotonic ns the uv timer is armed for; 0: idle */
 	struct mg_udp_batch *rx;
-	uint8_t *tun_buf;
+	struct mg_engine_tx tx;
 	unsigned open_handles;
 	struct mg_engine_stats stats;
 };

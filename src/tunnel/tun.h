@@ -14,6 +14,22 @@
  * ifname_out. 0 or -errno (-ENAMETOOLONG when name does not fit IFNAMSIZ). */
 int mg_tun_open(const char *name, char ifname_out[IFNAMSIZ], int *fd_out);
 
+/* Offloads a TUN fd may have (mg_tun_open_offload). With MG_TUN_VNET_HDR
+ * every read and write starts with a 10-byte struct virtio_net_hdr; with the
+ * TSO and USO bits the kernel hands over unsegmented TCP and UDP packets of
+ * up to 64 KB (and accepts such TCP packets back). */
+enum {
+	MG_TUN_VNET_HDR = 1 << 0,
+	MG_TUN_TSO = 1 << 1,
+	MG_TUN_USO = 1 << 2,
+};
+
+/* Like mg_tun_open, but asks for virtio-net headers with checksum and
+ * segmentation offloads. *offload_out gets the MG_TUN_* bits the kernel
+ * granted; 0 means a plain device, exactly as from mg_tun_open. */
+int mg_tun_open_offload(const char *name, char ifname_out[IFNAMSIZ], int *fd_out,
+			unsigned *offload_out);
+
 /* Takes over fd, a TUN fd opened and attached by someone else (a privileged
  * launcher). Makes it non-blocking and close-on-exec and learns its name.
  * *no_pi_out is false when the device was created without IFF_NO_PI: every

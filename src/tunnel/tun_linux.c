@@ -8,7 +8,13 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
-int mg_tun_open(const char *name, char ifname_out[IFNAMSIZ], int *fd_out)
+/* Newer than Debian 12's userspace headers (Linux 6.2). */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+static int open_flags(const char *name, short flags, char ifname_out[IFNAMSIZ], int *fd_out)
 {
 	struct ifreq ifr = { 0 };
 	int fd, ret;
@@ -16,7 +22,7 @@ int mg_tun_open(const char *name, char ifname_out[IFNAMSIZ], int *fd_out)
 	if (strlen(name) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
 	memcpy(ifr.ifr_name, name, strlen(name));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = flags;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -29,6 +35,36 @@ int mg_tun_open(const char *name, char ifname_out[IFNAMSIZ], int *fd_out)
 	memcpy(ifname_out, ifr.ifr_name, IFNAMSIZ);
 	ifname_out[IFNAMSIZ - 1] = '\0';
 	*fd_out = fd;
+	return 0;
+}
+
+int mg_tun_open(const char *name, char ifname_out[IFNAMSIZ], int *fd_out)
+{
+	return open_flags(name, IFF_TUN | IFF_NO_PI, ifname_out, fd_out);
+}
+
+/* Asks for the most the kernel gives: checksum and TSO, then USO too. */
+static unsigned enable_offloads(int fd)
+{
+	unsigned tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+	if (ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0)
+		return MG_TUN_VNET_HDR | MG_TUN_TSO | MG_TUN_USO;
+	if (ioctl(fd, TUNSETOFFLOAD, tso) == 0)
+		return MG_TUN_VNET_HDR | MG_TUN_TSO;
+	return MG_TUN_VNET_HDR;
+}
+
+int mg_tun_open_offload(const char *name, char ifname_out[IFNAMSIZ], int *fd_out,
+			unsigned *offload_out)
+{
+	int ret = open_flags(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifname_out, fd_out);
+
+	if (ret < 0) {
+		*offload_out = 0;
+		return mg_tun_open(name, ifname_out, fd_out);
+	}
+	*offload_out = enable_offloads(*fd_out);
 	return 0;
 }
 

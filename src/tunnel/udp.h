@@ -4,6 +4,7 @@
 #ifndef MG_TUNNEL_UDP_H
 #define MG_TUNNEL_UDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -19,11 +20,30 @@
 
 /* Both sockets are non-blocking and close-on-exec; a family the host lacks
  * has fd -1. The set owns its fds until mg_udp_close. */
+/* Datagrams one mg_udp_send_batch call takes. */
+#define MG_UDP_TX_MAX 256
+/* Segments in one GSO send: the kernel's UDP_MAX_SEGMENTS. */
+#define MG_UDP_GSO_MAX_SEGMENTS 64
+
+struct mg_udp_tx_item {
+	struct mg_endpoint to;
+	const uint8_t *buf;
+	uint32_t len;
+};
+
 struct mg_udp {
 	int fd4;
 	int fd6;
 	uint16_t port;	 /* host order: the port both sockets are bound to */
 	uint32_t fwmark; /* SO_MARK on both sockets; 0: none */
+	bool gso;	 /* UDP_SEGMENT works; cleared on the first refusal */
+	/* Private: sendmmsg's descriptors for mg_udp_send_batch. */
+	struct mmsghdr tx_msg[MG_UDP_TX_MAX];
+	struct iovec tx_iov[MG_UDP_TX_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} tx_control[MG_UDP_TX_MAX];
 };
 
 /* Opens both sockets on port (0: one the kernel picks, the same for both).
@@ -47,14 +67,30 @@ int mg_udp_send(struct mg_udp *u, const struct mg_endpoint *to, const uint8_t *b
 struct mg_udp_batch {
 	struct mg_endpoint from[MG_UDP_BATCH];
 	size_t len[MG_UDP_BATCH];
+	/* UDP GRO: buf[i] holds datagrams of segment[i] bytes back to back
+	 * (the last may be shorter); 0 when buf[i] is a single datagram. */
+	uint16_t segment[MG_UDP_BATCH];
+	/* Datagrams the kernel dropped on this socket for want of buffer
+	 * space, as last reported (SO_RXQ_OVFL). */
+	uint32_t kernel_drops;
 	uint8_t buf[MG_UDP_BATCH][MG_UDP_MAX_DGRAM];
 	/* Private: recvmmsg's descriptors into the arrays above. */
 	struct mmsghdr msg[MG_UDP_BATCH];
 	struct iovec iov[MG_UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} control[MG_UDP_BATCH];
 };
 
 /* Reads up to MG_UDP_BATCH datagrams from fd (u->fd4 or u->fd6) without
  * blocking: their count, -EAGAIN when none is waiting, or -errno. */
 int mg_udp_recv_batch(int fd, struct mg_udp_batch *b);
+
+/* Sends items in order, one sendmmsg per run of one family, merging runs of
+ * equal-sized datagrams to one endpoint into a single UDP GSO send where the
+ * kernel allows. Returns how many datagrams could not be sent (the caller
+ * counts them as drops, as a router would). */
+unsigned mg_udp_send_batch(struct mg_udp *u, const struct mg_udp_tx_item *items, unsigned count);
 
 #endif
