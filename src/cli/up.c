@@ -217,7 +217,9 @@ static int load_config(struct up *u)
 static int bring_up(struct up *u)
 {
 	char name[IFNAMSIZ], err[256] = "";
-	int ret = mg_tun_open(u->ifname, name, &u->tun_fd);
+	struct mg_engine_config ec = { 0 };
+	unsigned offload = 0;
+	int ret = mg_tun_open_offload(u->ifname, name, &u->tun_fd, &offload);
 
 	if (ret < 0) {
 		fprintf(stderr, "meshguard up: cannot create TUN device %s: %s%s\n", u->ifname,
@@ -230,8 +232,11 @@ static int bring_up(struct up *u)
 		fprintf(stderr, "meshguard up: %s: %s\n", u->ifname, err);
 		return ret;
 	}
-	ret = mg_engine_init(&u->engine, &u->loop, u->tun_fd, u->config.listen_port,
-			     u->iface.fwmark);
+	ec.tun_fd = u->tun_fd;
+	ec.tun_offload = offload;
+	ec.port = u->config.listen_port;
+	ec.fwmark = u->iface.fwmark;
+	ret = mg_engine_init(&u->engine, &u->loop, &ec);
 	if (ret < 0) {
 		fprintf(stderr, "meshguard up: cannot listen on UDP port %u: %s\n",
 			u->config.listen_port, strerror(-ret));

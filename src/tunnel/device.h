@@ -39,7 +39,9 @@
 struct mg_device_ops {
 	/* One datagram to send; buf is only valid during the call. */
 	void (*send)(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
-	/* One decrypted IP packet for the TUN device. */
+	/* One decrypted IP packet for the TUN device. It lies inside the
+	 * buffer given to mg_device_receive, at least MG_DEVICE_HEADROOM bytes
+	 * in, and those bytes before it are the caller's to overwrite. */
 	void (*deliver)(void *ctx, const uint8_t *packet, size_t len);
 	/* The earliest timer deadline moved earlier: call mg_device_tick then. */
 	void (*wakeup)(void *ctx, uint64_t deadline);

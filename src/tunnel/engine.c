@@ -1,5 +1,10 @@
 #include "tunnel/engine.h"
 #include "tunnel/log.h"
+#include "tunnel/offload.h"
+#include "tunnel/tun.h"
+
+#include <linux/if_tun.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -58,12 +63,48 @@ static void engine_send(void *ctx, const struct mg_endpoint *to, const uint8_t *
 	it->len = (uint32_t)len;
 }
 
+static void tun_write(struct mg_engine *e, const uint8_t *buf, size_t len)
+{
+	e->stats.tun_writes++;
+	/* A full TUN queue drops, as a router would; TCP backs off. */
+	if (write(e->tun_fd, buf, len) < 0)
+		e->stats.tun_write_dropped++;
+}
+
+static int gro_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	tun_write(ctx, buf, len);
+	return 0;
+}
+
+static void gro_flush(struct mg_engine *e)
+{
+	if (e->gro)
+		mg_gro_flush(e->gro, gro_write, e);
+}
+
+/* The packet sits in our own receive buffer (see mg_device_ops.deliver), so
+ * the bytes before it may take the TUN's header without a copy. */
 static void engine_deliver(void *ctx, const uint8_t *packet, size_t len)
 {
 	struct mg_engine *e = ctx;
-	/* A full TUN queue drops, as a router would; TCP backs off. */
-	if (write(e->tun_fd, packet, len) < 0)
-		e->stats.tun_write_dropped++;
+	uint8_t *p = (uint8_t *)packet;
+
+	if (e->gro) {
+		if (mg_gro_add(e->gro, packet, len) == -ENOBUFS) {
+			gro_flush(e);
+			mg_gro_add(e->gro, packet, len);
+		}
+	} else if (e->config.tun_offload & MG_TUN_VNET_HDR) {
+		memset(p - MG_OFFLOAD_VNET_HDR_LEN, 0, MG_OFFLOAD_VNET_HDR_LEN);
+		tun_write(e, p - MG_OFFLOAD_VNET_HDR_LEN, len + MG_OFFLOAD_VNET_HDR_LEN);
+	} else if (e->config.tun_pi) {
+		struct tun_pi pi = { .proto = htons((p[0] >> 4) == 6 ? 0x86dd : 0x0800) };
+		memcpy(p - sizeof(pi), &pi, sizeof(pi));
+		tun_write(e, p - sizeof(pi), len + sizeof(pi));
+	} else {
+		tun_write(e, p, len);
+	}
 }
 
 static void arm_timer(struct mg_engine *e, uint64_t deadline);
@@ -102,32 +143,117 @@ static void arm_timer(struct mg_engine *e, uint64_t deadline)
 	uv_timer_start(&e->timer, on_timer, ms, 0);
 }
 
-/* Each packet is read into the arena where its datagram will be built, so
- * encryption happens in place and the whole batch leaves in one sendmmsg. */
+/* Reserves the arena room for a datagram built around a packet of len bytes
+ * (header, padded payload, tag); 16-byte alignment keeps the next one's
+ * crypto aligned. */
+static void tx_reserve(struct mg_engine *e, size_t len)
+{
+	e->tx.used += (MG_DEVICE_HEADROOM + len + MG_DEVICE_TAILROOM + 15) & ~(size_t)15;
+}
+
+static bool tun_read_failed(struct mg_engine *e, ssize_t n)
+{
+	if (n > 0)
+		return false;
+	if (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
+		mg_log(MG_LOG_ERROR, "reading the TUN device: %s", strerror(errno));
+		uv_poll_stop(&e->tun_poll);
+		if (e->config.on_tun_gone)
+			e->config.on_tun_gone(e->config.ctx);
+	}
+	return true;
+}
+
+/* A plain device: each packet is read into the arena where its datagram will
+ * be built, so encryption happens in place. Returns false when drained. */
+static bool read_plain(struct mg_engine *e)
+{
+	size_t prefix = e->config.tun_pi ? sizeof(struct tun_pi) : 0;
+	uint8_t *packet = e->tx.arena + e->tx.used + MG_DEVICE_HEADROOM;
+	ssize_t n = read(e->tun_fd, packet - prefix, 65535 + prefix);
+
+	if (tun_read_failed(e, n))
+		return false;
+	if ((size_t)n <= prefix)
+		return true;
+	n -= (ssize_t)prefix;
+	e->stats.tun_read_packets++;
+	tx_reserve(e, (size_t)n);
+	mg_device_send_packet(&e->dev, packet, (size_t)n);
+	return true;
+}
+
+/* Cuts a super-packet into MTU-sized packets laid out in the arena with room
+ * for their WireGuard header and tag, and sends each. */
+static void send_segments(struct mg_engine *e, const struct virtio_net_hdr *h, const uint8_t *pkt,
+			  size_t len)
+{
+	size_t lens[MG_UDP_TX_MAX];
+	size_t gso = h->gso_size ? h->gso_size : 1;
+	size_t stride = (MG_DEVICE_HEADROOM + gso + MG_OFFLOAD_MAX_HDR + MG_DEVICE_TAILROOM + 15) &
+			~(size_t)15;
+	size_t need = len / gso + 1;
+	uint8_t *out;
+	int n;
+
+	if (need > MG_UDP_TX_MAX - e->tx.count || need * stride > MG_ENGINE_ARENA_SIZE - e->tx.used)
+		tx_flush(e);
+	out = e->tx.arena + e->tx.used + MG_DEVICE_HEADROOM;
+	n = mg_offload_segment(h, pkt, len, out, MG_ENGINE_ARENA_SIZE - e->tx.used, stride, lens,
+			       (int)(MG_UDP_TX_MAX - e->tx.count));
+	if (n < 0) {
+		e->stats.tun_bad_packets++;
+		return;
+	}
+	e->tx.used += (size_t)n * stride;
+	e->stats.tun_segments += (size_t)n;
+	for (int i = 0; i < n; i++)
+		mg_device_send_packet(&e->dev, out + (size_t)i * stride, lens[i]);
+}
+
+/* A device with a virtio-net header: super-packets are read into their own
+ * buffer and cut into the arena; plain ones are copied there. */
+static bool read_offloaded(struct mg_engine *e)
+{
+	struct virtio_net_hdr h;
+	uint8_t *packet = e->tun_in + MG_OFFLOAD_VNET_HDR_LEN;
+	ssize_t n = read(e->tun_fd, e->tun_in, MG_OFFLOAD_VNET_HDR_LEN + 65535);
+
+	if (tun_read_failed(e, n))
+		return false;
+	if ((size_t)n <= MG_OFFLOAD_VNET_HDR_LEN)
+		return true;
+	memcpy(&h, e->tun_in, sizeof(h));
+	n -= MG_OFFLOAD_VNET_HDR_LEN;
+	e->stats.tun_read_packets++;
+	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		send_segments(e, &h, packet, (size_t)n);
+		return true;
+	}
+	if (mg_offload_complete_csum(&h, packet, (size_t)n) < 0) {
+		e->stats.tun_bad_packets++;
+		return true;
+	}
+	uint8_t *slot = e->tx.arena + e->tx.used + MG_DEVICE_HEADROOM;
+	memcpy(slot, packet, (size_t)n);
+	tx_reserve(e, (size_t)n);
+	mg_device_send_packet(&e->dev, slot, (size_t)n);
+	return true;
+}
+
 static void on_tun_readable(uv_poll_t *h, int status, int events)
 {
 	struct mg_engine *e = container_of(h, struct mg_engine, tun_poll);
+	bool offloaded = e->config.tun_offload & MG_TUN_VNET_HDR;
 	(void)events;
 
 	if (status < 0)
 		return;
 	for (int i = 0; i < TUN_READS_PER_WAKEUP; i++) {
-		uint8_t *slot, *packet;
-		ssize_t n;
-
 		if (!tx_has_room(e, TUN_SLOT_SIZE))
 			tx_flush(e);
-		slot = e->tx.arena + e->tx.used;
-		packet = slot + MG_DEVICE_HEADROOM;
-		n = read(e->tun_fd, packet, 65535);
-		if (n <= 0)
+		if (!(offloaded ? read_offloaded(e) : read_plain(e)))
 			break;
-		e->stats.tun_read_packets++;
-		/* Keep the datagram (header, padded payload, tag) in the arena;
-		 * 16-byte alignment keeps the next slot's crypto aligned. */
-		e->tx.used +=
-			(MG_DEVICE_HEADROOM + (size_t)n + MG_DEVICE_TAILROOM + 15) & ~(size_t)15;
-		mg_device_send_packet(&e->dev, packet, (size_t)n);
 	}
 	tx_flush(e);
 }
@@ -161,53 +287,162 @@ static void read_udp(struct mg_engine *e, int fd)
 	}
 	if (b->kernel_drops > e->stats.udp_kernel_drops)
 		e->stats.udp_kernel_drops = b->kernel_drops;
+	gro_flush(e);
 	tx_flush(e);
 }
 
-static void on_udp4_readable(uv_poll_t *h, int status, int events)
+/* A UDP socket's poll handle. It owns its fd from the moment it is
+ * replaced, and closes it only once libuv is done with the handle. */
+struct mg_engine_socket {
+	uv_poll_t poll;
+	struct mg_engine *engine;
+	int fd;
+	bool owns_fd;
+};
+
+static void on_udp_readable(uv_poll_t *h, int status, int events)
 {
-	struct mg_engine *e = container_of(h, struct mg_engine, udp4_poll);
+	struct mg_engine_socket *s = container_of(h, struct mg_engine_socket, poll);
 	(void)events;
 	if (status >= 0)
-		read_udp(e, e->udp.fd4);
+		read_udp(s->engine, s->fd);
 }
 
-static void on_udp6_readable(uv_poll_t *h, int status, int events)
+static void on_socket_closed(uv_handle_t *h)
 {
-	struct mg_engine *e = container_of(h, struct mg_engine, udp6_poll);
-	(void)events;
-	if (status >= 0)
-		read_udp(e, e->udp.fd6);
+	struct mg_engine_socket *s = container_of((uv_poll_t *)h, struct mg_engine_socket, poll);
+	s->engine->open_handles--;
+	if (s->owns_fd)
+		close(s->fd);
+	free(s);
 }
 
-int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, int tun_fd, uint16_t port, uint32_t fwmark)
+static void unwatch(struct mg_engine_socket **sp, bool owns_fd)
+{
+	struct mg_engine_socket *s = *sp;
+	if (!s)
+		return;
+	*sp = NULL;
+	s->owns_fd = owns_fd;
+	uv_close((uv_handle_t *)&s->poll, on_socket_closed);
+}
+
+static int watch(struct mg_engine *e, struct mg_engine_socket **sp, int fd)
+{
+	struct mg_engine_socket *s;
+	int ret;
+
+	if (fd < 0)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->engine = e;
+	s->fd = fd;
+	ret = uv_poll_init(e->loop, &s->poll, fd);
+	if (ret < 0) {
+		free(s);
+		return ret;
+	}
+	e->open_handles++;
+	*sp = s;
+	return uv_poll_start(&s->poll, UV_READABLE, on_udp_readable);
+}
+
+static int watch_udp(struct mg_engine *e)
+{
+	int ret = watch(e, &e->udp4_watch, e->udp.fd4);
+	if (ret == 0)
+		ret = watch(e, &e->udp6_watch, e->udp.fd6);
+	return ret;
+}
+
+int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port)
+{
+	struct mg_udp *fresh;
+	int ret;
+
+	if (port && port == e->udp.port)
+		return 0;
+	fresh = malloc(sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
+	ret = mg_udp_open(fresh, port, e->udp.fwmark);
+	if (ret == 0) {
+		tx_flush(e);
+		/* The old sockets close when their handles have closed. */
+		unwatch(&e->udp4_watch, true);
+		unwatch(&e->udp6_watch, true);
+		e->udp.fd4 = fresh->fd4;
+		e->udp.fd6 = fresh->fd6;
+		e->udp.port = fresh->port;
+		ret = watch_udp(e);
+	}
+	free(fresh);
+	return ret;
+}
+
+int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark)
+{
+	return mg_udp_set_fwmark(&e->udp, fwmark);
+}
+
+static int alloc_buffers(struct mg_engine *e)
+{
+	e->rx = malloc(sizeof(*e->rx));
+	e->tx.arena = aligned_alloc(64, MG_ENGINE_ARENA_SIZE);
+	if (!e->rx || !e->tx.arena)
+		return -ENOMEM;
+	if (!(e->config.tun_offload & MG_TUN_VNET_HDR))
+		return 0;
+	e->tun_in = aligned_alloc(64, MG_OFFLOAD_VNET_HDR_LEN + 65535 + 54);
+	if (!e->tun_in)
+		return -ENOMEM;
+	if (!(e->config.tun_offload & MG_TUN_TSO))
+		return 0;
+	/* Coalescing only pays when the kernel takes TSO packets back. */
+	e->gro = malloc(sizeof(*e->gro) + MG_GRO_ARENA_SIZE);
+	if (!e->gro)
+		return -ENOMEM;
+	mg_gro_init(e->gro, (uint8_t *)(e->gro + 1), MG_GRO_ARENA_SIZE);
+	return 0;
+}
+
+static void free_buffers(struct mg_engine *e)
+{
+	free(e->rx);
+	free(e->tx.arena);
+	free(e->tun_in);
+	free(e->gro);
+	e->rx = NULL;
+	e->tx.arena = NULL;
+	e->tun_in = NULL;
+	e->gro = NULL;
+}
+
+int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_config *config)
 {
 	int ret;
 
 	memset(e, 0, sizeof(*e));
 	e->loop = loop;
-	e->tun_fd = tun_fd;
+	e->config = *config;
+	e->tun_fd = config->tun_fd;
 	e->udp.fd4 = e->udp.fd6 = -1;
-	e->rx = malloc(sizeof(*e->rx));
-	e->tx.arena = aligned_alloc(64, MG_ENGINE_ARENA_SIZE);
-	if (!e->rx || !e->tx.arena) {
-		ret = -ENOMEM;
+	ret = alloc_buffers(e);
+	if (ret < 0)
 		goto fail;
-	}
 	ret = mg_device_init(&e->dev, &mg_clock_system, &engine_ops, e);
 	if (ret < 0)
 		goto fail;
-	ret = mg_udp_open(&e->udp, port, fwmark);
+	ret = mg_udp_open(&e->udp, config->port, config->fwmark);
 	if (ret < 0) {
 		mg_device_free(&e->dev);
 		goto fail;
 	}
 	return 0;
 fail:
-	free(e->rx);
-	free(e->tx.arena);
-	e->rx = NULL;
-	e->tx.arena = NULL;
+	free_buffers(e);
 	return ret;
 }
 
@@ -227,10 +462,8 @@ int mg_engine_start(struct mg_engine *e)
 		return ret;
 	e->open_handles++;
 	ret = start_poll(e, &e->tun_poll, e->tun_fd, on_tun_readable);
-	if (ret == 0 && e->udp.fd4 >= 0)
-		ret = start_poll(e, &e->udp4_poll, e->udp.fd4, on_udp4_readable);
-	if (ret == 0 && e->udp.fd6 >= 0)
-		ret = start_poll(e, &e->udp6_poll, e->udp.fd6, on_udp6_readable);
+	if (ret == 0)
+		ret = watch_udp(e);
 	/* Configuration may already have armed timers (persistent keepalive). */
 	if (ret == 0)
 		on_timer(&e->timer);
@@ -255,16 +488,14 @@ void mg_engine_close(struct mg_engine *e)
 {
 	close_handle(e, (uv_handle_t *)&e->timer);
 	close_handle(e, (uv_handle_t *)&e->tun_poll);
-	close_handle(e, (uv_handle_t *)&e->udp4_poll);
-	close_handle(e, (uv_handle_t *)&e->udp6_poll);
+	/* mg_engine_free closes the current sockets. */
+	unwatch(&e->udp4_watch, false);
+	unwatch(&e->udp6_watch, false);
 }
 
 void mg_engine_free(struct mg_engine *e)
 {
 	mg_device_free(&e->dev);
 	mg_udp_close(&e->udp);
-	free(e->rx);
-	free(e->tx.arena);
-	e->rx = NULL;
-	e->tx.arena = NULL;
+	free_buffers(e);
 }

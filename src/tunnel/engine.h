@@ -19,7 +19,10 @@ struct mg_engine_stats {
 	uint64_t udp_send_failed;
 	uint64_t udp_kernel_drops; /* receive queue overflows the kernel reported */
 	uint64_t tun_read_packets, udp_read_datagrams;
-	uint64_t udp_send_calls; /* flushes of the transmit queue */
+	uint64_t udp_send_calls;  /* flushes of the transmit queue */
+	uint64_t tun_bad_packets; /* offload headers we could not honour */
+	uint64_t tun_segments;	  /* packets cut from TUN super-packets */
+	uint64_t tun_writes;
 };
 
 /* Datagrams waiting for one sendmmsg: the device encrypts in place in the
@@ -34,18 +37,43 @@ struct mg_engine_tx {
 	struct mg_udp_tx_item items[MG_UDP_TX_MAX];
 };
 
+struct mg_engine_socket;
+
+/* How the engine is set up; see mg_engine_init. */
+struct mg_engine_config {
+	int tun_fd;
+	/* MG_TUN_* bits of tun.h the fd was opened with: with a virtio-net
+	 * header the engine segments what it reads and coalesces what it
+	 * writes. */
+	unsigned tun_offload;
+	/* The fd carries the 4-byte struct tun_pi (a device opened without
+	 * IFF_NO_PI, as wireguard-go's are). */
+	bool tun_pi;
+	uint16_t port;
+	uint32_t fwmark;
+	/* Called when the TUN device is gone (deleted by someone else). */
+	void (*on_tun_gone)(void *ctx);
+	void *ctx;
+};
+
 struct mg_engine {
 	uv_loop_t *loop;
 	struct mg_device dev;
 	struct mg_udp udp;
 	int tun_fd;
 	uv_poll_t tun_poll;
-	uv_poll_t udp4_poll;
-	uv_poll_t udp6_poll;
+	/* One per UDP socket; replaced when the port is rebound. */
+	struct mg_engine_socket *udp4_watch;
+	struct mg_engine_socket *udp6_watch;
 	uv_timer_t timer;
 	uint64_t timer_deadline; /* monotonic ns the uv timer is armed for; 0: idle */
 	struct mg_udp_batch *rx;
 	struct mg_engine_tx tx;
+	struct mg_engine_config config;
+	/* With a virtio-net header: the packet read, and the coalescer of what
+	 * goes back to the TUN. */
+	uint8_t *tun_in;
+	struct mg_gro *gro;
 	unsigned open_handles;
 	struct mg_engine_stats stats;
 };
@@ -53,10 +81,13 @@ struct mg_engine {
 /* Sets up the device (call mg_device_* on e->dev to configure it before or
  * after) and opens the UDP sockets on port with fwmark. Nothing is read until
  * mg_engine_start. */
-int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, int tun_fd, uint16_t port,
-		   uint32_t fwmark);
+int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_config *config);
 int mg_engine_start(struct mg_engine *e);
 void mg_engine_close(struct mg_engine *e);
+/* Rebinds the UDP sockets to port (0: any free one); on failure the old
+ * sockets stay. 0 or -errno (-EADDRINUSE). */
+int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port);
+int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark);
 void mg_engine_free(struct mg_engine *e);
 
 #endif
