@@ -110,7 +110,7 @@ static void quote(char out[QUOTE_MAX + 4], const char *s)
 {
 	size_t i;
 
-	for (i = 0; s[i] && i < QUOTE_MAX; i++)
+	for (i = 0; i < QUOTE_MAX && s[i]; i++)
 		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	strcpy(out + i, s[i] ? "..." : "");
 }

@@ -9,12 +9,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#define MG_KEY_LEN	     32
-#define MG_AEAD_TAG_LEN	     16
-#define MG_XAEAD_NONCE_LEN   24
-#define MG_TAI64N_LEN	     12
-#define MG_KEY_BASE64_LEN    44 /* without the terminating NUL */
-#define MG_KEY_HEX_LEN	     64
+#define MG_KEY_LEN	   32
+#define MG_AEAD_TAG_LEN	   16
+#define MG_XAEAD_NONCE_LEN 24
+#define MG_TAI64N_LEN	   12
+#define MG_KEY_BASE64_LEN  44 /* without the terminating NUL */
+#define MG_KEY_HEX_LEN	   64
 
 /* 0, or -1 when libsodium cannot initialise. */
 int mg_crypto_init(void);
@@ -34,14 +34,15 @@ void mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t
 		  uint64_t counter, const uint8_t key[MG_KEY_LEN]);
 /* srclen includes the tag; dst gets srclen - 16 bytes. False if forged. */
 bool mg_aead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
-		  uint64_t counter, const uint8_t key[MG_KEY_LEN]) __attribute__((warn_unused_result));
+		  uint64_t counter, const uint8_t key[MG_KEY_LEN])
+	__attribute__((warn_unused_result));
 
 /* XChaCha20-Poly1305 with a 24-byte nonce (cookie replies). */
 void mg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
 		   const uint8_t nonce[MG_XAEAD_NONCE_LEN], const uint8_t key[MG_KEY_LEN]);
-bool mg_xaead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad,
-		   size_t adlen, const uint8_t nonce[MG_XAEAD_NONCE_LEN],
-		   const uint8_t key[MG_KEY_LEN]) __attribute__((warn_unused_result));
+bool mg_xaead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
+		   const uint8_t nonce[MG_XAEAD_NONCE_LEN], const uint8_t key[MG_KEY_LEN])
+	__attribute__((warn_unused_result));
 
 void mg_random_bytes(void *buf, size_t len);
 uint32_t mg_random_u32(void);

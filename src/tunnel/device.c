@@ -297,7 +297,8 @@ static bool stage(struct mg_peer *peer, const uint8_t *packet, size_t len)
 	copy = malloc(MG_DEVICE_HEADROOM + len + MG_DEVICE_TAILROOM);
 	if (!copy)
 		return false;
-	memcpy(copy + MG_DEVICE_HEADROOM, packet, len);
+	if (len)
+		memcpy(copy + MG_DEVICE_HEADROOM, packet, len);
 	tail = (q->head + q->count) % MAX_STAGED_PACKETS;
 	q->packets[tail] = copy;
 	q->lengths[tail] = (uint16_t)len;
