@@ -1,4 +1,5 @@
 #include "cli/iface.h"
+#include "tunnel/messages.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +111,15 @@ static int add_routes(struct mg_iface *i, const struct mg_config *c, char *err, 
 	return 0;
 }
 
+uint32_t mg_iface_fwmark(const struct mg_config *c)
+{
+	bool has_fwmark = (c->flags & MG_CONFIG_HAS_FWMARK) && c->fwmark;
+
+	if (has_default_route(c, AF_INET) || has_default_route(c, AF_INET6))
+		return has_fwmark ? c->fwmark : MG_IFACE_DEFAULT_TABLE;
+	return has_fwmark ? c->fwmark : 0;
+}
+
 int mg_iface_configure(struct mg_iface *i, const char *ifname, const struct mg_config *c, char *err,
 		       size_t errlen)
 {
@@ -117,12 +127,8 @@ int mg_iface_configure(struct mg_iface *i, const char *ifname, const struct mg_c
 
 	memset(i, 0, sizeof(*i));
 	i->nl.fd = -1;
-	i->mtu = (c->flags & MG_CONFIG_HAS_MTU) ? c->mtu : 1420;
-	if (has_default_route(c, AF_INET) || has_default_route(c, AF_INET6))
-		i->fwmark = (c->flags & MG_CONFIG_HAS_FWMARK) && c->fwmark ? c->fwmark
-									   : MG_IFACE_DEFAULT_TABLE;
-	else if (c->flags & MG_CONFIG_HAS_FWMARK)
-		i->fwmark = c->fwmark;
+	i->mtu = c && (c->flags & MG_CONFIG_HAS_MTU) ? c->mtu : MG_DEFAULT_MTU;
+	i->fwmark = c ? mg_iface_fwmark(c) : 0;
 	ret = mg_netlink_open(&i->nl);
 	if (ret < 0)
 		return fail(err, errlen, ret, "cannot open rtnetlink", NULL);
@@ -137,6 +143,10 @@ int mg_iface_configure(struct mg_iface *i, const char *ifname, const struct mg_c
 		fail(err, errlen, ret, "cannot set the MTU of", ifname);
 		goto undo;
 	}
+	if (!c)
+		return 0;
+	if (!c)
+		return 0;
 	ret = add_addresses(i, c, err, errlen);
 	if (ret == 0)
 		ret = mg_netlink_link_set_up(&i->nl, i->ifindex, true);

@@ -25,8 +25,12 @@ struct mg_iface {
 	unsigned rule_count;
 };
 
-/* Applies c to the interface ifname. On failure writes what failed to err
- * and undoes what it did. */
+/* The mark the tunnel's own UDP needs under c: wg-quick's table number when
+ * a default route goes into the tunnel, else c's FwMark, else 0. */
+uint32_t mg_iface_fwmark(const struct mg_config *c);
+/* Applies c to the interface ifname; with c NULL only the default MTU, as
+ * wireguard-go does. On failure writes what failed to err and undoes what it
+ * did. */
 int mg_iface_configure(struct mg_iface *i, const char *ifname, const struct mg_config *c, char *err,
 		       size_t errlen);
 /* Removes the policy rules and the link. */

@@ -5,7 +5,7 @@
 #include "cli/config.h"
 #include "cli/iface.h"
 #include "crypto/primitives.h"
-#include "tunnel/engine.h"
+#include "cli/daemon.h"
 #include "tunnel/log.h"
 #include "tunnel/tun.h"
 
@@ -22,16 +22,14 @@ struct up {
 	const char *config_path;
 	char ifname[IFNAMSIZ];
 	struct mg_config config;
-	int tun_fd;
 	struct mg_iface iface;
-	uv_loop_t loop;
-	struct mg_engine engine;
-	uv_signal_t sigint, sigterm;
+	struct mg_daemon daemon;
 };
 
 static void usage(FILE *f)
 {
 	fputs("Usage: meshguard up -c FILE [-i IFNAME]\n"
+	      "       meshguard up -i IFNAME          (an empty interface, for `wg setconf`)\n"
 	      "  -c, --config FILE     wg-quick style configuration ([Interface], [Peer])\n"
 	      "  -i, --interface NAME  interface name (default: FILE's name without .conf)\n",
 	      f);
@@ -136,7 +134,7 @@ static int configure_peer(struct mg_device *dev, const struct mg_config_peer *cp
 
 static int configure_device(struct up *u)
 {
-	struct mg_device *dev = &u->engine.dev;
+	struct mg_device *dev = &u->daemon.engine.dev;
 	char pub[MG_KEY_BASE64_LEN + 1];
 
 	dev->mtu = u->iface.mtu;
@@ -152,51 +150,8 @@ static int configure_device(struct up *u)
 	}
 	mg_key_to_base64(pub, dev->identity.public_key);
 	mg_log(MG_LOG_INFO, "interface %s up: public key %s, listening on port %u, %u peer(s)",
-	       u->ifname, dev->identity.has_identity ? pub : "(none)", u->engine.udp.port,
+	       u->ifname, dev->identity.has_identity ? pub : "(none)", u->daemon.engine.udp.port,
 	       dev->peers.count);
-	return 0;
-}
-
-static void log_stats(const struct mg_engine *e)
-{
-	const struct mg_device_stats *d = &e->dev.stats;
-	const struct mg_engine_stats *s = &e->stats;
-
-	mg_log(MG_LOG_INFO,
-	       "stats: tun read %" PRIu64 " packets, udp read %" PRIu64
-	       " datagrams, udp sends %" PRIu64 " batches; dropped: tun write %" PRIu64
-	       ", udp send %" PRIu64 ", udp receive queue %" PRIu64,
-	       s->tun_read_packets, s->udp_read_datagrams, s->udp_send_calls, s->tun_write_dropped,
-	       s->udp_send_failed, s->udp_kernel_drops);
-	mg_log(MG_LOG_INFO,
-	       "stats: rx invalid %" PRIu64 ", bad mac1 %" PRIu64 ", handshake failed %" PRIu64
-	       ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
-	       ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
-	       "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
-	       "; cookies sent %" PRIu64,
-	       d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
-	       d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
-	       d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
-	       d->rx_cookie_sent);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	struct up *u = s->data;
-	mg_log(MG_LOG_INFO, "received %s, shutting down", strsignal(signum));
-	log_stats(&u->engine);
-	mg_engine_close(&u->engine);
-	uv_close((uv_handle_t *)&u->sigint, NULL);
-	uv_close((uv_handle_t *)&u->sigterm, NULL);
-}
-
-static int watch_signals(struct up *u)
-{
-	u->sigint.data = u->sigterm.data = u;
-	if (uv_signal_init(&u->loop, &u->sigint) < 0 || uv_signal_init(&u->loop, &u->sigterm) < 0)
-		return -EIO;
-	uv_signal_start(&u->sigint, on_signal, SIGINT);
-	uv_signal_start(&u->sigterm, on_signal, SIGTERM);
 	return 0;
 }
 
@@ -214,69 +169,53 @@ static int load_config(struct up *u)
 	return ret;
 }
 
+/* Creates the interface and configures the kernel's side of it. With no
+ * configuration file the device starts empty, for `wg` to configure, as
+ * wireguard-go does. */
 static int bring_up(struct up *u)
 {
-	char name[IFNAMSIZ], err[256] = "";
-	struct mg_engine_config ec = { 0 };
-	unsigned offload = 0;
-	int ret = mg_tun_open_offload(u->ifname, name, &u->tun_fd, &offload);
+	struct mg_daemon_options o = {
+		.ifname = u->ifname,
+		.tun_fd = -1,
+		.uapi_fd = -1,
+		.port = u->config.listen_port,
+	};
+	char err[256] = "";
+	int ret;
 
-	if (ret < 0) {
-		fprintf(stderr, "meshguard up: cannot create TUN device %s: %s%s\n", u->ifname,
-			strerror(-ret),
-			ret == -EPERM ? " (run as root or with CAP_NET_ADMIN)" : "");
+	if (u->config_path)
+		o.fwmark = mg_iface_fwmark(&u->config);
+	ret = mg_daemon_open(&u->daemon, &o);
+	if (ret < 0)
 		return ret;
-	}
-	ret = mg_iface_configure(&u->iface, u->ifname, &u->config, err, sizeof(err));
+	ret = mg_iface_configure(&u->iface, u->ifname, u->config_path ? &u->config : NULL, err,
+				 sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "meshguard up: %s: %s\n", u->ifname, err);
-		return ret;
-	}
-	ec.tun_fd = u->tun_fd;
-	ec.tun_offload = offload;
-	ec.port = u->config.listen_port;
-	ec.fwmark = u->iface.fwmark;
-	ret = mg_engine_init(&u->engine, &u->loop, &ec);
-	if (ret < 0) {
-		fprintf(stderr, "meshguard up: cannot listen on UDP port %u: %s\n",
-			u->config.listen_port, strerror(-ret));
-		mg_iface_teardown(&u->iface);
+		mg_daemon_close(&u->daemon);
 	}
 	return ret;
 }
 
 int mg_cmd_up(int argc, char **argv)
 {
-	struct up u = { .tun_fd = -1 };
+	struct up u = { 0 };
 	int ret = parse_args(&u, argc, argv);
 
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	mg_log_init_from_env();
-	if (mg_crypto_init() < 0 || load_config(&u) < 0)
+	if (mg_crypto_init() < 0 || (u.config_path && load_config(&u) < 0))
 		return 1;
-	uv_loop_init(&u.loop);
 	ret = bring_up(&u);
-	if (ret == 0)
-		ret = configure_device(&u);
-	if (ret == 0)
-		ret = mg_engine_start(&u.engine);
-	if (ret == 0)
-		ret = watch_signals(&u);
 	if (ret == 0) {
-		uv_run(&u.loop, UV_RUN_DEFAULT);
-		mg_engine_free(&u.engine);
+		ret = configure_device(&u);
+		if (ret == 0)
+			ret = mg_daemon_run(&u.daemon);
 		mg_iface_teardown(&u.iface);
-	} else if (u.engine.rx) {
-		mg_engine_close(&u.engine);
-		uv_run(&u.loop, UV_RUN_DEFAULT);
-		mg_engine_free(&u.engine);
-		mg_iface_teardown(&u.iface);
+		mg_daemon_close(&u.daemon);
+		mg_log(MG_LOG_INFO, "interface %s removed", u.ifname);
 	}
-	uv_loop_close(&u.loop);
-	if (u.tun_fd >= 0)
-		close(u.tun_fd);
 	mg_config_free(&u.config);
-	mg_log(MG_LOG_INFO, "interface %s removed", u.ifname);
 	return ret == 0 ? 0 : 1;
 }

@@ -1,0 +1,45 @@
+/* A running interface: the TUN device, the engine that drives it, the UAPI
+ * socket `wg` talks to, and the signals that stop it. `meshguard up` and the
+ * wireguard-go drop-in both run one.
+ *
+ * It stops on SIGINT or SIGTERM, when the TUN device is deleted, or when its
+ * UAPI socket is deleted, as wireguard-go does. */
+#ifndef MG_CLI_DAEMON_H
+#define MG_CLI_DAEMON_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "tunnel/engine.h"
+#include "tunnel/uapi_server.h"
+
+struct mg_daemon_options {
+	const char *ifname;
+	int tun_fd;  /* an fd to adopt (WG_TUN_FD), or -1 to create the device */
+	int uapi_fd; /* a listening socket to adopt (WG_UAPI_FD), or -1 */
+	uint16_t port;
+	uint32_t fwmark;
+};
+
+struct mg_daemon {
+	char ifname[IFNAMSIZ];
+	uv_loop_t loop;
+	struct mg_engine engine;
+	struct mg_uapi_server uapi;
+	uv_signal_t sigint, sigterm;
+	int tun_fd;
+	bool engine_ready, uapi_ready, loop_ready, stopping;
+};
+
+/* Opens or adopts the TUN device, sets up the engine and serves the UAPI
+ * socket. Prints what failed and why. On failure everything is undone. */
+int mg_daemon_open(struct mg_daemon *d, const struct mg_daemon_options *o);
+/* Runs until stopped. */
+int mg_daemon_run(struct mg_daemon *d);
+void mg_daemon_stop(struct mg_daemon *d);
+/* Frees everything and removes the device if we created it. */
+void mg_daemon_close(struct mg_daemon *d);
+
+#endif
