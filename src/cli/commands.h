@@ -9,4 +9,8 @@ int mg_cmd_pubkey(int argc, char **argv);
 /* meshguard up -c FILE [-i IFNAME]: runs the interface in the foreground. */
 int mg_cmd_up(int argc, char **argv);
 
+/* The wireguard-go drop-in (meshguard-wg [-f] IFNAME); argv[0] is the
+ * program name. */
+int mg_cmd_wireguard_go(int argc, char **argv);
+
 #endif

@@ -21,6 +21,8 @@ static const struct command {
 } commands[] = {
 	{ "up", mg_cmd_up,
 	  "Runs an interface in the foreground from a wg-quick configuration file" },
+	{ "wireguard-go", mg_cmd_wireguard_go,
+	  "Runs as a drop-in for wireguard-go: [-f|--foreground] INTERFACE-NAME" },
 	{ "genkey", mg_cmd_genkey, "Generates a new private key and writes it to stdout" },
 	{ "genpsk", mg_cmd_genpsk, "Generates a new preshared key and writes it to stdout" },
 	{ "pubkey", mg_cmd_pubkey,
@@ -50,9 +52,24 @@ static bool is_any(const char *arg, const char *a, const char *b, const char *c)
 	return !strcmp(arg, a) || !strcmp(arg, b) || !strcmp(arg, c);
 }
 
+/* Installed as a link named meshguard-wg, the binary is the wireguard-go
+ * drop-in, so WG_QUICK_USERSPACE_IMPLEMENTATION=meshguard-wg works. */
+static bool called_as_wireguard_go(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	return !strcmp(base, "meshguard-wg");
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
+
+	if (argc > 0 && called_as_wireguard_go(argv[0])) {
+		if (mg_crypto_init() < 0)
+			return 1;
+		return mg_cmd_wireguard_go(argc, argv);
+	}
 
 	if (argc < 2) {
 		usage(stderr);

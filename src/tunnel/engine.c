@@ -247,8 +247,12 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 	bool offloaded = e->config.tun_offload & MG_TUN_VNET_HDR;
 	(void)events;
 
-	if (status < 0)
+	if (status < 0) {
+		/* The device was deleted under us (EBADFD on a detached fd). */
+		errno = -status;
+		tun_read_failed(e, -1);
 		return;
+	}
 	for (int i = 0; i < TUN_READS_PER_WAKEUP; i++) {
 		if (!tx_has_room(e, TUN_SLOT_SIZE))
 			tx_flush(e);

@@ -1,0 +1,180 @@
+/* The wireguard-go drop-in: `meshguard-wg [-f|--foreground] IFNAME` (or
+ * `meshguard wireguard-go ...`) behaves as wireguard-go does, so wg-quick's
+ * WG_QUICK_USERSPACE_IMPLEMENTATION and every tool written for wireguard-go
+ * work with meshguard:
+ *  - it creates the TUN device (or adopts WG_TUN_FD) with MTU 1420 and serves
+ *    /var/run/wireguard/IFNAME.sock (or adopts WG_UAPI_FD);
+ *  - unless -f or WG_PROCESS_FOREGROUND=1, it returns once both exist and
+ *    goes on in the background;
+ *  - it exits on SIGINT/SIGTERM, or when the interface or its socket is
+ *    removed. LOG_LEVEL chooses how much it logs. */
+#include "cli/commands.h"
+#include "cli/daemon.h"
+#include "tunnel/log.h"
+#include "tunnel/messages.h"
+#include "tunnel/netlink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct wggo_args {
+	bool foreground;
+	const char *ifname;
+	int tun_fd, uapi_fd;
+};
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f, "Usage: %s [-f/--foreground] INTERFACE-NAME\n", prog);
+}
+
+/* A file descriptor number from the environment, or -1 when unset. */
+static int env_fd(const char *name, int *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	*out = -1;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < 0 || n > INT_MAX) {
+		fprintf(stderr, "meshguard: %s=\"%s\" is not a file descriptor number\n", name, v);
+		return -EINVAL;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static int parse(struct wggo_args *a, int argc, char **argv)
+{
+	const char *fg = getenv("WG_PROCESS_FOREGROUND");
+
+	a->foreground = fg && !strcmp(fg, "1");
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
+		puts("meshguard wireguard-go compatible daemon v0.1.0");
+		return 1;
+	}
+	if (argc == 3 && (!strcmp(argv[1], "-f") || !strcmp(argv[1], "--foreground"))) {
+		a->foreground = true;
+		a->ifname = argv[2];
+	} else if (argc == 2 && argv[1][0] != '-') {
+		a->ifname = argv[1];
+	} else {
+		usage(stderr, argv[0]);
+		return -EINVAL;
+	}
+	if (strlen(a->ifname) >= IFNAMSIZ || strchr(a->ifname, '/')) {
+		fprintf(stderr, "meshguard: \"%s\" is not a valid interface name\n", a->ifname);
+		return -EINVAL;
+	}
+	if (env_fd("WG_TUN_FD", &a->tun_fd) < 0 || env_fd("WG_UAPI_FD", &a->uapi_fd) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* wireguard-go sets this MTU on the devices it creates. */
+static void set_default_mtu(const char *ifname)
+{
+	struct mg_netlink nl;
+	unsigned int index = if_nametoindex(ifname);
+
+	if (!index || mg_netlink_open(&nl) < 0)
+		return;
+	mg_netlink_link_set_mtu(&nl, index, MG_DEFAULT_MTU);
+	mg_netlink_close(&nl);
+}
+
+static int open_daemon(struct mg_daemon *d, const struct wggo_args *a)
+{
+	struct mg_daemon_options o = {
+		.ifname = a->ifname,
+		.tun_fd = a->tun_fd,
+		.uapi_fd = a->uapi_fd,
+	};
+	int ret = mg_daemon_open(d, &o);
+
+	if (ret == 0 && a->tun_fd < 0)
+		set_default_mtu(d->ifname);
+	if (ret == 0)
+		mg_log(MG_LOG_INFO, "interface %s ready, UAPI listener started", d->ifname);
+	return ret;
+}
+
+/* The parent returns once the child has the interface and its socket (or
+ * failed to get them), with the child's verdict as its exit status. */
+static int background(void)
+{
+	int fds[2];
+	char status = 1;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(fds[0]);
+	setsid();
+	return fds[1];
+}
+
+static void report(int fd, char status)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, &status, 1) != 1)
+		mg_log(MG_LOG_ERROR, "cannot tell the parent process that we started");
+	close(fd);
+}
+
+static void detach_stdin(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		close(null);
+	}
+}
+
+int mg_cmd_wireguard_go(int argc, char **argv)
+{
+	struct wggo_args a;
+	struct mg_daemon d;
+	int ready = -1, ret = parse(&a, argc, argv);
+
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	mg_log_init_from_env();
+	if (!a.foreground) {
+		ready = background();
+		if (ready < 0) {
+			fprintf(stderr, "meshguard: cannot go to the background: %s\n",
+				strerror(-ready));
+			return 1;
+		}
+		detach_stdin();
+	}
+	ret = open_daemon(&d, &a);
+	report(ready, ret == 0 ? 0 : 1);
+	if (ret < 0)
+		return 1;
+	mg_daemon_run(&d);
+	mg_daemon_close(&d);
+	mg_log(MG_LOG_INFO, "shut down");
+	return 0;
+}
