@@ -72,10 +72,38 @@ void mg_device_free(struct mg_device *dev)
 	mg_wipe(&dev->identity, sizeof(dev->identity));
 }
 
+static bool same_private_key(const struct mg_device *dev, const uint8_t *private_key)
+{
+	uint8_t clamped[MG_KEY_SIZE];
+	bool same;
+
+	if (!private_key || mg_is_zero(private_key, MG_KEY_SIZE))
+		return !dev->identity.has_identity;
+	if (!dev->identity.has_identity)
+		return false;
+	memcpy(clamped, private_key, MG_KEY_SIZE);
+	mg_x25519_clamp(clamped);
+	same = mg_equal(clamped, dev->identity.private_key, MG_KEY_SIZE);
+	mg_wipe(clamped, sizeof(clamped));
+	return same;
+}
+
+/* Sessions under the old key stop sending, and a new handshake may start at
+ * once, as in wireguard-go's ExpireCurrentKeypairs. */
+static void expire_sessions(struct mg_device *dev, struct mg_peer *p)
+{
+	mg_noise_precompute_static_static(&p->handshake, &dev->identity);
+	mg_noise_handshake_clear(&p->handshake, &dev->indices);
+	p->last_sent_handshake = 0;
+	mg_noise_expire_current_keypair(&p->keypairs);
+}
+
 void mg_device_set_private_key(struct mg_device *dev, const uint8_t *private_key)
 {
 	struct mg_peer *same;
 
+	if (same_private_key(dev, private_key))
+		return;
 	mg_wipe(&dev->identity, sizeof(dev->identity));
 	if (private_key && !mg_is_zero(private_key, MG_KEY_SIZE)) {
 		memcpy(dev->identity.private_key, private_key, MG_KEY_SIZE);
@@ -89,8 +117,7 @@ void mg_device_set_private_key(struct mg_device *dev, const uint8_t *private_key
 	mg_cookie_checker_init(&dev->cookie_checker, dev->identity.public_key);
 	mg_peer_table_for_each(&dev->peers, p)
 	{
-		mg_noise_precompute_static_static(&p->handshake, &dev->identity);
-		mg_noise_expire_current_keypair(&p->keypairs);
+		expire_sessions(dev, p);
 	}
 }
 
@@ -229,10 +256,8 @@ static struct mg_keypair *sending_keypair(struct mg_peer *peer, uint64_t now)
 
 	if (!kp || !kp->valid)
 		return NULL;
-	if (now >= kp->birth + REJECT_AFTER_TIME || kp->send_counter >= REJECT_AFTER_MESSAGES) {
-		kp->valid = false;
+	if (now >= kp->birth + REJECT_AFTER_TIME || kp->send_counter >= REJECT_AFTER_MESSAGES)
 		return NULL;
-	}
 	return kp;
 }
 
@@ -438,14 +463,13 @@ static bool admit_handshake(struct mg_device *dev, const struct mg_endpoint *fro
 	case MG_COOKIE_VALID_MAC_BUT_NO_COOKIE:
 		if (!loaded)
 			return true;
-		if (mg_ratelimiter_allow(&dev->ratelimiter, from, now)) {
-			mg_cookie_reply_create(&dev->cookie_checker, &reply, buf, len,
-					       handshake_sender(buf), from, now);
-			dev->ops->send(dev->ctx, from, (const uint8_t *)&reply, sizeof(reply));
-			dev->stats.rx_cookie_sent++;
-		} else {
-			dev->stats.rx_ratelimited++;
-		}
+		/* Not rate-limited, as in the kernel and wireguard-go: the
+		 * reply is smaller than what triggered it, and limiting it
+		 * would let spoofed messages use up a real sender's budget. */
+		mg_cookie_reply_create(&dev->cookie_checker, &reply, buf, len,
+				       handshake_sender(buf), from, now);
+		dev->ops->send(dev->ctx, from, (const uint8_t *)&reply, sizeof(reply));
+		dev->stats.rx_cookie_sent++;
 		return false;
 	case MG_COOKIE_VALID_MAC_WITH_COOKIE:
 		if (mg_ratelimiter_allow(&dev->ratelimiter, from, now))
@@ -572,6 +596,9 @@ static void deliver(struct mg_device *dev, struct mg_peer *peer, const uint8_t *
 	size_t ip_len;
 	int family;
 
+	/* The peer sent data and expects an answer even if we then drop it,
+	 * as the kernel and wireguard-go do. */
+	mg_timers_data_received(peer);
 	if (!inner_packet(plain, len, &ip_len, &family, &src)) {
 		dev->stats.rx_bad_ip++;
 		return;
@@ -581,7 +608,6 @@ static void deliver(struct mg_device *dev, struct mg_peer *peer, const uint8_t *
 		return;
 	}
 	dev->ops->deliver(dev->ctx, plain, ip_len);
-	mg_timers_data_received(peer);
 }
 
 static void receive_data(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,

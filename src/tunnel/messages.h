@@ -15,8 +15,9 @@
 #define MG_NSEC_PER_MSEC UINT64_C(1000000)
 
 /* Protocol limits (whitepaper 6.1 and 6.4). */
-#define REKEY_AFTER_MESSAGES	    (UINT64_C(1) << 60)
-#define REJECT_AFTER_MESSAGES	    (UINT64_MAX - UINT64_C(8192) - 1)
+#define REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
+/* 2^64 - 2^13 - 1, as wireguard-go. */
+#define REJECT_AFTER_MESSAGES	    (UINT64_MAX - UINT64_C(8192))
 #define REKEY_TIMEOUT		    (5 * MG_NSEC_PER_SEC)
 #define REKEY_TIMEOUT_JITTER_MAX_MS 334
 #define KEEPALIVE_TIMEOUT	    (10 * MG_NSEC_PER_SEC)

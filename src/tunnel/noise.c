@@ -386,8 +386,10 @@ void mg_noise_keypairs_clear(struct mg_keypairs *kps, struct mg_index_table *ind
 
 void mg_noise_expire_current_keypair(struct mg_keypairs *kps)
 {
+	/* Only sending stops: packets the peer sealed before it learns our new
+	 * key still arrive and are still good. */
 	if (kps->next)
-		kps->next->valid = false;
+		kps->next->send_counter = REJECT_AFTER_MESSAGES;
 	if (kps->current)
-		kps->current->valid = false;
+		kps->current->send_counter = REJECT_AFTER_MESSAGES;
 }
