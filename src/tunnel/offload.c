@@ -378,11 +378,16 @@ int mg_offload_segment(const struct virtio_net_hdr *h, const uint8_t *pkt, size_
 
 /* --- Coalescing --------------------------------------------------------- */
 
-/* Arena records, 8-byte aligned: u32 room for the packet, u32 its length,
- * 6 spare bytes, the virtio_net_hdr, then the packet, so the header and
- * packet are contiguous for write(2). */
+/* The arena holds records in arrival order, 8-byte aligned: u32 room for the
+ * packet, u32 its length, a byte set when the record moved away, 5 spare
+ * bytes, the virtio_net_hdr, then the packet, so that header and packet are
+ * contiguous for write(2). A flow's first packet gets exactly its size; once
+ * a second one joins, the packet is grown in place if it is the last record
+ * or moved to the end with room to spare, so that flows that never merge
+ * waste nothing and interleaved flows move once per merged packet. */
 #define REC_CAP	 0
 #define REC_LEN	 4
+#define REC_DEAD 8
 #define REC_VNET (MG_GRO_RECORD_HDR - MG_OFFLOAD_VNET_HDR_LEN)
 
 static size_t round8(size_t n)
@@ -548,17 +553,26 @@ static void finalize(struct mg_gro *g, const struct mg_gro_flow *f)
 	memcpy(g->arena + f->rec + REC_VNET, &h, sizeof(h));
 }
 
-/* Ends a flow's merged packet and gives back its unused room when nothing
- * was placed after it. */
+static bool at_end(const struct mg_gro *g, size_t rec)
+{
+	return rec + rec_size(rec_get(g, rec, REC_CAP)) == g->used;
+}
+
+/* Gives back the unused room of the last record. */
+static void trim(struct mg_gro *g, size_t rec)
+{
+	size_t len = rec_get(g, rec, REC_LEN);
+
+	rec_set(g, rec, REC_CAP, (uint32_t)round8(len));
+	g->used = rec + rec_size(len);
+}
+
+/* Ends a flow's merged packet. */
 static void close_flow(struct mg_gro *g, struct mg_gro_flow *f)
 {
-	size_t len = rec_get(g, f->rec, REC_LEN);
-
 	finalize(g, f);
-	if (f->rec + rec_size(rec_get(g, f->rec, REC_CAP)) == g->used) {
-		rec_set(g, f->rec, REC_CAP, (uint32_t)round8(len));
-		g->used = f->rec + rec_size(len);
-	}
+	if (at_end(g, f->rec))
+		trim(g, f->rec);
 	f->open = false;
 }
 
@@ -569,33 +583,67 @@ static void close_all(struct mg_gro *g)
 			close_flow(g, &g->flows[i]);
 }
 
-/* Places a record of room bytes (at least len) at the arena's end. When the
- * arena is full, the flow holding the last record is closed to reclaim its
- * unused room first. Returns the record offset or -ENOBUFS. */
-static long new_record(struct mg_gro *g, const uint8_t *pkt, size_t len, size_t room)
+/* Bytes free for a record's packet at offset rec, a multiple of 8. */
+static size_t avail_at(const struct mg_gro *g, size_t rec)
 {
-	size_t rec = g->used;
+	if (g->cap - rec < MG_GRO_RECORD_HDR)
+		return 0;
+	return (g->cap - rec - MG_GRO_RECORD_HDR) & ~(size_t)7;
+}
 
-	if (g->cap - g->used < rec_size(len)) {
+/* Copies a packet in at the arena's end, with exactly its room. When the
+ * arena is full, the room an open flow holds there is given back first. */
+static long new_record(struct mg_gro *g, const uint8_t *pkt, size_t len)
+{
+	size_t rec;
+
+	if (avail_at(g, g->used) < round8(len)) {
 		for (int i = 0; i < MG_GRO_FLOWS; i++)
-			if (g->flows[i].open &&
-			    g->flows[i].rec + rec_size(rec_get(g, g->flows[i].rec, REC_CAP)) ==
-				    g->used)
-				close_flow(g, &g->flows[i]);
-		rec = g->used;
-		if (g->cap - g->used < rec_size(len))
+			if (g->flows[i].open && at_end(g, g->flows[i].rec))
+				trim(g, g->flows[i].rec);
+		if (avail_at(g, g->used) < round8(len))
 			return -ENOBUFS;
 	}
-	if (room > g->cap - rec - MG_GRO_RECORD_HDR)
-		room = (g->cap - rec - MG_GRO_RECORD_HDR) & ~(size_t)7;
-	if (room < len)
-		room = len;
+	rec = g->used;
 	memset(g->arena + rec, 0, MG_GRO_RECORD_HDR);
-	rec_set(g, rec, REC_CAP, (uint32_t)round8(room));
+	rec_set(g, rec, REC_CAP, (uint32_t)round8(len));
 	rec_set(g, rec, REC_LEN, (uint32_t)len);
 	memcpy(rec_pkt(g, rec), pkt, len);
-	g->used = rec + rec_size(room);
+	g->used = rec + rec_size(len);
 	return (long)rec;
+}
+
+/* Room for a packet that needs need bytes where avail are free: what it
+ * needs plus half the rest, so other flows still fit, up to a full packet. */
+static size_t pick_room(size_t need, size_t avail)
+{
+	size_t room = round8(need) + ((avail - round8(need)) / 2 & ~(size_t)7);
+
+	return room < round8(MG_OFFLOAD_MAX_PACKET) ? room : round8(MG_OFFLOAD_MAX_PACKET);
+}
+
+/* Makes f's packet able to hold need bytes: grows it if it is the last
+ * record, else moves it to the end (it is the flow's newest record, so the
+ * flow's order holds). False when the arena has no such room. */
+static bool grow(struct mg_gro *g, struct mg_gro_flow *f, size_t need)
+{
+	size_t rec = f->rec, len = rec_get(g, rec, REC_LEN), to = g->used, avail;
+
+	if (need <= rec_get(g, rec, REC_CAP))
+		return true;
+	if (at_end(g, rec))
+		to = rec;
+	avail = avail_at(g, to);
+	if (round8(need) > avail)
+		return false;
+	if (to != rec) {
+		memcpy(g->arena + to, g->arena + rec, MG_GRO_RECORD_HDR + len);
+		g->arena[rec + REC_DEAD] = 1;
+		f->rec = (uint32_t)to;
+	}
+	rec_set(g, to, REC_CAP, (uint32_t)pick_room(need, avail));
+	g->used = to + rec_size(rec_get(g, to, REC_CAP));
+	return true;
 }
 
 static struct mg_gro_flow *free_flow(struct mg_gro *g)
@@ -612,17 +660,11 @@ static struct mg_gro_flow *free_flow(struct mg_gro *g)
 	return lru;
 }
 
-/* Reserves up to a full-size packet, but at most half the free arena so that
- * other flows and passing packets still fit. */
 static int open_flow(struct mg_gro *g, const struct seg *s, const uint8_t *pkt, size_t len)
 {
 	struct mg_gro_flow *f = free_flow(g);
-	size_t room = (g->cap - g->used) / 2;
-	long rec;
+	long rec = new_record(g, pkt, len);
 
-	if (room > MG_OFFLOAD_MAX_PACKET)
-		room = MG_OFFLOAD_MAX_PACKET;
-	rec = new_record(g, pkt, len, room);
 	if (rec < 0)
 		return (int)rec;
 	*f = (struct mg_gro_flow){
@@ -661,16 +703,6 @@ static bool same_tcp_fields(const struct mg_gro_flow *f, const uint8_t *th, cons
 	       !memcmp(th + 14, hth + 14, 2) && !memcmp(th + 18, hth + 18, f->l4_len - 18u);
 }
 
-/* Payload bytes the merged packet can still take. */
-static size_t room_left(const struct mg_gro *g, const struct mg_gro_flow *f)
-{
-	size_t cap = rec_get(g, f->rec, REC_CAP);
-
-	if (cap > MG_OFFLOAD_MAX_PACKET)
-		cap = MG_OFFLOAD_MAX_PACKET;
-	return cap - rec_get(g, f->rec, REC_LEN);
-}
-
 static bool can_append(const struct mg_gro *g, const struct mg_gro_flow *f, const struct seg *s,
 		       const uint8_t *pkt)
 {
@@ -679,7 +711,7 @@ static bool can_append(const struct mg_gro *g, const struct mg_gro_flow *f, cons
 	if (s->seq != f->next_seq || s->payload > f->gso_size || s->l4_len != f->l4_len ||
 	    s->l3_len != f->l3_len)
 		return false;
-	if (s->payload > room_left(g, f))
+	if (rec_get(g, f->rec, REC_LEN) + s->payload > MG_OFFLOAD_MAX_PACKET)
 		return false;
 	return same_ip_fields(f, pkt, head) && same_tcp_fields(f, pkt + s->l3_len, head);
 }
@@ -699,7 +731,7 @@ static void append(struct mg_gro *g, struct mg_gro_flow *f, const struct seg *s,
 	f->last_use = g->clock;
 	if (s->psh)
 		head[f->l3_len + 13] |= TCP_PSH;
-	if (s->psh || s->payload < f->gso_size || room_left(g, f) < f->gso_size)
+	if (s->psh || s->payload < f->gso_size || len + f->gso_size > MG_OFFLOAD_MAX_PACKET)
 		close_flow(g, f);
 }
 
@@ -717,7 +749,8 @@ int mg_gro_add(struct mg_gro *g, const uint8_t *pkt, size_t len)
 		f = find_flow(g, &s, pkt);
 	else if (opaque_ip(pkt, len))
 		close_all(g); /* it may belong to any flow: keep it in order */
-	if (f && s.mergeable && can_append(g, f, &s, pkt)) {
+	if (f && s.mergeable && can_append(g, f, &s, pkt) &&
+	    grow(g, f, rec_get(g, f->rec, REC_LEN) + s.payload)) {
 		append(g, f, &s, pkt);
 		return 0;
 	}
@@ -725,7 +758,7 @@ int mg_gro_add(struct mg_gro *g, const uint8_t *pkt, size_t len)
 		close_flow(g, f);
 	if (s.mergeable && !s.psh)
 		return open_flow(g, &s, pkt, len);
-	return (int)(new_record(g, pkt, len, len) < 0 ? -ENOBUFS : 0);
+	return new_record(g, pkt, len) < 0 ? -ENOBUFS : 0;
 }
 
 int mg_gro_flush(struct mg_gro *g, mg_gro_write_fn write, void *ctx)
@@ -735,7 +768,11 @@ int mg_gro_flush(struct mg_gro *g, mg_gro_write_fn write, void *ctx)
 	close_all(g);
 	for (size_t rec = 0; rec < g->used; rec += rec_size(rec_get(g, rec, REC_CAP))) {
 		size_t len = rec_get(g, rec, REC_LEN);
-		int err = write(ctx, g->arena + rec + REC_VNET, MG_OFFLOAD_VNET_HDR_LEN + len);
+		int err;
+
+		if (g->arena[rec + REC_DEAD])
+			continue;
+		err = write(ctx, g->arena + rec + REC_VNET, MG_OFFLOAD_VNET_HDR_LEN + len);
 		if (err < 0 && ret == 0)
 			ret = err;
 	}

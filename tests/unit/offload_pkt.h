@@ -305,6 +305,95 @@ static inline bool vnet_is_zero(const struct virtio_net_hdr *h)
 	return !memcmp(h, &zero, sizeof(zero));
 }
 
+/* Equal packets, except that IPv4 datagrams with DF set may differ in their
+ * ID (RFC 6864: it identifies nothing then) and so in the header checksum. */
+static inline bool same_but_atomic_id(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	if (a[0] >> 4 != 4 || !(b[6] & 0x40))
+		return !memcmp(a, b, len);
+	return !memcmp(a, b, 4) && !memcmp(a + 6, b + 6, 4) && !memcmp(a + 12, b + 12, len - 12) &&
+	       ref_ipv4_ok(a);
+}
+
+/* Same version, protocol, addresses and (TCP/UDP) ports. */
+static inline bool same_flow(const uint8_t *a, const uint8_t *b)
+{
+	size_t la = ref_l3_len(a), lb = ref_l3_len(b);
+	bool v6 = a[0] >> 4 == 6,
+	     ports = ref_proto(a) == IPPROTO_TCP || ref_proto(a) == IPPROTO_UDP;
+
+	if (a[0] >> 4 != b[0] >> 4 || ref_proto(a) != ref_proto(b))
+		return false;
+	if (memcmp(a + (v6 ? 8 : 12), b + (v6 ? 8 : 12), v6 ? 32 : 8))
+		return false;
+	return !ports || !memcmp(a + la, b + lb, 4);
+}
+
+/* Inputs past the ninth are named 'a'..'z'. */
+static inline int input_index(char c)
+{
+	return c >= 'a' ? c - 'a' + 9 : c - '1';
+}
+
+/* Whether output o carries exactly the inputs named in group (n names): a
+ * merged output must segment back into them byte for byte, a lone one must
+ * be its input unchanged behind a zeroed virtio header. */
+static inline bool output_is(const struct sink *k, int o, const uint8_t *const *in,
+			     const size_t *in_len, const char *group, size_t n)
+{
+	static uint8_t segs[64 * 2048];
+	size_t lens[64];
+
+	if (n == 1) {
+		int i = input_index(group[0]);
+		return vnet_is_zero(&k->h[o]) && k->len[o] == in_len[i] &&
+		       !memcmp(k->pkt[o], in[i], in_len[i]);
+	}
+	if (k->h[o].gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return false;
+	if (mg_offload_segment(&k->h[o], k->pkt[o], k->len[o], segs, sizeof(segs), 2048, lens,
+			       64) != (int)n)
+		return false;
+	for (size_t j = 0; j < n; j++) {
+		int i = input_index(group[j]);
+		if (lens[j] != in_len[i] || !same_but_atomic_id(segs + j * 2048, in[i], in_len[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Checks that a flush wrote exactly the packets that went in, grouped as
+ * want says: the input names of each output packet, groups separated by '|'
+ * ("12|3": the first two merged, the third alone). Outputs of one flow must
+ * come in the order want lists them; different flows may interleave. */
+static inline void check_groups(const struct sink *k, const uint8_t *const *in,
+				const size_t *in_len, const char *want)
+{
+	int where[64], groups = 0;
+	const char *start[64];
+	bool used[SINK_MAX] = { false };
+
+	for (const char *g = want; *g; groups++) {
+		size_t n = strcspn(g, "|");
+		int o = 0;
+
+		while (o < k->n && (used[o] || !output_is(k, o, in, in_len, g, n)))
+			o++;
+		if (o == k->n) {
+			fprintf(stderr, "no output carries '%.*s' of '%s'\n", (int)n, g, want);
+			exit(1);
+		}
+		used[o] = true;
+		where[groups] = o;
+		start[groups] = g;
+		for (int e = 0; e < groups; e++)
+			if (same_flow(in[input_index(start[e][0])], in[input_index(g[0])]))
+				CHECK(where[e] < o);
+		g += n + (g[n] == '|');
+	}
+	CHECK_EQ(k->n, groups);
+}
+
 /* A payload whose every byte depends on its offset, so misplaced bytes show. */
 static inline void fill_payload(uint8_t *p, size_t n, uint32_t seed)
 {
