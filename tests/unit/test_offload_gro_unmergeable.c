@@ -201,7 +201,7 @@ static struct sink sink;
 
 static void run(const struct row *r)
 {
-	static uint8_t payload[2000];
+	static uint8_t payload[4 * PAYLOAD];
 	struct pkt_spec base = spec_tcp(r->version), s = base;
 	size_t n2 = r->payload2 == ZERO ? 0 : r->payload2 ? (size_t)r->payload2 : PAYLOAD;
 	const uint8_t *in[3] = { pkts[0], pkts[1], pkts[2] };
