@@ -10,6 +10,7 @@
  * (netip: "::102:304") and drops IPv6 zones. */
 #include "tunnel/uapi.h"
 #include "crypto/primitives.h"
+#include "tunnel/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +24,9 @@
 #include <string.h>
 
 #define OP_LEN 6 /* "get=1\n", "set=1\n" */
+
+#define HEX_KEY "expected 64 hex digits"
+#define BOOLEAN "expected true"
 
 _Static_assert(MG_UAPI_MAX_REQUEST <= INT_MAX, "request lengths are returned as int");
 
@@ -485,11 +489,12 @@ static int dev_replace_peers(struct device_change *c, const char *v, size_t n)
 static const struct {
 	const char *key;
 	int (*parse)(struct device_change *c, const char *v, size_t n);
+	const char *expected;
 } device_keys[] = {
-	{ "private_key", dev_private_key },
-	{ "listen_port", dev_listen_port },
-	{ "fwmark", dev_fwmark },
-	{ "replace_peers", dev_replace_peers },
+	{ "private_key", dev_private_key, HEX_KEY },
+	{ "listen_port", dev_listen_port, "expected a port, 0 to 65535" },
+	{ "fwmark", dev_fwmark, "expected a number, 0 to 4294967295" },
+	{ "replace_peers", dev_replace_peers, BOOLEAN },
 };
 
 /* wireguard-go: for a peer that did not exist, update_only drops it again
@@ -569,15 +574,16 @@ static int peer_protocol_version(struct peer_change *pc, const char *v, size_t n
 static const struct {
 	const char *key;
 	int (*parse)(struct peer_change *pc, const char *v, size_t n);
+	const char *expected;
 } peer_keys[] = {
-	{ "update_only", peer_update_only },
-	{ "remove", peer_remove },
-	{ "preshared_key", peer_preshared_key },
-	{ "endpoint", peer_endpoint },
-	{ "persistent_keepalive_interval", peer_keepalive },
-	{ "replace_allowed_ips", peer_replace_allowed_ips },
-	{ "allowed_ip", peer_allowed_ip },
-	{ "protocol_version", peer_protocol_version },
+	{ "update_only", peer_update_only, BOOLEAN },
+	{ "remove", peer_remove, BOOLEAN },
+	{ "preshared_key", peer_preshared_key, HEX_KEY },
+	{ "endpoint", peer_endpoint, "expected a.b.c.d:port or [IPv6]:port" },
+	{ "persistent_keepalive_interval", peer_keepalive, "expected seconds, 0 to 65535" },
+	{ "replace_allowed_ips", peer_replace_allowed_ips, BOOLEAN },
+	{ "allowed_ip", peer_allowed_ip, "expected address/prefix-length" },
+	{ "protocol_version", peer_protocol_version, "expected 1" },
 };
 
 static int parse_public_key(struct device_change *c, const char *v, size_t n)
@@ -599,30 +605,70 @@ static int parse_public_key(struct device_change *c, const char *v, size_t n)
 	return 0;
 }
 
+static int parse_device_key(struct device_change *c, const char *k, size_t klen, const char *v,
+			    size_t vlen, const char **why)
+{
+	for (size_t i = 0; i < sizeof(device_keys) / sizeof(device_keys[0]); i++) {
+		if (is_key(k, klen, device_keys[i].key)) {
+			*why = device_keys[i].expected;
+			return device_keys[i].parse(c, v, vlen);
+		}
+	}
+	*why = "unknown key (private_key, listen_port, fwmark, replace_peers or public_key)";
+	return -EINVAL;
+}
+
 /* Device keys are only known before the first public_key; after it they are
  * unknown peer keys (EINVAL), as in wireguard-go. */
-static int parse_line(struct device_change *c, const char *line, size_t n)
+static int parse_peer_key(struct peer_change *pc, const char *k, size_t klen, const char *v,
+			  size_t vlen, const char **why)
+{
+	for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++) {
+		if (is_key(k, klen, peer_keys[i].key)) {
+			*why = peer_keys[i].expected;
+			return peer_keys[i].parse(pc, v, vlen);
+		}
+	}
+	*why = "unknown peer key (device keys go before the first public_key)";
+	return -EINVAL;
+}
+
+/* On failure *why says what was expected. */
+static int parse_line(struct device_change *c, const char *line, size_t n, const char **why)
 {
 	const char *eq = memchr(line, '=', n), *v;
-	size_t klen, vlen, i;
+	size_t klen, vlen;
 
+	*why = "expected key=value";
 	if (!eq)
 		return -EPROTO;
 	klen = (size_t)(eq - line);
 	v = eq + 1;
 	vlen = n - klen - 1;
-	if (is_key(line, klen, "public_key"))
+	if (is_key(line, klen, "public_key")) {
+		*why = HEX_KEY;
 		return parse_public_key(c, v, vlen);
-	if (!c->last) {
-		for (i = 0; i < sizeof(device_keys) / sizeof(device_keys[0]); i++)
-			if (is_key(line, klen, device_keys[i].key))
-				return device_keys[i].parse(c, v, vlen);
-		return -EINVAL;
 	}
-	for (i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++)
-		if (is_key(line, klen, peer_keys[i].key))
-			return peer_keys[i].parse(c->last, v, vlen);
-	return -EINVAL;
+	if (!c->last)
+		return parse_device_key(c, line, klen, v, vlen, why);
+	return parse_peer_key(c->last, line, klen, v, vlen, why);
+}
+
+/* The operator's side of a refusal (the client only sees the errno): the
+ * line, quoted and made printable, but never a key's value. */
+static void log_refused(size_t number, const char *line, size_t n, const char *why)
+{
+	const char *eq = memchr(line, '=', n);
+	size_t shown = n < 96 ? n : 96;
+	char text[100];
+
+	if (eq && (is_key(line, (size_t)(eq - line), "private_key") ||
+		   is_key(line, (size_t)(eq - line), "preshared_key")))
+		shown = (size_t)(eq - line) + 1;
+	for (size_t i = 0; i < shown; i++)
+		text[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	memcpy(text + shown, shown < n ? "..." : "", shown < n ? 4 : 1);
+	mg_log(MG_LOG_INFO, "uapi: set refused at line %zu \"%s\": %s", number, text, why);
 }
 
 /* req[0, len) is one set request as mg_uapi_frame found it. Stops at the
@@ -630,9 +676,10 @@ static int parse_line(struct device_change *c, const char *line, size_t n)
 static int parse_set(struct device_change *c, const char *req, size_t len)
 {
 	size_t pos = OP_LEN;
+	const char *why;
 	int ret;
 
-	for (;;) {
+	for (size_t number = 2;; number++) {
 		const char *line = req + pos, *nl = memchr(line, '\n', len - pos);
 		size_t n = (size_t)(nl - line);
 
@@ -641,9 +688,11 @@ static int parse_set(struct device_change *c, const char *req, size_t len)
 			n--;
 		if (n == 0)
 			return 0;
-		ret = parse_line(c, line, n);
-		if (ret < 0)
+		ret = parse_line(c, line, n, &why);
+		if (ret < 0) {
+			log_refused(number, line, n, ret == -ENOMEM ? "out of memory" : why);
 			return ret;
+		}
 	}
 }
 
@@ -660,7 +709,11 @@ static int validate(const struct mg_device *dev, const struct device_change *c)
 	for (const struct peer_change *pc = c->peers; pc; pc = pc->next)
 		if (replace || !mg_peer_table_lookup(&dev->peers, pc->public_key))
 			count++;
-	return count > MAX_PEERS ? -EINVAL : 0;
+	if (count <= MAX_PEERS)
+		return 0;
+	mg_log(MG_LOG_INFO, "uapi: set refused: it could make %zu peers, past the limit of %u",
+	       count, (unsigned)MAX_PEERS);
+	return -EINVAL;
 }
 
 /* ---- applying a checked change set ---- */
@@ -677,18 +730,28 @@ static int apply_sockets(const struct mg_uapi_hooks *hooks, void *ctx,
 	uint32_t old_mark = hooks->fwmark(ctx);
 	bool marked = false;
 
+	int ret;
+
 	if ((c->flags & DEV_FWMARK) && c->fwmark != old_mark) {
-		if (hooks->set_fwmark(ctx, c->fwmark) < 0)
+		ret = hooks->set_fwmark(ctx, c->fwmark);
+		if (ret < 0) {
+			mg_log(MG_LOG_INFO, "uapi: set refused: fwmark %" PRIu32 ": %s", c->fwmark,
+			       strerror(-ret));
 			return -EADDRINUSE;
+		}
 		marked = true;
 	}
 	/* Port 0 asks for a fresh random port, as in wireguard-go. */
 	if ((c->flags & DEV_LISTEN_PORT) &&
-	    (!c->listen_port || c->listen_port != hooks->listen_port(ctx)) &&
-	    hooks->set_listen_port(ctx, c->listen_port) < 0) {
-		if (marked)
-			hooks->set_fwmark(ctx, old_mark);
-		return -EADDRINUSE;
+	    (!c->listen_port || c->listen_port != hooks->listen_port(ctx))) {
+		ret = hooks->set_listen_port(ctx, c->listen_port);
+		if (ret < 0) {
+			mg_log(MG_LOG_INFO, "uapi: set refused: listen_port %u: %s",
+			       (unsigned)c->listen_port, strerror(-ret));
+			if (marked)
+				hooks->set_fwmark(ctx, old_mark);
+			return -EADDRINUSE;
+		}
 	}
 	return 0;
 }
@@ -936,8 +999,11 @@ static int handle_set(struct mg_device *dev, const struct mg_uapi_hooks *hooks, 
 
 	if (!err)
 		err = validate(dev, &c);
-	if (!err)
+	if (!err) {
 		err = apply(dev, hooks, ctx, &c);
+		if (err == -ENOMEM)
+			mg_log(MG_LOG_ERROR, "uapi: out of memory; a set may be applied in part");
+	}
 	change_free(&c);
 	return reply(out, err);
 }

@@ -139,8 +139,8 @@ static const struct row {
 	{ P "allowed_ip=10.0.0.0/8/8\n\n", "errno=-22\n\n", ANY },
 	/* One bad line at the end of a request that would change everything:
 	 * wireguard-go would have applied all the lines before it. */
-	{ "set=1\nprivate_key=" K("48") "\nreplace_peers=true\n" NEW P
-					"endpoint=1.1.1.1:1\nallowed_ip=bad\n\n",
+	{ "set=1\nprivate_key=" K("48") "\nreplace_peers=true\n" NEW "public_key=" A
+					"\nendpoint=1.1.1.1:1\nallowed_ip=bad\n\n",
 	  "errno=-22\n\n", ANY },
 	/* The rebind fails: EADDRINUSE, and the new mark is taken back. */
 	{ "set=1\nfwmark=5\nlisten_port=999\nreplace_peers=true\n\n", "errno=-98\n\n", ANY },
