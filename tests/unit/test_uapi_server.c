@@ -496,6 +496,35 @@ static void file_watch(void)
 	unlink(p);
 }
 
+static void close_when_gone(struct mg_uapi_server *s)
+{
+	gone_called = true;
+	mg_uapi_server_close(s); /* what a daemon does before it exits */
+}
+
+/* Another daemon's socket renamed over ours: that is "gone" too. */
+static void file_replaced(void)
+{
+	struct mg_uapi_server s;
+	char p[128], other[128], n[48];
+	int fd;
+
+	snprintf(n, sizeof(n), "%sb", name);
+	make_path(p, sizeof(p), "b");
+	make_path(other, sizeof(other), "d");
+	CHECK_EQ(mg_uapi_server_start(&s, &loop, n, &dev, &hooks, &socks), 0);
+	gone_called = false;
+	CHECK_EQ(mg_uapi_server_watch(&s, close_when_gone), 0);
+	fd = bound_socket(other, true);
+	CHECK(rename(other, p) == 0);
+	spin_until(flag_set, &gone_called);
+	spin_a_while();
+	CHECK(access(p, F_OK) == 0); /* the newcomer's, left alone */
+	close(fd);
+	unlink(p);
+	CHECK_EQ(mg_uapi_server_watch(&s, on_gone), -EINVAL);
+}
+
 /* WG_UAPI_FD: a socket bound and listening already, handed over. */
 static void adopt(void)
 {
@@ -563,6 +592,7 @@ int main(void)
 		printf("uapi_server: /usr/bin/wg not found, wg checks skipped\n");
 	}
 	file_watch();
+	file_replaced();
 	adopt();
 	close_server(&s);
 
