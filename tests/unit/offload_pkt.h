@@ -185,7 +185,8 @@ static inline size_t build_pkt(uint8_t *buf, const struct pkt_spec *s, const uin
 	} else {
 		wr16(th + 4, (uint16_t)(l4 + n));
 	}
-	memcpy(buf + l3 + l4, payload, n);
+	if (n)
+		memcpy(buf + l3 + l4, payload, n);
 	ref_fill_l4(buf, len);
 	return len;
 }
