@@ -145,8 +145,6 @@ int mg_iface_configure(struct mg_iface *i, const char *ifname, const struct mg_c
 	}
 	if (!c)
 		return 0;
-	if (!c)
-		return 0;
 	ret = add_addresses(i, c, err, errlen);
 	if (ret == 0)
 		ret = mg_netlink_link_set_up(&i->nl, i->ifindex, true);

@@ -399,7 +399,8 @@ static int alloc_buffers(struct mg_engine *e)
 		return -ENOMEM;
 	if (!(e->config.tun_offload & MG_TUN_VNET_HDR))
 		return 0;
-	e->tun_in = aligned_alloc(64, MG_OFFLOAD_VNET_HDR_LEN + 65535 + 54);
+	/* aligned_alloc wants a multiple of the alignment. */
+	e->tun_in = aligned_alloc(64, (MG_OFFLOAD_VNET_HDR_LEN + 65535 + 63) & ~(size_t)63);
 	if (!e->tun_in)
 		return -ENOMEM;
 	if (!(e->config.tun_offload & MG_TUN_TSO))
