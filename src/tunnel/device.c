@@ -364,6 +364,16 @@ static void send_staged(struct mg_peer *peer)
 
 void mg_device_send_keepalive(struct mg_peer *peer)
 {
+	uint8_t buf[MG_DEVICE_HEADROOM + MG_DEVICE_TAILROOM];
+	uint64_t now = now_ns(peer->device);
+	struct mg_keypair *kp;
+
+	/* The usual case, a session and nothing waiting: no copy to stage. */
+	if (!peer->staged.count && (kp = sending_keypair(peer, now))) {
+		encrypt_and_send(peer, kp, buf + MG_DEVICE_HEADROOM, 0);
+		keep_key_fresh_send(peer, now);
+		return;
+	}
 	if (!peer->staged.count && !stage(peer, NULL, 0))
 		return;
 	send_staged(peer);
