@@ -7,6 +7,7 @@
  *  - forged, unknown-index, stale (made for an earlier mac1) and repeated
  *    cookie replies are refused (rx_bad_cookie) and change nothing;
  *  - a bad mac1 is dropped silently (rx_bad_mac1), loaded or not;
+ *  - the initiator uses a cookie for 115 s, then asks for a new one;
  *  - handshakes with a valid mac2 are rate limited per source address;
  *  - a real flood of handshake messages puts the device under load. */
 #include "crypto/blake2s.h"
@@ -294,6 +295,49 @@ static void ratelimit_per_source(void)
 	wire_free(&w);
 }
 
+/* The initiator uses a cookie for COOKIE_SECRET_MAX_AGE -
+ * COOKIE_SECRET_LATENCY = 115 s: at 110 s its initiation still carries a
+ * mac2 the loaded responder takes, at 115 s it carries none and gets a new
+ * cookie reply. */
+static void cookie_expiry(int i)
+{
+	int r = 1 - i;
+	struct datagram d;
+	const uint8_t zero[16] = { 0 };
+
+	wire_init(&w, 2);
+	wire_pair(&w, 0, 1, NULL, NULL);
+	struct mg_peer *pi = wire_peer(&w, i, r);
+	struct mg_device *dr = &w.nodes[r].dev;
+	dr->force_under_load = true;
+	wire_send_ip(&w, i, r, 100);
+	wire_pump(&w);
+	CHECK(pi->cookie.cookie_valid);
+	uint64_t born = pi->cookie.cookie_birth;
+	CHECK(wire_advance_until_sent(&w, i, 1, 6000, 1) > 0);
+	CHECK_EQ(dr->stats.handshakes_completed, 1);
+
+	wire_advance_to(&w, born, 110000, 100);
+	mg_device_send_initiation(pi, false);
+	CHECK(wire_pop_last(&w, &d));
+	check_mac2(d.buf, d.len, pi->cookie.cookie);
+	wire_inject(&w, &d);
+	wire_pump(&w);
+	CHECK_EQ(dr->stats.rx_cookie_sent, 1);
+	CHECK_EQ(dr->stats.handshakes_completed, 2);
+
+	wire_advance_to(&w, born, 115000, 100);
+	mg_device_send_initiation(pi, false);
+	CHECK(wire_pop_last(&w, &d));
+	CHECK_EQ(d.buf[0], 1);
+	CHECK_MEM(d.buf + d.len - 16, zero, 16);
+	wire_inject(&w, &d);
+	CHECK_EQ(dr->stats.rx_cookie_sent, 2);
+	wire_pump(&w);
+	CHECK(pi->cookie.cookie_birth == w.clock.mono);
+	wire_free(&w);
+}
+
 /* Real load, not forced: past MG_HANDSHAKE_LOAD_PER_SECOND handshake
  * messages in one second the responder demands cookies from everyone, until
  * a second after the flood. */
@@ -345,6 +389,7 @@ int main(void)
 		bad_cookie_replies(i);
 		bad_mac1(i, false);
 		bad_mac1(i, true);
+		cookie_expiry(i);
 	}
 	ratelimit_per_source();
 	under_real_load();
