@@ -626,3 +626,44 @@ mg_require_root
 mg_require_cmds ip nft ss ping socat wg wireguard-go sha256sum awk
 mkdir -p "$MG_WG_RUN"
 mg_reap_stale
+
+# ---- wg(8) / UAPI helpers (wireguard-go style daemons) ----
+
+# The wireguard-go drop-in: meshguard called as meshguard-wg.
+MESHGUARD_WG=${MESHGUARD_WG:-$(dirname "$MESHGUARD")/meshguard-wg}
+
+# mg_strict: `set -euo pipefail` for the rest of the test. A command that
+# fails outside a condition ends the test with a FAIL line naming it; the
+# cleanup trap turns both off first, so nothing can cut it short. Call
+# library functions that may fail only in conditions (if, ||, mg_check).
+mg_strict() {
+	set -Eeuo pipefail
+	trap 'mg_unexpected $? "${BASH_SOURCE[0]##*/}:$LINENO" "$BASH_COMMAND"' ERR
+	trap 'trap - ERR; set +eE; mg_cleanup' EXIT
+}
+
+mg_unexpected() {
+	trap - ERR
+	mg_fail "unexpected status $1 at $2: $3"
+}
+
+# mg_wgd_start NS IFNAME IMPL [LOG]: starts a wireguard-go style daemon for an
+# empty interface IFNAME in the test namespace NS, in the foreground as a
+# child of the test (IMPL: wggo = wireguard-go, meshguard = $MESHGUARD_WG),
+# and waits for its UAPI socket. Its PID is in MG_BG_PID; configure it with
+# `mg_in NS wg set IFNAME ...`.
+mg_wgd_start() {
+	local ns=$1 ifn=$2 impl=$3 log=${4:-$MG_TMP/$2.log} bin
+	case $impl in
+	wggo) bin=wireguard-go ;;
+	meshguard)
+		bin=$MESHGUARD_WG
+		[ -x "$bin" ] || mg_die "meshguard drop-in '$bin' not found (build first)"
+		;;
+	*) mg_die "mg_wgd_start: unknown implementation '$impl'" ;;
+	esac
+	mg_bg "$log" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL="${MG_WGD_LOG_LEVEL:-verbose}" \
+		ip netns exec "$(mg_ns_name "$ns")" "$bin" -f "$ifn"
+	mg_wait_for 10 mg_wg_sock_ready "$MG_BG_PID" "$ifn" ||
+		mg_die "$impl for $ifn in $ns made no socket $MG_WG_RUN/$ifn.sock (log: $(tail -n 3 "$log"))"
+}
