@@ -9,8 +9,9 @@
  * front of it and MG_DEVICE_TAILROOM after it. Nothing here allocates per
  * packet, except a copy of packets that must wait for a handshake.
  *
- * "Under load": more than MG_HANDSHAKE_LOAD_PER_SECOND handshake messages with
- * a valid mac1 arrived in the current second. From then until one second
+ * "Under load": more than MG_HANDSHAKE_LOAD_PER_SECOND handshake messages (of
+ * the right size, before any check, as the kernel counts its queue) arrived
+ * in the current second. From then until one second
  * after the last such second, every handshake message must carry a mac2 made
  * with a cookie for its source address, or it is answered with a cookie reply
  * and dropped; those with a good mac2 are rate-limited per source. Each costs

@@ -14,8 +14,8 @@ void mg_ratelimiter_init(struct mg_ratelimiter *r)
 	mg_random_bytes(r->hash_key, sizeof(r->hash_key));
 }
 
-/* The source's identity: an IPv4 address, or an IPv6 /64 (one host). */
-static uint64_t source_key(const struct mg_ratelimiter *r, const struct mg_endpoint *src)
+/* The bucket of a source: by IPv4 address, or IPv6 /64 (one host). */
+static struct mg_ratelimiter_slot *slot_of(struct mg_ratelimiter *r, const struct mg_endpoint *src)
 {
 	uint8_t in[9] = { 0 };
 	uint8_t h[crypto_shorthash_BYTES];
@@ -28,24 +28,22 @@ static uint64_t source_key(const struct mg_ratelimiter *r, const struct mg_endpo
 		memcpy(in + 1, &src->in6.sin6_addr, 8);
 	crypto_shorthash(h, in, sizeof(in), r->hash_key);
 	memcpy(&k, h, sizeof(k));
-	return k | 1; /* never 0, which marks a free slot */
+	return &r->slots[k % MG_RATELIMITER_SLOTS];
 }
 
 bool mg_ratelimiter_allow(struct mg_ratelimiter *r, const struct mg_endpoint *src, uint64_t now)
 {
-	uint64_t key = source_key(r, src);
-	struct mg_ratelimiter_slot *s = &r->slots[key % MG_RATELIMITER_SLOTS];
+	struct mg_ratelimiter_slot *s = slot_of(r, src);
 
-	if (s->key != key) {
-		s->key = key;
-		s->last = now;
-		s->tokens = TOKEN_MAX - PACKET_COST;
-		return true;
-	}
-	s->tokens += now - s->last;
+	/* Sources that collide share one bucket: a limited source stays
+	 * limited however many others arrive. A fresh bucket starts full. */
+	if (!s->last || now - s->last > TOKEN_MAX)
+		s->tokens = TOKEN_MAX;
+	else
+		s->tokens += now - s->last;
 	if (s->tokens > TOKEN_MAX)
 		s->tokens = TOKEN_MAX;
-	s->last = now;
+	s->last = now ? now : 1;
 	if (s->tokens < PACKET_COST)
 		return false;
 	s->tokens -= PACKET_COST;

@@ -1,8 +1,8 @@
 /* A per-source token bucket for handshake work under load: 20 packets per
  * second with a burst of 5 per IPv4 address or IPv6 /64, as the kernel and
- * wireguard-go allow. A fixed table, so a flood of sources costs no memory;
- * a collision makes two sources share one bucket, which errs towards
- * limiting. */
+ * wireguard-go allow. A fixed table of buckets indexed by a keyed hash of the
+ * source, so a flood of sources costs no memory; sources that collide share
+ * one bucket, which errs towards limiting. */
 #ifndef MG_TUNNEL_RATELIMITER_H
 #define MG_TUNNEL_RATELIMITER_H
 
@@ -16,8 +16,7 @@
 #define MG_RATELIMITER_BURST	  5
 
 struct mg_ratelimiter_slot {
-	uint64_t key;
-	uint64_t last;
+	uint64_t last;	 /* 0: never used */
 	uint64_t tokens; /* in nanoseconds of credit */
 };
 
