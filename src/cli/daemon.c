@@ -1,4 +1,5 @@
 #include "cli/daemon.h"
+#include "util/macros.h"
 #include "tunnel/log.h"
 #include "tunnel/tun.h"
 
@@ -8,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static int hook_set_listen_port(void *ctx, uint16_t port)
 {

@@ -2,6 +2,7 @@
  * declared in commands.h, in the manner of wg(8). */
 #include "cli/commands.h"
 #include "crypto/primitives.h"
+#include "util/macros.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static const struct command {
 static void usage(FILE *f)
 {
 	fputs("Usage: meshguard <cmd> [<args>]\n\nAvailable subcommands:\n", f);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %s: %s\n", commands[i].name, commands[i].summary);
 	fputs("You may pass `--help' to any of these subcommands to view usage.\n"
 	      "Other options: --help, --version\n",
@@ -41,7 +42,7 @@ static void usage(FILE *f)
 
 static const struct command *find_command(const char *name)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(name, commands[i].name))
 			return &commands[i];
 	return NULL;

@@ -1,4 +1,5 @@
 #include "tunnel/engine.h"
+#include "util/macros.h"
 #include "tunnel/log.h"
 #include "tunnel/offload.h"
 #include "tunnel/tun.h"
@@ -15,8 +16,6 @@
 /* Bounded work per wake-up, so one busy source cannot starve the other. */
 #define TUN_READS_PER_WAKEUP   256
 #define UDP_BATCHES_PER_WAKEUP 8
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static void tx_flush(struct mg_engine *e)
 {

@@ -1,4 +1,5 @@
 #include "tunnel/log.h"
+#include "util/macros.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@ void mg_log_init_from_env(void)
 
 	if (!v)
 		return;
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(v, names[i]))
 			mg_log_threshold = (enum mg_log_level)i;
 	if (!strcmp(v, "silent"))

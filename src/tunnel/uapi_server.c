@@ -7,6 +7,7 @@
  * once it is complete, so a client that hangs up halfway changes nothing.
  * Input may hold private keys: it is wiped as it is consumed. */
 #include "tunnel/uapi_server.h"
+#include "util/macros.h"
 #include "crypto/primitives.h"
 #include "tunnel/log.h"
 
@@ -20,8 +21,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define READ_CHUNK 65536
 /* The framing gives up past MG_UAPI_MAX_REQUEST; one more read may land. */
