@@ -392,7 +392,7 @@ int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark)
 
 static int alloc_buffers(struct mg_engine *e)
 {
-	e->rx = malloc(sizeof(*e->rx));
+	e->rx = calloc(1, sizeof(*e->rx));
 	e->tx.arena = aligned_alloc(64, MG_ENGINE_ARENA_SIZE);
 	if (!e->rx || !e->tx.arena)
 		return -ENOMEM;
