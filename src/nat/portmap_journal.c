@@ -1,0 +1,191 @@
+/* Journal file: one text line per protocol,
+ *   <proto> <gateway> <internal port> <external addr> <external port>
+ *   <nonce hex> <expires>
+ * Lines are read back with the same bounds they are written with. */
+#include "nat/portmap_journal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOURNAL_MAX (MG_PORTMAP_PROTO_COUNT * MG_PORTMAP_JOURNAL_LINE + 256)
+
+static void hex(char *out, const uint8_t *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static bool unhex(uint8_t *out, const char *in, size_t n)
+{
+	if (strlen(in) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(in + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static int parse_line(struct mg_portmap_journal *j, const char *line)
+{
+	char proto[16], gw[INET_ADDRSTRLEN], ext[INET_ADDRSTRLEN], nonce[2 * MG_PCP_NONCE_LEN + 2];
+	unsigned iport, eport;
+	int64_t expires;
+	enum mg_portmap_proto p;
+	struct mg_portmap_journal_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.used = true;
+	if (sscanf(line, "%15s %15s %u %15s %u %25s %" SCNd64, proto, gw, &iport, ext, &eport,
+		   nonce, &expires) != 7)
+		return -EINVAL;
+	if (mg_portmap_proto_parse(&p, proto) < 0 || iport == 0 || iport > 65535 || eport > 65535)
+		return -EINVAL;
+	if (inet_pton(AF_INET, gw, &e.gateway) != 1 ||
+	    inet_pton(AF_INET, ext, &e.external_addr) != 1)
+		return -EINVAL;
+	if (!unhex(e.nonce, nonce, MG_PCP_NONCE_LEN) || expires < 0)
+		return -EINVAL;
+	e.internal_port = (uint16_t)iport;
+	e.external_port = (uint16_t)eport;
+	e.expires = expires;
+	j->entry[p] = e;
+	return 0;
+}
+
+int mg_portmap_journal_parse(struct mg_portmap_journal *j, const char *text, size_t len)
+{
+	char line[MG_PORTMAP_JOURNAL_LINE];
+	int taken = 0;
+
+	memset(j->entry, 0, sizeof(j->entry));
+	while (len) {
+		const char *eol = memchr(text, '\n', len);
+		size_t n = eol ? (size_t)(eol - text) : len;
+		if (n < sizeof(line) && !memchr(text, '\0', n) && text[0] != '#') {
+			memcpy(line, text, n);
+			line[n] = '\0';
+			if (parse_line(j, line) == 0)
+				taken++;
+		}
+		if (!eol)
+			break;
+		len -= n + 1;
+		text = eol + 1;
+	}
+	return taken;
+}
+
+int mg_portmap_journal_format(char *out, size_t cap, const struct mg_portmap_journal *j)
+{
+	size_t off = 0;
+	int n = snprintf(out, cap,
+			 "# meshguard port mappings: deleted on clean exit or next start\n");
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	off = (size_t)n;
+	for (int p = 0; p < MG_PORTMAP_PROTO_COUNT; p++) {
+		const struct mg_portmap_journal_entry *e = &j->entry[p];
+		char gw[INET_ADDRSTRLEN], ext[INET_ADDRSTRLEN], nonce[2 * MG_PCP_NONCE_LEN + 1];
+		if (!e->used)
+			continue;
+		inet_ntop(AF_INET, &e->gateway, gw, sizeof(gw));
+		inet_ntop(AF_INET, &e->external_addr, ext, sizeof(ext));
+		hex(nonce, e->nonce, MG_PCP_NONCE_LEN);
+		n = snprintf(out + off, cap - off, "%s %s %u %s %u %s %" PRId64 "\n",
+			     mg_portmap_proto_name(p), gw, e->internal_port, ext, e->external_port,
+			     nonce, e->expires);
+		if (n < 0 || (size_t)n >= cap - off)
+			return -ENOSPC;
+		off += (size_t)n;
+	}
+	return (int)off;
+}
+
+static int load(struct mg_portmap_journal *j)
+{
+	char text[JOURNAL_MAX];
+	int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	ssize_t n = read(fd, text, sizeof(text));
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	mg_portmap_journal_parse(j, text, (size_t)n);
+	return 0;
+}
+
+int mg_portmap_journal_open(struct mg_portmap_journal *j, const char *dir, uint16_t internal_port)
+{
+	memset(j, 0, sizeof(*j));
+	if (!dir[0])
+		return 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	int n = snprintf(j->path, sizeof(j->path), "%s/portmap-%u", dir, internal_port);
+	if (n < 0 || (size_t)n >= sizeof(j->path)) {
+		j->path[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return load(j);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int mg_portmap_journal_save(const struct mg_portmap_journal *j)
+{
+	char text[JOURNAL_MAX], tmp[PATH_MAX + 8];
+	bool any = false;
+
+	if (!j->path[0])
+		return 0;
+	for (int p = 0; p < MG_PORTMAP_PROTO_COUNT; p++)
+		any |= j->entry[p].used;
+	if (!any)
+		return unlink(j->path) < 0 && errno != ENOENT ? -errno : 0;
+	int len = mg_portmap_journal_format(text, sizeof(text), j);
+	if (len < 0)
+		return len;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	int err = write_all(fd, text, (size_t)len);
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, j->path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
