@@ -180,7 +180,7 @@ struct wire {
 	uint64_t dropped;
 };
 
-static void wire_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
+static int wire_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct node *n = ctx;
 	struct wire *w = n->wire;
@@ -191,13 +191,14 @@ static void wire_send(void *ctx, const struct mg_endpoint *to, const uint8_t *bu
 			dst = i;
 	if (dst < 0 || w->len == QUEUE || len > sizeof(w->queue[0].buf)) {
 		w->dropped++;
-		return;
+		return 0;
 	}
 	struct datagram *d = &w->queue[(w->head + w->len++) % QUEUE];
 	d->to = dst;
 	d->from = n->addr;
 	d->len = len;
 	memcpy(d->buf, buf, len);
+	return 0;
 }
 
 static void wire_deliver(void *ctx, const uint8_t *pkt, size_t len)

@@ -4,6 +4,7 @@
 #include "tunnel/tun.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,9 @@ int mg_daemon_open(struct mg_daemon *d, const struct mg_daemon_options *o)
 
 	memset(d, 0, sizeof(*d));
 	d->tun_fd = -1;
+	/* A UAPI client that hangs up before reading its reply must cost an
+	 * EPIPE on that connection, not the daemon. */
+	signal(SIGPIPE, SIG_IGN);
 	ret = uv_loop_init(&d->loop);
 	if (ret < 0)
 		return ret;

@@ -90,10 +90,11 @@ static int parse_args(struct up *u, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
-	if (!u->config_path || optind != argc) {
+	if ((!u->config_path && !ifname) || optind != argc) {
 		fprintf(stderr, "meshguard up: %s\n",
 			optind != argc ? "unexpected argument"
-				       : "a configuration file (-c) is needed");
+				       : "a configuration file (-c) or an interface name (-i) "
+					 "is needed");
 		usage(stderr);
 		return -EINVAL;
 	}

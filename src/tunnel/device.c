@@ -203,8 +203,8 @@ static void send_to_peer(struct mg_peer *peer, const uint8_t *buf, size_t len)
 		dev->stats.tx_no_endpoint++;
 		return;
 	}
-	dev->ops->send(dev->ctx, &peer->endpoint, buf, len);
-	peer->tx_bytes += len;
+	if (dev->ops->send(dev->ctx, &peer->endpoint, buf, len) == 0)
+		peer->tx_bytes += len;
 }
 
 void mg_device_send_initiation(struct mg_peer *peer, bool is_retry)

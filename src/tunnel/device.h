@@ -38,8 +38,10 @@
 #define MG_HANDSHAKE_LOAD_PER_SECOND 1000
 
 struct mg_device_ops {
-	/* One datagram to send; buf is only valid during the call. */
-	void (*send)(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
+	/* One datagram to send; buf is only valid during the call. 0 when it
+	 * went out (or was queued to go out), else -errno; only what went out
+	 * counts in the peer's tx_bytes, as in wireguard-go. */
+	int (*send)(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
 	/* One decrypted IP packet for the TUN device. It lies inside the
 	 * buffer given to mg_device_receive, at least MG_DEVICE_HEADROOM bytes
 	 * in, and those bytes before it are the caller's to overwrite. */

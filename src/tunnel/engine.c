@@ -38,28 +38,34 @@ static bool tx_has_room(const struct mg_engine *e, size_t len)
 	return e->tx.count < MG_UDP_TX_MAX && e->tx.used + len <= MG_ENGINE_ARENA_SIZE;
 }
 
-/* Datagrams the device built in the arena are queued where they are; the
- * others (handshake messages, staged packets) are copied in. */
-static void engine_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
+/* Datagrams the device built in the arena (data) are queued where they are
+ * and leave in one sendmmsg at the end of the callback; an error then only
+ * counts in the engine's stats. The others (handshake messages, keepalives,
+ * cookie replies) are rare and go out at once, after what is queued, so that
+ * the device learns whether they left. */
+static int engine_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct mg_engine *e = ctx;
 	struct mg_udp_tx_item *it;
+	int ret;
 
 	if (!in_arena(e, buf)) {
-		if (!tx_has_room(e, len))
-			tx_flush(e);
-		memcpy(e->tx.arena + e->tx.used, buf, len);
-		buf = e->tx.arena + e->tx.used;
-		e->tx.used += len;
-	} else if (e->tx.count == MG_UDP_TX_MAX) {
+		tx_flush(e);
+		ret = mg_udp_send(&e->udp, to, buf, len);
+		if (ret < 0)
+			e->stats.udp_send_failed++;
+		return ret;
+	}
+	if (e->tx.count == MG_UDP_TX_MAX) {
 		/* Cannot happen: callers check tx_has_room before reading. */
 		e->stats.udp_send_failed++;
-		return;
+		return -ENOBUFS;
 	}
 	it = &e->tx.items[e->tx.count++];
 	it->to = *to;
 	it->buf = buf;
 	it->len = (uint32_t)len;
+	return 0;
 }
 
 static void tun_write(struct mg_engine *e, const uint8_t *buf, size_t len)

@@ -44,9 +44,10 @@ static uint32_t get_mark(void *ctx)
 
 static const struct mg_uapi_hooks hooks = { set_port, get_port, set_mark, get_mark };
 
-static void nop_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
+static int nop_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	(void)ctx, (void)to, (void)buf, (void)len;
+	return 0;
 }
 
 static void nop_deliver(void *ctx, const uint8_t *packet, size_t len)

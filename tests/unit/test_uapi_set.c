@@ -47,10 +47,11 @@ static const struct mg_uapi_hooks hooks = { set_port, get_port, set_mark, get_ma
 
 static int datagrams_sent;
 
-static void count_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
+static int count_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	(void)ctx, (void)to, (void)buf, (void)len;
 	datagrams_sent++;
+	return 0;
 }
 
 static void nop_deliver(void *ctx, const uint8_t *packet, size_t len)

@@ -74,8 +74,7 @@ static inline int wire_node_by_addr(struct wire *w, const struct mg_endpoint *ep
 	return -1;
 }
 
-static inline void wire_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf,
-			     size_t len)
+static inline int wire_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct node *n = ctx;
 	struct wire *w = n->wire;
@@ -86,13 +85,14 @@ static inline void wire_send(void *ctx, const struct mg_endpoint *to, const uint
 		n->sent_by_type[buf[0]]++;
 	if (dst < 0 || w->drop_to[dst] || w->len == WIRE_QUEUE || len > 2048) {
 		w->dropped++;
-		return;
+		return 0;
 	}
 	struct datagram *d = &w->queue[(w->head + w->len++) % WIRE_QUEUE];
 	d->to = dst;
 	d->from = n->addr;
 	d->len = len;
 	memcpy(d->buf, buf, len);
+	return 0;
 }
 
 static inline void wire_deliver(void *ctx, const uint8_t *pkt, size_t len)
