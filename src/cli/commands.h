@@ -8,6 +8,8 @@ int mg_cmd_genpsk(int argc, char **argv);
 int mg_cmd_pubkey(int argc, char **argv);
 /* meshguard up -c FILE [-i IFNAME]: runs the interface in the foreground. */
 int mg_cmd_up(int argc, char **argv);
+/* meshguard netcheck [--stun HOST:PORT]...: public endpoint, NAT, port mapping. */
+int mg_cmd_netcheck(int argc, char **argv);
 
 /* The wireguard-go drop-in (meshguard-wg [-f] IFNAME); argv[0] is the
  * program name. */

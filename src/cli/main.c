@@ -24,6 +24,8 @@ static const struct command {
 	  "Runs an interface in the foreground from a wg-quick configuration file" },
 	{ "wireguard-go", mg_cmd_wireguard_go,
 	  "Runs as a drop-in for wireguard-go: [-f|--foreground] INTERFACE-NAME" },
+	{ "netcheck", mg_cmd_netcheck,
+	  "Reports the public endpoint, the NAT's behaviour and the gateway's port mapping" },
 	{ "genkey", mg_cmd_genkey, "Generates a new private key and writes it to stdout" },
 	{ "genpsk", mg_cmd_genpsk, "Generates a new preshared key and writes it to stdout" },
 	{ "pubkey", mg_cmd_pubkey,
