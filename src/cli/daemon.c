@@ -135,6 +135,9 @@ int mg_daemon_open(struct mg_daemon *d, const struct mg_daemon_options *o)
 		goto fail;
 	}
 	d->engine_ready = true;
+	ret = mg_stun_port_attach(&d->stun, &d->engine, NULL);
+	if (ret < 0)
+		goto fail;
 	ret = start_uapi(d, o);
 	if (ret < 0)
 		goto fail;
@@ -207,6 +210,7 @@ void mg_daemon_stop(struct mg_daemon *d)
 	d->stopping = true;
 	if (d->engine_ready) {
 		log_stats(&d->engine);
+		mg_stun_port_detach(&d->stun);
 		mg_engine_close(&d->engine);
 	}
 	if (d->uapi_ready)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "nat/stun_port.h"
 #include "tunnel/engine.h"
 #include "tunnel/uapi_server.h"
 
@@ -28,6 +29,8 @@ struct mg_daemon {
 	uv_loop_t loop;
 	struct mg_engine engine;
 	struct mg_uapi_server uapi;
+	/* STUN on the WireGuard port: every node answers Binding requests. */
+	struct mg_stun_port stun;
 	uv_signal_t sigint, sigterm;
 	int tun_fd;
 	bool engine_ready, uapi_ready, loop_ready, stopping;
