@@ -4,8 +4,7 @@
 #   r  router   lan0 10.0.1.1/24, wan0 203.0.113.1/24, nft masquerade on wan0
 #   p  the "public" segment: a bridge joining r, s and t
 #   s  STUN server 1: 203.0.113.10, meshguard (`meshguard up`, STUN on its
-#      WireGuard port 51820; the mg_stun_responder tool while the daemon does
-#      not serve STUN yet)
+#      WireGuard port 51820)
 #   t  STUN server 2: 203.0.113.20, Debian's coturn (turnserver -S, no auth)
 #   x  an isolated host: no route anywhere
 # Cases:
@@ -75,20 +74,9 @@ mg_wait_for 10 mg_ping_quiet c "$S2" || mg_die "client cannot reach $S2 through 
 # ---- STUN servers ----
 
 stun_server_meshguard() {
-	if grep -q mg_stun_port_attach "$MG_SRC/src/cli/daemon.c"; then
-		mg_node S s meshguard 51820 10.77.0.1 fd6d:6700::1
-		mg_node_start S
-		S1_KIND="meshguard up"
-	else
-		mg_need_tool mg_stun_responder
-		MG_N_LOG[R]=$MG_TMP/stun-responder.log
-		MG_N_IMPL[R]=mg_stun_responder
-		MG_N_IF[R]=-
-		mg_bg "${MG_N_LOG[R]}" ip netns exec "$(mg_ns_name s)" \
-			"$MG_BUILD/mg_stun_responder" 51820
-		mg_wait_for 10 mg_udp_bound s 51820 || mg_die "mg_stun_responder did not listen"
-		S1_KIND="mg_stun_responder (the daemon does not serve STUN yet)"
-	fi
+	mg_node S s meshguard 51820 10.77.0.1 fd6d:6700::1
+	mg_node_start S
+	S1_KIND="meshguard up"
 	mg_say "STUN server 1: $S1:51820, $S1_KIND"
 }
 
