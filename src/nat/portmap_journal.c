@@ -5,6 +5,7 @@
 #include "nat/portmap_journal.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +31,10 @@ static bool unhex(uint8_t *out, const char *in, size_t n)
 {
 	if (strlen(in) != 2 * n)
 		return false;
+	for (size_t i = 0; i < 2 * n; i++) {
+		if (!isxdigit((unsigned char)in[i]))
+			return false;
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned v;
 		if (sscanf(in + 2 * i, "%2x", &v) != 1)
@@ -78,14 +83,15 @@ int mg_portmap_journal_parse(struct mg_portmap_journal *j, const char *text, siz
 		if (n < sizeof(line) && !memchr(text, '\0', n) && text[0] != '#') {
 			memcpy(line, text, n);
 			line[n] = '\0';
-			if (parse_line(j, line) == 0)
-				taken++;
+			(void)parse_line(j, line); /* a bad line is skipped */
 		}
 		if (!eol)
 			break;
 		len -= n + 1;
 		text = eol + 1;
 	}
+	for (int p = 0; p < MG_PORTMAP_PROTO_COUNT; p++)
+		taken += j->entry[p].used;
 	return taken;
 }
 

@@ -42,8 +42,9 @@ int mg_portmap_journal_open(struct mg_portmap_journal *j, const char *dir, uint1
 /* Writes the entries that are used, or removes the file when none is. */
 int mg_portmap_journal_save(const struct mg_portmap_journal *j);
 
-/* Parses journal text into j->entry (for open and the tests); returns the
- * number of entries taken. */
+/* Parses journal text into j->entry (for open and the tests): a later line
+ * for a protocol replaces an earlier one, bad lines are skipped. Returns the
+ * number of entries in use. */
 int mg_portmap_journal_parse(struct mg_portmap_journal *j, const char *text, size_t len);
 
 /* Formats the used entries; returns the length, or -ENOSPC. */

@@ -26,6 +26,9 @@ struct natpmp_be {
 	uv_timer_t deadline;
 	struct mg_portmap_op *op;
 	uint8_t expect; /* opcode of the reply we wait for */
+	/* From the last external address reply: NAT-PMP mapping replies carry
+	 * only the port. */
+	struct in_addr external;
 	unsigned closing;
 	void (*close_cb)(void *arg);
 	void *close_arg;
@@ -58,6 +61,7 @@ static int accept_reply(struct natpmp_be *b, const struct mg_natpmp_reply *mine,
 		if (lib->pnu.publicaddress.addr.s_addr != mine->external_addr.s_addr)
 			return -EBADMSG;
 		op->external_addr = mine->external_addr;
+		b->external = mine->external_addr;
 		return 0;
 	}
 	if (lib->pnu.newportmapping.privateport != mine->internal_port ||
@@ -74,6 +78,7 @@ static int accept_reply(struct natpmp_be *b, const struct mg_natpmp_reply *mine,
 			 mine->external_port, mine->lifetime);
 		return -EBADMSG;
 	}
+	op->external_addr = b->external;
 	op->mapped_port = mine->external_port;
 	op->granted_s = mine->lifetime;
 	return 0;
@@ -144,7 +149,13 @@ static void on_readable(uv_poll_t *h, int status, int events)
 	if (!b->op)
 		return;
 	if (status < 0) {
-		finish(b, status);
+		/* libuv reports a socket error (an ICMP port unreachable on
+		 * the connected socket) as UV_EBADF and stops polling. */
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(b->np.s, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || !err)
+			err = -status;
+		finish(b, err == ECONNREFUSED ? -EPROTONOSUPPORT : -err);
 		return;
 	}
 	while (more && b->op) {
