@@ -104,8 +104,9 @@ struct mg_portmap;
 
 /* Creates a mapper for internal UDP port internal_port (host order) and
  * starts it: journal cleanup, then probe. Returns 0 or -errno (no gateway:
- * -ENETUNREACH; journal not writable: -errno of the failed call); on error
- * nothing was created and cb is never called.
+ * -ENETUNREACH; journal not writable: -errno of the failed call; no
+ * protocol could start: -EPROTONOSUPPORT); on error cb is never called and
+ * pm is not returned (handles already opened are closed on the loop).
  * cb runs on the loop thread; pm stays valid during the call, and cb may
  * call mg_portmap_close. */
 int mg_portmap_start(struct mg_portmap **out, uv_loop_t *loop,
@@ -153,7 +154,8 @@ struct mg_portmap_probe_result {
 struct mg_portmap_probe;
 
 /* Starts the probe; cb is called exactly once on the loop thread (after at
- * most about 4 * timeout_ms), then the probe frees itself. On error cb is
+ * most (1 + 2 * protocols) * timeout_ms: the probes, then a map and a delete
+ * per protocol that answered), then the probe frees itself. On error cb is
  * never called. config.state_dir, retry_ms, check_interval_ms and
  * lifetime_s are ignored. */
 int mg_portmap_probe_start(struct mg_portmap_probe **out, uv_loop_t *loop,
