@@ -51,7 +51,7 @@ int mg_ssdp_url_host(struct in_addr *host, const char *url)
 		const char *p = url + n + 1;
 		unsigned long port = 0;
 		size_t digits = 0;
-		while (isdigit((unsigned char)p[digits]) && digits < 6)
+		while (digits < 6 && isdigit((unsigned char)p[digits]))
 			port = port * 10 + (unsigned long)(p[digits++] - '0');
 		if (!digits || port == 0 || port > 65535 || (p[digits] && p[digits] != '/'))
 			return -EINVAL;
