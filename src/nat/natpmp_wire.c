@@ -1,32 +1,9 @@
 /* NAT-PMP reply checks (RFC 6886 3.2, 3.3, 3.5). */
 #include "nat/natpmp_wire.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 int mg_natpmp_parse_reply(struct mg_natpmp_reply *reply, const uint8_t *buf, size_t len)
 {

@@ -1,4 +1,5 @@
 #include "nat/stun.h"
+#include "util/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -10,28 +11,6 @@
 _Static_assert(MG_STUN_REQUEST_SIZE == 28, "header and FINGERPRINT");
 _Static_assert(MG_STUN_RESPONSE_MAX == 52, "header, IPv6 XOR-MAPPED-ADDRESS, FINGERPRINT");
 _Static_assert(MG_STUN_ERROR_MAX == 68, "header, ERROR-CODE, UNKNOWN-ATTRIBUTES, FINGERPRINT");
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* Reflected polynomial 0xEDB88320, four bits at a time. */
 uint32_t mg_stun_crc32(const uint8_t *buf, size_t len)

@@ -2,6 +2,7 @@
  * come from RFC 791/793/768/8200 and the kernel's tcp_offload.c and
  * af_inet.c (what GRO merges, how GSO fixes up each segment). */
 #include "tunnel/offload.h"
+#include "util/bytes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,28 +16,6 @@
 
 #define IPV4_DF	       0x4000
 #define IPV4_FRAG_MASK 0x3fff /* MF and the fragment offset */
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* --- Checksums ---------------------------------------------------------- */
 
