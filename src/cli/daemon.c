@@ -147,6 +147,11 @@ fail:
 	return ret;
 }
 
+int mg_daemon_start_discovery(struct mg_daemon *d, const struct mg_nat_discovery_config *c)
+{
+	return mg_nat_discovery_start(&d->nat, &d->loop, &d->stun, c);
+}
+
 static int watch_signals(struct mg_daemon *d)
 {
 	d->sigint.data = d->sigterm.data = d;
@@ -210,6 +215,7 @@ void mg_daemon_stop(struct mg_daemon *d)
 	d->stopping = true;
 	if (d->engine_ready) {
 		log_stats(&d->engine);
+		mg_nat_discovery_stop(&d->nat);
 		mg_stun_port_detach(&d->stun);
 		mg_engine_close(&d->engine);
 	}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "nat/discovery.h"
 #include "nat/stun_port.h"
 #include "tunnel/engine.h"
 #include "tunnel/uapi_server.h"
@@ -31,6 +32,8 @@ struct mg_daemon {
 	struct mg_uapi_server uapi;
 	/* STUN on the WireGuard port: every node answers Binding requests. */
 	struct mg_stun_port stun;
+	/* Public endpoint and port mapping, for `up` (not the drop-in). */
+	struct mg_nat_discovery nat;
 	uv_signal_t sigint, sigterm;
 	int tun_fd;
 	bool engine_ready, uapi_ready, loop_ready, stopping;
@@ -39,6 +42,8 @@ struct mg_daemon {
 /* Opens or adopts the TUN device, sets up the engine and serves the UAPI
  * socket. Prints what failed and why. On failure everything is undone. */
 int mg_daemon_open(struct mg_daemon *d, const struct mg_daemon_options *o);
+/* Starts learning the public side (STUN, port mapping) once open. */
+int mg_daemon_start_discovery(struct mg_daemon *d, const struct mg_nat_discovery_config *c);
 /* Runs until stopped. */
 int mg_daemon_run(struct mg_daemon *d);
 void mg_daemon_stop(struct mg_daemon *d);

@@ -11,6 +11,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <netdb.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <net/if.h>
@@ -20,6 +23,7 @@
 
 struct up {
 	const char *config_path;
+	struct mg_nat_discovery_config nat;
 	char ifname[IFNAMSIZ];
 	struct mg_config config;
 	struct mg_iface iface;
@@ -31,7 +35,13 @@ static void usage(FILE *f)
 	fputs("Usage: meshguard up -c FILE [-i IFNAME]\n"
 	      "       meshguard up -i IFNAME          (an empty interface, for `wg setconf`)\n"
 	      "  -c, --config FILE     wg-quick style configuration ([Interface], [Peer])\n"
-	      "  -i, --interface NAME  interface name (default: FILE's name without .conf)\n",
+	      "  -i, --interface NAME  interface name (default: FILE's name without .conf)\n"
+	      "  --stun HOST:PORT      a STUN server to learn the public endpoint from\n"
+	      "                        (repeatable; none built in)\n"
+	      "  --portmap auto|natpmp|pcp|upnp|off\n"
+	      "                        port mapping through the gateway (default auto)\n"
+	      "  --upnp-url URL        the UPnP root description, instead of discovery\n"
+	      "  --state DIR           where mappings are recorded (default /var/lib/meshguard)\n",
 	      f);
 }
 
@@ -62,11 +72,81 @@ static int ifname_from_path(char out[IFNAMSIZ], const char *path)
 	return 0;
 }
 
+/* HOST:PORT, numeric or a name looked up once, now. */
+static int add_stun(struct mg_nat_discovery_config *nat, const char *arg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	char host[256];
+	const char *colon = strrchr(arg, ':');
+	struct mg_endpoint *ep = &nat->stun[nat->stun_count];
+
+	if (nat->stun_count == MG_DISCOVERY_MAX_SERVERS) {
+		fprintf(stderr, "meshguard up: at most %d --stun servers\n",
+			MG_DISCOVERY_MAX_SERVERS);
+		return -EINVAL;
+	}
+	if (mg_endpoint_parse(ep, arg) == 0)
+		goto ok;
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(host) || *arg == '[')
+		goto bad;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
+		goto bad;
+	memset(ep, 0, sizeof(*ep));
+	memcpy(&ep->sa, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+ok:
+	nat->stun_count++;
+	return 0;
+bad:
+	fprintf(stderr, "meshguard up: --stun \"%s\" is not a reachable HOST:PORT\n", arg);
+	return -EINVAL;
+}
+
+static int set_portmap(struct mg_nat_discovery_config *nat, const char *arg)
+{
+	enum mg_portmap_proto proto;
+
+	nat->portmap = strcmp(arg, "off") != 0;
+	if (!strcmp(arg, "auto") || !strcmp(arg, "off"))
+		return 0;
+	if (mg_portmap_proto_parse(&proto, arg) < 0) {
+		fprintf(stderr,
+			"meshguard up: --portmap \"%s\" (expected auto, natpmp, pcp, upnp or "
+			"off)\n",
+			arg);
+		return -EINVAL;
+	}
+	nat->portmap_protocols = MG_PORTMAP_BIT(proto);
+	return 0;
+}
+
+static int parse_nat_option(struct up *u, int c, const char *arg)
+{
+	switch (c) {
+	case 'S':
+		return add_stun(&u->nat, arg);
+	case 'P':
+		return set_portmap(&u->nat, arg);
+	case 'U':
+		u->nat.upnp_url = arg;
+		return 0;
+	case 'D':
+		u->nat.state_dir = arg;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int parse_args(struct up *u, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "interface", required_argument, NULL, 'i' },
+		{ "stun", required_argument, NULL, 'S' },
+		{ "portmap", required_argument, NULL, 'P' },
+		{ "upnp-url", required_argument, NULL, 'U' },
+		{ "state", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -74,8 +154,16 @@ static int parse_args(struct up *u, int argc, char **argv)
 	int c;
 
 	optind = 1;
+	u->nat.portmap = true;
 	while ((c = getopt_long(argc, argv, "c:i:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'S':
+		case 'P':
+		case 'U':
+		case 'D':
+			if (parse_nat_option(u, c, optarg) < 0)
+				return -EINVAL;
+			break;
 		case 'c':
 			u->config_path = optarg;
 			break;
@@ -198,6 +286,20 @@ static int bring_up(struct up *u)
 	return ret;
 }
 
+/* The journal of port mappings lives in a directory per interface, so that
+ * interfaces (or namespaces) sharing a port never clean up each other's. */
+static int start_discovery(struct up *u)
+{
+	static char dir[PATH_MAX];
+	const char *base = u->nat.state_dir ? u->nat.state_dir : MG_PORTMAP_STATE_DIR;
+
+	if (mkdir(base, 0700) < 0 && errno != EEXIST)
+		mg_log(MG_LOG_INFO, "nat: cannot create %s: %s", base, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/%s", base, u->ifname);
+	u->nat.state_dir = dir;
+	return mg_daemon_start_discovery(&u->daemon, &u->nat);
+}
+
 int mg_cmd_up(int argc, char **argv)
 {
 	struct up u = { 0 };
@@ -211,6 +313,8 @@ int mg_cmd_up(int argc, char **argv)
 	ret = bring_up(&u);
 	if (ret == 0) {
 		ret = configure_device(&u);
+		if (ret == 0)
+			ret = start_discovery(&u);
 		if (ret == 0)
 			ret = mg_daemon_run(&u.daemon);
 		mg_iface_teardown(&u.iface);

@@ -377,6 +377,36 @@ probe() {
 	fi
 }
 
+# The daemon itself: `meshguard up --stun A --stun B` learns its public
+# endpoint and NAT kind on its WireGuard port, keeps a port mapping through
+# the router, and deletes it when it stops.
+daemon_mapped_port() {
+	sed -n 's/.*nat: port mapped with [a-z]* at [0-9.]*:\([0-9]*\) .*/\1/p' "$1" | tail -n 1
+}
+
+daemon_case() {
+	local tag="meshguard up" conf="$MG_TMP/mgd.conf" log="$MG_TMP/mgd.log" port pid
+	(umask 077 && printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n' \
+		"$("$MESHGUARD" genkey)" "$PORT" >"$conf")
+	mg_bg "$log" env LOG_LEVEL=verbose ip netns exec "$(mg_ns_name c)" "$MESHGUARD" up \
+		-c "$conf" -i "${MG_ID}d" --stun "$STUN_A:3478" --stun "$STUN_B:3478" \
+		--state "$STATE" --upnp-url "$ROOT_URL"
+	pid=$MG_BG_PID
+	MG_N_LOG[daemon]=$log
+	MG_N_IMPL[daemon]=meshguard
+	MG_N_IF[daemon]=${MG_ID}d
+	mg_check "$tag: learns its public endpoint and NAT kind by STUN" mg_wait_for 15 \
+		grep -q "nat: public endpoint $WAN_R:[0-9]* (endpoint-independent" "$log"
+	mg_check "$tag: maps its port through the router" mg_wait_for 20 \
+		grep -q "nat: port mapped with" "$log"
+	port=$(daemon_mapped_port "$log")
+	grep 'nat:' "$log" | sed 's/^/    /'
+	mg_check "$tag: the router lists the mapping" mg_wait_for 5 nft_lists "$port"
+	mg_check "$tag: stops cleanly" mg_stop_pid "$pid" 15
+	mg_check "$tag: the mapping is gone from the router when it stops" \
+		mg_wait_for 10 router_forgot "$port"
+}
+
 topology
 start_coturn
 write_upnpd_conf
@@ -391,5 +421,6 @@ done
 for proto in $PROTOS; do
 	after_crash "$proto"
 done
+daemon_case
 
 mg_finish

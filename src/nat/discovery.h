@@ -1,0 +1,55 @@
+/* What a running node learns of its public side, continuously, on its real
+ * WireGuard port: STUN to the configured servers every interval (mapped
+ * endpoint, NAT kind), and a port mapping through the gateway kept alive by
+ * the port mapper. Changes are logged; later the mesh announces them.
+ *
+ * Ownership: the caller embeds struct mg_nat_discovery; after
+ * mg_nat_discovery_stop the loop must run until its handles have closed
+ * (the mapping is deleted at the gateway first). */
+#ifndef MG_NAT_DISCOVERY_H
+#define MG_NAT_DISCOVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "nat/natprobe.h"
+#include "nat/portmap.h"
+#include "nat/stun_port.h"
+
+#define MG_DISCOVERY_MAX_SERVERS 8
+/* Tailscale re-STUNs every 20-26 s: NAT mappings of idle UDP last 30 s on
+ * many routers, so this also keeps ours alive. */
+#define MG_DISCOVERY_INTERVAL_MS 25000
+
+struct mg_nat_discovery_config {
+	struct mg_endpoint stun[MG_DISCOVERY_MAX_SERVERS];
+	size_t stun_count;
+	uint32_t interval_ms;	    /* 0: MG_DISCOVERY_INTERVAL_MS */
+	bool portmap;		    /* keep a mapping through the gateway */
+	unsigned portmap_protocols; /* MG_PORTMAP_BIT()s; 0: all */
+	const char *upnp_url;	    /* copied by the mapper */
+	const char *state_dir;	    /* copied by the mapper */
+};
+
+struct mg_nat_discovery {
+	uv_loop_t *loop;
+	struct mg_stun_port *port;
+	struct mg_nat_discovery_config config;
+	uv_timer_t timer;
+	struct mg_stun_transaction tx[MG_DISCOVERY_MAX_SERVERS];
+	struct mg_stun_result results[MG_DISCOVERY_MAX_SERVERS];
+	unsigned pending;
+	struct mg_nat_behaviour last; /* what we logged last */
+	struct mg_portmap *portmap;
+	bool running;
+};
+
+/* Starts probing from port's socket. Port mapping that cannot start (no
+ * gateway) is logged and left off; STUN goes on. */
+int mg_nat_discovery_start(struct mg_nat_discovery *d, uv_loop_t *loop, struct mg_stun_port *port,
+			   const struct mg_nat_discovery_config *config);
+void mg_nat_discovery_stop(struct mg_nat_discovery *d);
+
+#endif
