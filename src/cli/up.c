@@ -292,7 +292,14 @@ static int start_discovery(struct up *u)
 {
 	static char dir[PATH_MAX];
 	const char *base = u->nat.state_dir ? u->nat.state_dir : MG_PORTMAP_STATE_DIR;
+	struct in_addr gateway;
 
+	if (u->nat.portmap && mg_portmap_default_gateway(&gateway) < 0) {
+		mg_log(MG_LOG_INFO, "nat: no default gateway, port mapping off");
+		u->nat.portmap = false;
+	}
+	if (!u->nat.portmap)
+		return mg_daemon_start_discovery(&u->daemon, &u->nat);
 	if (mkdir(base, 0700) < 0 && errno != EEXIST)
 		mg_log(MG_LOG_INFO, "nat: cannot create %s: %s", base, strerror(errno));
 	snprintf(dir, sizeof(dir), "%s/%s", base, u->ifname);
