@@ -5,6 +5,7 @@
  * fake sockets refuse: port 1 is taken, mark 1 is not allowed). */
 #include "crypto/primitives.h"
 #include "tunnel/uapi.h"
+#include "../tests/unit/uapi_fixture.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -12,57 +13,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct sockets {
-	uint16_t port;
-	uint32_t mark;
-};
-
-static int set_port(void *ctx, uint16_t port)
-{
-	if (port == 1)
-		return -EADDRINUSE;
-	((struct sockets *)ctx)->port = port ? port : 40000;
-	return 0;
-}
-
-static uint16_t get_port(void *ctx)
-{
-	return ((struct sockets *)ctx)->port;
-}
-
-static int set_mark(void *ctx, uint32_t mark)
-{
-	if (mark == 1)
-		return -EPERM;
-	((struct sockets *)ctx)->mark = mark;
-	return 0;
-}
-
-static uint32_t get_mark(void *ctx)
-{
-	return ((struct sockets *)ctx)->mark;
-}
-
-static const struct mg_uapi_hooks hooks = { set_port, get_port, set_mark, get_mark };
-
-static int nop_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
-{
-	(void)ctx, (void)to, (void)buf, (void)len;
-	return 0;
-}
-
-static void nop_deliver(void *ctx, const uint8_t *packet, size_t len)
-{
-	(void)ctx, (void)packet, (void)len;
-}
-
-static void nop_wakeup(void *ctx, uint64_t deadline)
-{
-	(void)ctx, (void)deadline;
-}
-
-static const struct mg_device_ops ops = { nop_send, nop_deliver, nop_wakeup };
 
 static const char setup[] =
 	"set=1\nprivate_key=4848484848484848484848484848484848484848484848484848484848484848\n"
@@ -106,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
 	struct mg_uapi_buf before = { 0 }, after = { 0 }, out = { 0 };
-	struct sockets s = { 0 };
+	struct sockets s = { .picked_port = 40000, .busy_port = 1, .failing_mark = 1 };
 	struct mg_device dev;
 	size_t pos = 0, n;
 

@@ -5,68 +5,9 @@
 #include "check.h"
 #include "crypto/primitives.h"
 #include "tunnel/uapi.h"
+#include "uapi_fixture.h"
 
 #include <errno.h>
-
-struct sockets {
-	uint16_t port, busy_port;
-	uint32_t mark;
-	bool mark_fails;
-	int rebinds, marks;
-};
-
-static int set_port(void *ctx, uint16_t port)
-{
-	struct sockets *s = ctx;
-
-	if (port == s->busy_port)
-		return -EADDRINUSE;
-	s->port = port;
-	s->rebinds++;
-	return 0;
-}
-
-static uint16_t get_port(void *ctx)
-{
-	return ((struct sockets *)ctx)->port;
-}
-
-/* Fails for a new mark only, so restoring the old one works. */
-static int set_mark(void *ctx, uint32_t mark)
-{
-	struct sockets *s = ctx;
-
-	if (s->mark_fails && mark == 99)
-		return -EPERM;
-	s->mark = mark;
-	s->marks++;
-	return 0;
-}
-
-static uint32_t get_mark(void *ctx)
-{
-	return ((struct sockets *)ctx)->mark;
-}
-
-static const struct mg_uapi_hooks hooks = { set_port, get_port, set_mark, get_mark };
-
-static int nop_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
-{
-	(void)ctx, (void)to, (void)buf, (void)len;
-	return 0;
-}
-
-static void nop_deliver(void *ctx, const uint8_t *packet, size_t len)
-{
-	(void)ctx, (void)packet, (void)len;
-}
-
-static void nop_wakeup(void *ctx, uint64_t deadline)
-{
-	(void)ctx, (void)deadline;
-}
-
-static const struct mg_device_ops ops = { nop_send, nop_deliver, nop_wakeup };
 
 #define K(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define A    K("a1")
@@ -163,7 +104,7 @@ static const struct row {
 };
 
 static struct mg_device dev;
-static struct sockets socks = { .port = 51820, .busy_port = 999, .mark = 3, .mark_fails = true };
+static struct sockets socks = { .port = 51820, .busy_port = 999, .mark = 3, .failing_mark = 99 };
 
 static char *get(void)
 {

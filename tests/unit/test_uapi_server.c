@@ -5,6 +5,7 @@
 #include "check.h"
 #include "crypto/primitives.h"
 #include "tunnel/uapi_server.h"
+#include "uapi_fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,53 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-struct sockets {
-	uint16_t port;
-	uint32_t mark;
-};
-
-static int set_port(void *ctx, uint16_t port)
-{
-	((struct sockets *)ctx)->port = port;
-	return 0;
-}
-
-static uint16_t get_port(void *ctx)
-{
-	return ((struct sockets *)ctx)->port;
-}
-
-static int set_mark(void *ctx, uint32_t mark)
-{
-	((struct sockets *)ctx)->mark = mark;
-	return 0;
-}
-
-static uint32_t get_mark(void *ctx)
-{
-	return ((struct sockets *)ctx)->mark;
-}
-
-static const struct mg_uapi_hooks hooks = { set_port, get_port, set_mark, get_mark };
-
-static int nop_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
-{
-	(void)ctx, (void)to, (void)buf, (void)len;
-	return 0;
-}
-
-static void nop_deliver(void *ctx, const uint8_t *packet, size_t len)
-{
-	(void)ctx, (void)packet, (void)len;
-}
-
-static void nop_wakeup(void *ctx, uint64_t deadline)
-{
-	(void)ctx, (void)deadline;
-}
-
-static const struct mg_device_ops ops = { nop_send, nop_deliver, nop_wakeup };
 
 #define K(c)	 c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define PRIV	 K("48")

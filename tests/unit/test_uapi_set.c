@@ -5,66 +5,10 @@
 #include "check.h"
 #include "crypto/primitives.h"
 #include "tunnel/uapi.h"
+#include "uapi_fixture.h"
 
 #include <errno.h>
 #include <net/if.h>
-
-struct sockets {
-	uint16_t port;
-	uint32_t mark;
-	int rebinds, marks;
-};
-
-static int set_port(void *ctx, uint16_t port)
-{
-	struct sockets *s = ctx;
-
-	s->port = port ? port : 43210; /* 0: "the kernel" picks one */
-	s->rebinds++;
-	return 0;
-}
-
-static uint16_t get_port(void *ctx)
-{
-	return ((struct sockets *)ctx)->port;
-}
-
-static int set_mark(void *ctx, uint32_t mark)
-{
-	struct sockets *s = ctx;
-
-	s->mark = mark;
-	s->marks++;
-	return 0;
-}
-
-static uint32_t get_mark(void *ctx)
-{
-	return ((struct sockets *)ctx)->mark;
-}
-
-static const struct mg_uapi_hooks hooks = { set_port, get_port, set_mark, get_mark };
-
-static int datagrams_sent;
-
-static int count_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
-{
-	(void)ctx, (void)to, (void)buf, (void)len;
-	datagrams_sent++;
-	return 0;
-}
-
-static void nop_deliver(void *ctx, const uint8_t *packet, size_t len)
-{
-	(void)ctx, (void)packet, (void)len;
-}
-
-static void nop_wakeup(void *ctx, uint64_t deadline)
-{
-	(void)ctx, (void)deadline;
-}
-
-static const struct mg_device_ops ops = { count_send, nop_deliver, nop_wakeup };
 
 #define K(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 #define A    K("a1")
@@ -72,13 +16,13 @@ static const struct mg_device_ops ops = { count_send, nop_deliver, nop_wakeup };
 #define N    K("d4")
 
 static struct mg_device dev;
-static struct sockets socks;
+static struct sockets socks = { .picked_port = 43210 };
 
 static void fresh(void)
 {
 	mg_device_free(&dev);
 	CHECK(mg_device_init(&dev, &mg_clock_system, &ops, NULL) == 0);
-	memset(&socks, 0, sizeof(socks));
+	socks = (struct sockets){ .picked_port = 43210 };
 	datagrams_sent = 0;
 }
 
