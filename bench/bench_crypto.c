@@ -25,6 +25,8 @@
 #include "tunnel/device.h"
 #include "tunnel/log.h"
 
+#include "../tests/unit/wire.h"
+
 static double seconds_per_figure = 1.0;
 
 static double now_s(void)
@@ -133,87 +135,7 @@ static double x25519_per_second(void)
 	return (double)n / t;
 }
 
-/* ---- handshakes: two devices on an in-memory wire (as tests/unit/wire.h) ---- */
-
-struct fake_clock {
-	struct mg_clock clock;
-	uint64_t mono;
-	struct timespec wall;
-};
-
-static uint64_t fake_mono(const struct mg_clock *c)
-{
-	return ((const struct fake_clock *)c)->mono;
-}
-
-static void fake_wall(const struct mg_clock *c, struct timespec *ts)
-{
-	*ts = ((const struct fake_clock *)c)->wall;
-}
-
-struct datagram {
-	int to;
-	struct mg_endpoint from;
-	size_t len;
-	uint8_t buf[2048];
-};
-
-#define QUEUE 16
-
-struct wire;
-
-struct node {
-	struct wire *wire;
-	int id;
-	struct mg_device dev;
-	struct mg_endpoint addr;
-	uint8_t private_key[32], public_key[32];
-	struct mg_peer *peer; /* the other node */
-	uint64_t delivered;
-};
-
-struct wire {
-	struct fake_clock clock;
-	struct node nodes[2];
-	struct datagram queue[QUEUE];
-	unsigned head, len;
-	uint64_t dropped;
-};
-
-static int wire_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
-{
-	struct node *n = ctx;
-	struct wire *w = n->wire;
-	int dst = -1;
-
-	for (int i = 0; i < 2; i++)
-		if (mg_endpoint_equal(&w->nodes[i].addr, to))
-			dst = i;
-	if (dst < 0 || w->len == QUEUE || len > sizeof(w->queue[0].buf)) {
-		w->dropped++;
-		return 0;
-	}
-	struct datagram *d = &w->queue[(w->head + w->len++) % QUEUE];
-	d->to = dst;
-	d->from = n->addr;
-	d->len = len;
-	memcpy(d->buf, buf, len);
-	return 0;
-}
-
-static void wire_deliver(void *ctx, const uint8_t *pkt, size_t len)
-{
-	struct node *n = ctx;
-
-	(void)pkt;
-	(void)len;
-	n->delivered++;
-}
-
-static const struct mg_device_ops wire_ops = {
-	.send = wire_send,
-	.deliver = wire_deliver,
-};
+/* ---- handshakes: two devices on the tests' in-memory wire ---- */
 
 static void die(const char *what)
 {
@@ -221,49 +143,8 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void wire_init(struct wire *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->clock.clock.monotonic_ns = fake_mono;
-	w->clock.clock.wall = fake_wall;
-	w->clock.mono = 1000 * MG_NSEC_PER_SEC;
-	w->clock.wall.tv_sec = 1700000000;
-	for (int i = 0; i < 2; i++) {
-		struct node *n = &w->nodes[i];
-		n->wire = w;
-		n->id = i;
-		if (mg_device_init(&n->dev, &w->clock.clock, &wire_ops, n) != 0)
-			die("mg_device_init failed");
-		mg_x25519_generate(n->private_key, n->public_key);
-		mg_device_set_private_key(&n->dev, n->private_key);
-		n->addr.in4.sin_family = AF_INET;
-		n->addr.in4.sin_port = htons((uint16_t)(51820 + i));
-		n->addr.in4.sin_addr.s_addr = htonl(0xc0000201 + (uint32_t)i); /* 192.0.2.1+i */
-	}
-	for (int i = 0; i < 2; i++) {
-		struct node *n = &w->nodes[i], *o = &w->nodes[1 - i];
-		struct mg_prefix p = { .family = AF_INET, .cidr = 32 };
-
-		if (mg_device_add_peer(&n->dev, o->public_key, &n->peer) != 0)
-			die("mg_device_add_peer failed");
-		mg_device_peer_set_endpoint(n->peer, &o->addr);
-		p.addr[0] = 10, p.addr[3] = (uint8_t)(o->id + 1); /* 10.0.0.(id+1) */
-		if (mg_device_peer_add_allowed_ip(n->peer, &p) != 0)
-			die("mg_device_peer_add_allowed_ip failed");
-	}
-}
-
-static void wire_pump(struct wire *w)
-{
-	while (w->len) {
-		struct datagram d = w->queue[w->head];
-		w->head = (w->head + 1) % QUEUE;
-		w->len--;
-		mg_device_receive(&w->nodes[d.to].dev, &d.from, d.buf, d.len);
-	}
-}
-
-static void wire_advance_clock(struct wire *w, uint64_t ns)
+/* Moves the fake clocks without running timers. */
+static void advance_clock(struct wire *w, uint64_t ns)
 {
 	w->clock.mono += ns;
 	w->clock.wall.tv_sec += (time_t)(ns / MG_NSEC_PER_SEC);
@@ -274,39 +155,28 @@ static void wire_advance_clock(struct wire *w, uint64_t ns)
 	}
 }
 
-/* A 64-byte IPv4 packet from node a to node b, as if read from a's TUN. */
-static void wire_send_ip(struct wire *w, int a, int b)
-{
-	uint8_t buf[MG_DEVICE_HEADROOM + 64 + MG_DEVICE_TAILROOM];
-	uint8_t *pkt = buf + MG_DEVICE_HEADROOM;
-
-	memset(pkt, 0xab, 64);
-	pkt[0] = 0x45, pkt[1] = 0, pkt[2] = 0, pkt[3] = 64;
-	pkt[12] = 10, pkt[13] = 0, pkt[14] = 0, pkt[15] = (uint8_t)(a + 1);
-	pkt[16] = 10, pkt[17] = 0, pkt[18] = 0, pkt[19] = (uint8_t)(b + 1);
-	mg_device_send_packet(&w->nodes[a].dev, pkt, 64);
-}
-
 /* Completed handshakes per wall-clock second; the initiator alternates. */
 static double handshakes_per_second(uint64_t *count)
 {
 	static struct wire w;
+	struct mg_peer *peers[2];
 	uint64_t rounds = 0;
 	double t0, t;
 
-	wire_init(&w);
+	wire_init(&w, 2);
+	wire_pair(&w, 0, 1, &peers[0], &peers[1]);
 	t0 = now_s();
 	do {
 		for (int i = 0; i < 16; i++, rounds++) {
 			int a = (int)(rounds & 1);
-			uint64_t before = w.nodes[1 - a].delivered;
+			unsigned before = w.nodes[1 - a].delivered;
 
 			/* Past REKEY_TIMEOUT (an initiation may be sent again) and
 			 * far from the under-load threshold of the fake second. */
-			wire_advance_clock(&w, REKEY_TIMEOUT + MG_NSEC_PER_SEC);
-			mg_device_zero_keys(w.nodes[0].peer);
-			mg_device_zero_keys(w.nodes[1].peer);
-			wire_send_ip(&w, a, 1 - a);
+			advance_clock(&w, REKEY_TIMEOUT + MG_NSEC_PER_SEC);
+			mg_device_zero_keys(peers[0]);
+			mg_device_zero_keys(peers[1]);
+			wire_send_ip(&w, a, 1 - a, 64);
 			wire_pump(&w);
 			if (w.nodes[1 - a].delivered != before + 1)
 				die("a handshake round did not deliver its packet");
@@ -319,8 +189,7 @@ static double handshakes_per_second(uint64_t *count)
 	if (w.dropped)
 		die("the wire dropped datagrams");
 	*count = rounds;
-	for (int i = 0; i < 2; i++)
-		mg_device_free(&w.nodes[i].dev);
+	wire_free(&w);
 	return (double)rounds / t;
 }
 
