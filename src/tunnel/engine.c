@@ -101,7 +101,9 @@ static void engine_deliver(void *ctx, const uint8_t *packet, size_t len)
 			mg_gro_add(e->gro, packet, len);
 		}
 	} else if (e->config.tun_offload & MG_TUN_VNET_HDR) {
+		/* Authenticated by WireGuard: no need to check its checksum. */
 		memset(p - MG_OFFLOAD_VNET_HDR_LEN, 0, MG_OFFLOAD_VNET_HDR_LEN);
+		p[-MG_OFFLOAD_VNET_HDR_LEN] = VIRTIO_NET_HDR_F_DATA_VALID;
 		tun_write(e, p - MG_OFFLOAD_VNET_HDR_LEN, len + MG_OFFLOAD_VNET_HDR_LEN);
 	} else if (e->config.tun_pi) {
 		struct tun_pi pi = { .proto = htons((p[0] >> 4) == 6 ? 0x86dd : 0x0800) };
@@ -415,6 +417,7 @@ static int alloc_buffers(struct mg_engine *e)
 	if (!e->gro)
 		return -ENOMEM;
 	mg_gro_init(e->gro, (uint8_t *)(e->gro + 1), MG_GRO_ARENA_SIZE);
+	e->gro->authenticated = true;
 	return 0;
 }
 

@@ -135,6 +135,12 @@ struct mg_gro_flow {
 struct mg_gro {
 	uint8_t *arena;
 	size_t cap, used;
+	/* Every packet added was authenticated (decrypted by WireGuard): its
+	 * checksums are not verified again before merging, and packets that go
+	 * out alone are marked VIRTIO_NET_HDR_F_DATA_VALID, as the kernel's
+	 * WireGuard marks what it decrypts CHECKSUM_UNNECESSARY. Set it after
+	 * mg_gro_init. */
+	bool authenticated;
 	uint32_t clock;
 	struct mg_gro_flow flows[MG_GRO_FLOWS];
 };
