@@ -8,6 +8,7 @@
 #include "crypto/primitives.h"
 #include "nat/stun_port.h"
 #include "tunnel/netlink.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,20 +34,6 @@ static void record(void *ctx, const struct mg_endpoint *from, uint8_t *buf, size
 	(void)from, (void)buf;
 	s->calls++;
 	s->len = len;
-}
-
-static void enter_netns(void)
-{
-	struct mg_netlink nl;
-
-	if (geteuid() != 0) {
-		printf("skipped: needs root\n");
-		exit(77);
-	}
-	CHECK(unshare(CLONE_NEWNET) == 0);
-	CHECK_EQ(mg_netlink_open(&nl), 0);
-	CHECK_EQ(mg_netlink_link_set_up(&nl, if_nametoindex("lo"), true), 0);
-	mg_netlink_close(&nl);
 }
 
 static size_t recv_one(int fd, uint8_t *buf, size_t cap, struct mg_endpoint *from)

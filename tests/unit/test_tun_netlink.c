@@ -4,6 +4,7 @@
 #include "check.h"
 #include "tunnel/netlink.h"
 #include "tunnel/tun.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,18 +24,6 @@ static struct mg_netlink nl;
 static char ifname[IFNAMSIZ];
 static unsigned int ifindex;
 static int tun_fd;
-
-/* Private namespace: everything made here vanishes with the process. */
-static void enter_netns(void)
-{
-	if (geteuid() != 0) {
-		printf("skipped: needs root\n");
-		exit(77);
-	}
-	CHECK(unshare(CLONE_NEWNET) == 0);
-	CHECK_EQ(mg_netlink_open(&nl), 0);
-	CHECK_EQ(mg_netlink_link_set_up(&nl, if_nametoindex("lo"), true), 0);
-}
 
 static struct mg_prefix prefix(const char *s)
 {
@@ -304,6 +293,7 @@ static void test_delete(void)
 int main(void)
 {
 	enter_netns();
+	CHECK_EQ(mg_netlink_open(&nl), 0);
 	test_open_and_adopt();
 	test_link();
 	test_addresses();

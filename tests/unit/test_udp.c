@@ -4,6 +4,7 @@
 #include "check.h"
 #include "tunnel/netlink.h"
 #include "tunnel/udp.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,20 +14,6 @@
 
 static struct mg_udp a, b;
 static struct mg_udp_batch *batch;
-
-static void enter_netns(void)
-{
-	struct mg_netlink nl;
-
-	if (geteuid() != 0) {
-		printf("skipped: needs root\n");
-		exit(77);
-	}
-	CHECK(unshare(CLONE_NEWNET) == 0);
-	CHECK_EQ(mg_netlink_open(&nl), 0);
-	CHECK_EQ(mg_netlink_link_set_up(&nl, if_nametoindex("lo"), true), 0);
-	mg_netlink_close(&nl);
-}
 
 static struct mg_endpoint endpoint(const char *host, uint16_t port)
 {
