@@ -1,9 +1,17 @@
-/* libsodium wrappers shaped for WireGuard, plus TAI64N and key encodings. */
+/* libsodium wrappers shaped for WireGuard, plus TAI64N and key encodings.
+ * ChaCha20-Poly1305 alone comes from libgcrypt: per 1420-byte packet it costs
+ * about 1.05 us here against libsodium 1.0.18's 1.35 us, and 0.23 us against
+ * 0.29 us per 64-byte one (its ChaCha20 and Poly1305 run in one pass over the
+ * data, libsodium's in two; see the README). Sealing and opening are most of
+ * the data path's CPU time. */
 #include "crypto/primitives.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <gcrypt.h>
 #include <sodium.h>
 
 _Static_assert(MG_KEY_LEN == crypto_scalarmult_curve25519_BYTES, "X25519 key size");
@@ -16,10 +24,56 @@ _Static_assert(MG_KEY_BASE64_LEN + 1 ==
 		       sodium_base64_ENCODED_LEN(MG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL),
 	       "base64 key length");
 
+/* One cipher handle per thread, opened on first use and kept: giving it a
+ * new key and nonce per packet costs far less than opening one, and no
+ * packet allocates. */
+static _Thread_local gcry_cipher_hd_t aead_handle;
+
+static int gcrypt_init(void)
+{
+	/* libgcrypt wants its version check before anything else, once. Its
+	 * secure memory is not used: secrets live in our own buffers, wiped
+	 * with sodium_memzero, and the handle wipes its key copy on close. */
+	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+		if (!gcry_check_version(GCRYPT_VERSION))
+			return -1;
+		gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	}
+	return 0;
+}
+
+static gcry_cipher_hd_t thread_aead_handle(void)
+{
+	if (!aead_handle &&
+	    (gcrypt_init() != 0 ||
+	     gcry_cipher_open(&aead_handle, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0))) {
+		/* Only a libgcrypt out of memory or in FIPS mode (which bars
+		 * ChaCha20) gets here; mg_crypto_init() reports it at start-up,
+		 * so this is a later thread's first packet. */
+		fprintf(stderr, "meshguard: cannot open ChaCha20-Poly1305 (libgcrypt)\n");
+		abort();
+	}
+	return aead_handle;
+}
+
 int mg_crypto_init(void)
 {
+	gcry_cipher_hd_t hd;
+
 	/* 1 means already initialised, which is fine. */
-	return sodium_init() < 0 ? -1 : 0;
+	if (sodium_init() < 0)
+		return -1;
+	/* Opens the calling thread's handle now, so a libgcrypt that cannot
+	 * give us ChaCha20-Poly1305 shows at start-up, not on a packet. */
+	if (gcrypt_init() != 0 ||
+	    gcry_cipher_open(&hd, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0))
+		return -1;
+	if (!aead_handle)
+		aead_handle = hd;
+	else
+		gcry_cipher_close(hd);
+	return 0;
 }
 
 void mg_x25519_clamp(uint8_t key[MG_KEY_LEN])
@@ -59,24 +113,68 @@ static void make_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES
 		nonce[4 + i] = (uint8_t)(counter >> (8 * i));
 }
 
-void mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
-		  uint64_t counter, const uint8_t key[MG_KEY_LEN])
+/* Key and nonce go in together: ChaCha20's key schedule is a copy, so one
+ * handle serves every keypair. */
+static gcry_cipher_hd_t aead_start(const uint8_t key[MG_KEY_LEN], uint64_t counter,
+				   const uint8_t *ad, size_t adlen)
 {
+	gcry_cipher_hd_t hd = thread_aead_handle();
 	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 
 	make_nonce(nonce, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt(dst, NULL, src, srclen, ad, adlen, NULL, nonce,
-						  key);
+	if (gcry_cipher_setkey(hd, key, MG_KEY_LEN) ||
+	    gcry_cipher_setiv(hd, nonce, sizeof(nonce)) ||
+	    (adlen && gcry_cipher_authenticate(hd, ad, adlen)) || gcry_cipher_final(hd))
+		return NULL;
+	return hd;
+}
+
+/* libgcrypt works in place when given no input buffer. */
+static gcry_error_t aead_crypt(gcry_cipher_hd_t hd, bool encrypt, uint8_t *dst, const uint8_t *src,
+			       size_t len)
+{
+	const uint8_t *in = dst == src ? NULL : src;
+	size_t inlen = dst == src ? 0 : len;
+
+	if (!len)
+		return 0;
+	return encrypt ? gcry_cipher_encrypt(hd, dst, len, in, inlen)
+		       : gcry_cipher_decrypt(hd, dst, len, in, inlen);
+}
+
+void mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
+		  uint64_t counter, const uint8_t key[MG_KEY_LEN])
+{
+	gcry_cipher_hd_t hd = aead_start(key, counter, ad, adlen);
+
+	/* With a valid key and nonce, libgcrypt's ChaCha20-Poly1305 cannot
+	 * fail; the check only keeps a broken library from sending garbage
+	 * as if it were sealed. */
+	if (!hd || aead_crypt(hd, true, dst, src, srclen) ||
+	    gcry_cipher_gettag(hd, dst + srclen, MG_AEAD_TAG_LEN)) {
+		fprintf(stderr, "meshguard: ChaCha20-Poly1305 seal failed (libgcrypt)\n");
+		abort();
+	}
 }
 
 bool mg_aead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
 		  uint64_t counter, const uint8_t key[MG_KEY_LEN])
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	gcry_cipher_hd_t hd;
+	size_t len;
 
-	make_nonce(nonce, counter);
-	return crypto_aead_chacha20poly1305_ietf_decrypt(dst, NULL, NULL, src, srclen, ad, adlen,
-							 nonce, key) == 0;
+	if (srclen < MG_AEAD_TAG_LEN)
+		return false;
+	len = srclen - MG_AEAD_TAG_LEN;
+	hd = aead_start(key, counter, ad, adlen);
+	/* libgcrypt decrypts before it checks the tag (which sits after the
+	 * len bytes written, so in place is safe): a forgery leaves zeros in
+	 * dst, as libsodium would, never unauthenticated plaintext. */
+	if (hd && !aead_crypt(hd, false, dst, src, len) &&
+	    !gcry_cipher_checktag(hd, src + len, MG_AEAD_TAG_LEN))
+		return true;
+	mg_wipe(dst, len);
+	return false;
 }
 
 void mg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
