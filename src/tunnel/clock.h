@@ -22,4 +22,27 @@ static inline uint64_t mg_clock_now(const struct mg_clock *c)
 	return c->monotonic_ns(c);
 }
 
+/* A clock that can stand still: between mg_clock_hold() and
+ * mg_clock_release() its monotonic time is the time of the hold, so a batch
+ * of packets handled in one wake-up reads the real clock once instead of a
+ * few times per packet (the protocol's timers count in seconds; the kernel's
+ * WireGuard uses jiffies). Otherwise, and for the wall clock, it reads base. */
+struct mg_held_clock {
+	struct mg_clock clock; /* what the device is given */
+	const struct mg_clock *base;
+	uint64_t held; /* 0: not held */
+};
+
+void mg_held_clock_init(struct mg_held_clock *c, const struct mg_clock *base);
+
+static inline void mg_clock_hold(struct mg_held_clock *c)
+{
+	c->held = mg_clock_now(c->base);
+}
+
+static inline void mg_clock_release(struct mg_held_clock *c)
+{
+	c->held = 0;
+}
+
 #endif

@@ -260,6 +260,7 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 		tun_read_failed(e, -1);
 		return;
 	}
+	mg_clock_hold(&e->clock);
 	for (int i = 0; i < TUN_READS_PER_WAKEUP; i++) {
 		if (!tx_has_room(e, TUN_SLOT_SIZE))
 			tx_flush(e);
@@ -267,6 +268,7 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 			break;
 	}
 	tx_flush(e);
+	mg_clock_release(&e->clock);
 }
 
 /* One received buffer: a datagram, or with UDP GRO several of one size. */
@@ -286,6 +288,7 @@ static void read_udp(struct mg_engine *e, int fd)
 {
 	struct mg_udp_batch *b = e->rx;
 
+	mg_clock_hold(&e->clock);
 	for (int round = 0; round < UDP_BATCHES_PER_WAKEUP; round++) {
 		int n = mg_udp_recv_batch(fd, b);
 		if (n <= 0)
@@ -300,6 +303,7 @@ static void read_udp(struct mg_engine *e, int fd)
 		e->stats.udp_kernel_drops = b->kernel_drops;
 	gro_flush(e);
 	tx_flush(e);
+	mg_clock_release(&e->clock);
 }
 
 /* A UDP socket's poll handle. It owns its fd from the moment it is
@@ -445,7 +449,8 @@ int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_
 	ret = alloc_buffers(e);
 	if (ret < 0)
 		goto fail;
-	ret = mg_device_init(&e->dev, &mg_clock_system, &engine_ops, e);
+	mg_held_clock_init(&e->clock, &mg_clock_system);
+	ret = mg_device_init(&e->dev, &e->clock.clock, &engine_ops, e);
 	if (ret < 0)
 		goto fail;
 	ret = mg_udp_open(&e->udp, config->port, config->fwmark);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tunnel/clock.h"
 #include "tunnel/device.h"
 #include "tunnel/udp.h"
 
@@ -59,6 +60,8 @@ struct mg_engine_config {
 struct mg_engine {
 	uv_loop_t *loop;
 	struct mg_device dev;
+	/* The device's clock: held still while one wake-up's batch runs. */
+	struct mg_held_clock clock;
 	struct mg_udp udp;
 	int tun_fd;
 	uv_poll_t tun_poll;
