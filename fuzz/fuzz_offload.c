@@ -103,7 +103,7 @@ static void gro_roundtrip(int n)
 
 	mg_gro_init(&g, arena, sizeof(arena));
 	for (int i = 0; i < n; i++) {
-		if (mg_gro_add(&g, out + off, lens[i]) != 0)
+		if (mg_gro_add(&g, out + off, lens[i]) < 0)
 			abort();
 		off += lens[i];
 	}
@@ -137,7 +137,7 @@ static void gro_raw(const uint8_t *pkt, size_t len)
 	if (len == 0)
 		return;
 	mg_gro_init(&g, arena, sizeof(arena));
-	if (mg_gro_add(&g, pkt, len) || mg_gro_add(&g, pkt, len))
+	if (mg_gro_add(&g, pkt, len) < 0 || mg_gro_add(&g, pkt, len) < 0)
 		abort();
 	collected.used = collected.n = 0;
 	mg_gro_flush(&g, collect, NULL);

@@ -96,10 +96,16 @@ static void engine_deliver(void *ctx, const uint8_t *packet, size_t len)
 	uint8_t *p = (uint8_t *)packet;
 
 	if (e->gro) {
-		if (mg_gro_add(e->gro, packet, len) == -ENOBUFS) {
+		int ret = mg_gro_add(e->gro, packet, len);
+		if (ret == -ENOBUFS) {
 			gro_flush(e);
-			mg_gro_add(e->gro, packet, len);
+			ret = mg_gro_add(e->gro, packet, len);
 		}
+		/* Interactive packets do not wait for the batch (see
+		 * MG_GRO_PASSED); TCP ACKs do, so a transfer's ACKs in one
+		 * direction do not break up the merges of another. */
+		if (ret == MG_GRO_PASSED)
+			gro_flush(e);
 	} else if (e->config.tun_offload & MG_TUN_VNET_HDR) {
 		/* Authenticated by WireGuard: no need to check its checksum. */
 		memset(p - MG_OFFLOAD_VNET_HDR_LEN, 0, MG_OFFLOAD_VNET_HDR_LEN);

@@ -763,7 +763,9 @@ int mg_gro_add(struct mg_gro *g, const uint8_t *pkt, size_t len)
 		close_flow(g, f);
 	if (s.mergeable && !s.psh)
 		return open_flow(g, &s, pkt, len);
-	return new_record(g, pkt, len) < 0 ? -ENOBUFS : 0;
+	if (new_record(g, pkt, len) < 0)
+		return -ENOBUFS;
+	return s.key ? 0 : MG_GRO_PASSED;
 }
 
 int mg_gro_flush(struct mg_gro *g, mg_gro_write_fn write, void *ctx)

@@ -149,8 +149,13 @@ struct mg_gro {
  * least MG_GRO_ARENA_MIN bytes and stays owned by the caller, who must not
  * touch it while packets are pending. */
 void mg_gro_init(struct mg_gro *g, uint8_t *arena, size_t cap);
-/* Copies one IP packet in. -EINVAL if len is 0 or above MG_OFFLOAD_MAX_PACKET,
- * -ENOBUFS when the arena is full: flush, then add the packet again. */
+/* Copies one IP packet in. 0, or MG_GRO_PASSED for a packet that is not TCP
+ * (ICMP, UDP, anything GRO cannot merge by flow): it waits for nothing, so
+ * flushing now hands it to the TUN at once instead of behind a bulk
+ * transfer's batch (a ping or a DNS reply under load). -EINVAL if len is 0
+ * or above MG_OFFLOAD_MAX_PACKET, -ENOBUFS when the arena is full: flush,
+ * then add the packet again. */
+#define MG_GRO_PASSED 1
 int mg_gro_add(struct mg_gro *g, const uint8_t *pkt, size_t len);
 
 /* Receives one virtio_net_hdr + IP packet, len bytes in all, ready for

@@ -72,7 +72,7 @@ int main(void)
 
 	mg_gro_init(&g, arena, sizeof(arena));
 	for (int i = 0; i < n; i++)
-		CHECK_EQ(mg_gro_add(&g, in[i], len[i]), 0);
+		CHECK(mg_gro_add(&g, in[i], len[i]) >= 0); /* UDP and ICMP: MG_GRO_PASSED */
 	sink_reset(&sink);
 	CHECK_EQ(mg_gro_flush(&g, sink_write, &sink), 0);
 	check_groups(&sink, in, len, want);

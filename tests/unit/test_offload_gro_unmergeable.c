@@ -228,7 +228,7 @@ static void run(const struct row *r)
 
 	mg_gro_init(&g, arena, sizeof(arena));
 	for (int i = 0; i < 3; i++)
-		CHECK_EQ(mg_gro_add(&g, in[i], len[i]), 0);
+		CHECK(mg_gro_add(&g, in[i], len[i]) >= 0); /* 0 or MG_GRO_PASSED */
 	sink_reset(&sink);
 	CHECK_EQ(mg_gro_flush(&g, sink_write, &sink), 0);
 	fprintf(stderr, "%s (IPv%d): want %s\n", r->what, r->version, r->want);
