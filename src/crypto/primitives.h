@@ -37,6 +37,11 @@ bool mg_aead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t
 		  uint64_t counter, const uint8_t key[MG_KEY_LEN])
 	__attribute__((warn_unused_result));
 
+/* The calling thread's cipher keeps the last key it used, to skip setting
+ * it again for the next packet; when a key's life ends (its keypair or
+ * handshake is wiped), this erases it there too if it is the one kept. */
+void mg_aead_forget(const uint8_t key[MG_KEY_LEN]);
+
 /* XChaCha20-Poly1305 with a 24-byte nonce (cookie replies). */
 void mg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
 		   const uint8_t nonce[MG_XAEAD_NONCE_LEN], const uint8_t key[MG_KEY_LEN]);

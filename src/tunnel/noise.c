@@ -71,17 +71,22 @@ static void message_ephemeral(uint8_t ephemeral_dst[MG_KEY_SIZE],
 	mix_key(chaining_key, ephemeral_src, MG_KEY_SIZE);
 }
 
+/* Handshake keys are used once: the cipher must not keep them. */
 static void message_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 			    const uint8_t key[MG_KEY_SIZE], uint8_t hash[MG_KEY_SIZE])
 {
 	mg_aead_seal(dst, src, len, hash, MG_KEY_SIZE, 0, key);
+	mg_aead_forget(key);
 	mix_hash(hash, dst, len + MG_TAG_SIZE);
 }
 
 static bool message_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 			    const uint8_t key[MG_KEY_SIZE], uint8_t hash[MG_KEY_SIZE])
 {
-	if (!mg_aead_open(dst, src, len + MG_TAG_SIZE, hash, MG_KEY_SIZE, 0, key))
+	bool ok = mg_aead_open(dst, src, len + MG_TAG_SIZE, hash, MG_KEY_SIZE, 0, key);
+
+	mg_aead_forget(key);
+	if (!ok)
 		return false;
 	mix_hash(hash, src, len + MG_TAG_SIZE);
 	return true;
@@ -304,6 +309,8 @@ static void keypair_free(struct mg_keypair *kp, struct mg_index_table *indices)
 	if (!kp)
 		return;
 	mg_index_remove(indices, &kp->entry);
+	mg_aead_forget(kp->send_key);
+	mg_aead_forget(kp->receive_key);
 	mg_wipe(kp, sizeof(*kp));
 	free(kp);
 }
