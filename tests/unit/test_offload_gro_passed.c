@@ -10,25 +10,6 @@
 static uint8_t arena[MG_GRO_ARENA_SIZE], payload[2 * PAYLOAD];
 static struct sink sink;
 
-static struct pkt_spec tcp_spec(void)
-{
-	struct pkt_spec s = {
-		.version = 4,
-		.proto = IPPROTO_TCP,
-		.src = { 10, 0, 0, 1 },
-		.dst = { 10, 0, 0, 2 },
-		.sport = 40000,
-		.dport = 5201,
-		.seq = 1000,
-		.ack = 77,
-		.flags = F_ACK,
-		.window = 500,
-		.id = 9,
-		.df = true,
-	};
-	return s;
-}
-
 /* An ICMP echo request, 10.0.0.1 -> 10.0.0.2, with a valid header checksum. */
 static size_t build_icmp(uint8_t *buf)
 {
@@ -49,7 +30,7 @@ static size_t build_icmp(uint8_t *buf)
 int main(void)
 {
 	static uint8_t data1[1600], data2[1600], ack[100], icmp[100], udp[1600], junk[40];
-	struct pkt_spec s = tcp_spec();
+	struct pkt_spec s = spec_tcp(4);
 	struct mg_gro g;
 	size_t l_data1, l_data2, l_ack, l_icmp, l_udp;
 
@@ -58,11 +39,11 @@ int main(void)
 	s.seq += PAYLOAD;
 	s.id++;
 	l_data2 = build_pkt(data2, &s, payload + PAYLOAD, PAYLOAD);
-	s = tcp_spec();
+	s = spec_tcp(4);
 	s.sport = 40001; /* another flow: a bare ACK of a transfer the other way */
 	l_ack = build_pkt(ack, &s, NULL, 0);
 	l_icmp = build_icmp(icmp);
-	s = tcp_spec();
+	s = spec_tcp(4);
 	s.proto = IPPROTO_UDP;
 	s.dport = 53;
 	l_udp = build_pkt(udp, &s, payload, 200);
