@@ -46,14 +46,26 @@ static int gcrypt_init(void)
 	return 0;
 }
 
+/* Opens the calling thread's handle if it has none yet. -1 when libgcrypt
+ * cannot give ChaCha20-Poly1305 (out of memory, or FIPS mode, which bars
+ * ChaCha20). */
+static int open_aead_handle(void)
+{
+	if (aead_handle)
+		return 0;
+	if (gcrypt_init() != 0 ||
+	    gcry_cipher_open(&aead_handle, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0)) {
+		aead_handle = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static gcry_cipher_hd_t thread_aead_handle(void)
 {
-	if (!aead_handle &&
-	    (gcrypt_init() != 0 ||
-	     gcry_cipher_open(&aead_handle, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0))) {
-		/* Only a libgcrypt out of memory or in FIPS mode (which bars
-		 * ChaCha20) gets here; mg_crypto_init() reports it at start-up,
-		 * so this is a later thread's first packet. */
+	if (open_aead_handle() != 0) {
+		/* mg_crypto_init() reports this at start-up, so only a later
+		 * thread's first packet gets here. */
 		fprintf(stderr, "meshguard: cannot open ChaCha20-Poly1305 (libgcrypt)\n");
 		abort();
 	}
@@ -62,21 +74,12 @@ static gcry_cipher_hd_t thread_aead_handle(void)
 
 int mg_crypto_init(void)
 {
-	gcry_cipher_hd_t hd;
-
 	/* 1 means already initialised, which is fine. */
 	if (sodium_init() < 0)
 		return -1;
-	/* Opens the calling thread's handle now, so a libgcrypt that cannot
+	/* The calling thread's handle opens now, so a libgcrypt that cannot
 	 * give us ChaCha20-Poly1305 shows at start-up, not on a packet. */
-	if (gcrypt_init() != 0 ||
-	    gcry_cipher_open(&hd, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0))
-		return -1;
-	if (!aead_handle)
-		aead_handle = hd;
-	else
-		gcry_cipher_close(hd);
-	return 0;
+	return open_aead_handle();
 }
 
 void mg_x25519_clamp(uint8_t key[MG_KEY_LEN])

@@ -360,28 +360,43 @@ mg_node_ready() {
 	mg_udp_bound "${MG_N_NS[$node]}" "${MG_N_PORT[$node]}"
 }
 
-mg_node_start() {
-	local node=$1
+# mg_node_name NODE: a fresh interface name and log file for NODE's next
+# daemon.
+mg_node_name() {
 	MG_GEN=$((MG_GEN + 1))
-	MG_N_IF[$node]="$MG_ID$node$MG_GEN"
-	MG_N_LOG[$node]="$MG_TMP/${MG_N_IF[$node]}.log"
-	case ${MG_N_IMPL[$node]} in
-	meshguard) mg_start_meshguard "$node" ;;
-	wggo) mg_start_wggo "$node" ;;
-	esac
-	if ! mg_wait_for 10 mg_node_ready "$node"; then
+	MG_N_IF[$1]="$MG_ID$1$MG_GEN"
+	MG_N_LOG[$1]="$MG_TMP/${MG_N_IF[$1]}.log"
+}
+
+# mg_node_wait NODE TIMEOUT_S: waits for NODE's daemon to come up, or dies.
+mg_node_wait() {
+	local node=$1
+	if ! mg_wait_for "$2" mg_node_ready "$node"; then
 		mg_die "node $node (${MG_N_IMPL[$node]}) did not come up as ${MG_N_IF[$node]}"
 	fi
 	mg_say "node $node: ${MG_N_IMPL[$node]} ${MG_N_IF[$node]} in $(mg_ns_name "${MG_N_NS[$node]}"), pid ${MG_N_PID[$node]}, port ${MG_N_PORT[$node]}, pubkey ${MG_N_PUB[$node]}"
 }
 
+mg_node_start() {
+	local node=$1
+	mg_node_name "$node"
+	case ${MG_N_IMPL[$node]} in
+	meshguard) mg_start_meshguard "$node" ;;
+	wggo) mg_start_wggo "$node" ;;
+	esac
+	mg_node_wait "$node" 10
+}
+
+# mg_start_meshguard NODE [CMD...]: starts meshguard for NODE with its
+# generated configuration, run by CMD when given (valgrind, say).
 mg_start_meshguard() {
 	local node=$1 conf
+	shift
 	[ -x "$MESHGUARD" ] || mg_die "meshguard binary '$MESHGUARD' not found (build first)"
 	conf="$MG_TMP/${MG_N_IF[$node]}.conf"
 	(umask 077 && mg_node_conf "$node" >"$conf")
 	mg_bg "${MG_N_LOG[$node]}" ip netns exec "$(mg_ns_name "${MG_N_NS[$node]}")" \
-		"$MESHGUARD" up -c "$conf"
+		"$@" "$MESHGUARD" up -c "$conf"
 	MG_N_PID[$node]=$MG_BG_PID
 }
 

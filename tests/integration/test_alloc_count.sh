@@ -31,20 +31,12 @@ declare -A ALLOCS PKTS
 
 # vg_start NODE: like mg_node_start, with meshguard under valgrind.
 vg_start() {
-	local node=$1 conf
-	MG_GEN=$((MG_GEN + 1))
-	MG_N_IF[$node]="$MG_ID$node$MG_GEN"
-	MG_N_LOG[$node]="$MG_TMP/${MG_N_IF[$node]}.log"
-	conf="$MG_TMP/${MG_N_IF[$node]}.conf"
-	(umask 077 && mg_node_conf "$node" >"$conf")
+	local node=$1
+	mg_node_name "$node"
 	# shellcheck disable=SC2086 # MG_ALLOC_VG_OPTS is a list of options
-	mg_bg "${MG_N_LOG[$node]}" ip netns exec "$(mg_ns_name "${MG_N_NS[$node]}")" \
-		valgrind --tool=memcheck --trace-children=no --leak-check=full \
-		${MG_ALLOC_VG_OPTS:-} --log-file="$(vg_log "$node")" "$MESHGUARD" up -c "$conf"
-	MG_N_PID[$node]=$MG_BG_PID
-	mg_wait_for "$VG_START_S" mg_node_ready "$node" ||
-		mg_die "node $node (meshguard under valgrind) did not come up as ${MG_N_IF[$node]}"
-	mg_say "node $node: meshguard under valgrind ${MG_N_IF[$node]} in $(mg_ns_name "${MG_N_NS[$node]}"), pid ${MG_N_PID[$node]}"
+	mg_start_meshguard "$node" valgrind --tool=memcheck --trace-children=no --leak-check=full \
+		${MG_ALLOC_VG_OPTS:-} --log-file="$(vg_log "$node")"
+	mg_node_wait "$node" "$VG_START_S"
 }
 
 # vg_stop NODE: SIGTERM, up to 60 s for valgrind's exit report; the exit

@@ -71,9 +71,7 @@ hub_conf() {
 # ---- start everything in parallel ----
 start_node() {
 	local node=$1
-	MG_GEN=$((MG_GEN + 1))
-	MG_N_IF[$node]="$MG_ID$node$MG_GEN"
-	MG_N_LOG[$node]="$MG_TMP/${MG_N_IF[$node]}.log"
+	mg_node_name "$node"
 	if [ "$node" = h ]; then
 		local conf="$MG_TMP/${MG_N_IF[h]}.conf"
 		(umask 077 && hub_conf >"$conf")

@@ -432,4 +432,55 @@ static inline struct pkt_spec spec_tcp(int version)
 	return s;
 }
 
+/* Builds the packet s describes with payload_len bytes of payload, turns it
+ * into what a TSO read returns with gso_size mss, segments it into 2048-byte
+ * slots and checks every segment against the original (check_segments). */
+static inline void check_tso(const struct pkt_spec *s, uint16_t mss, size_t payload_len)
+{
+	enum {
+		MAX_SEGS = 256,
+		SLOT = 2048
+	};
+	static uint8_t payload[65535], orig[65535], super[65535], out[MAX_SEGS * SLOT];
+	size_t lens[MAX_SEGS], len;
+	const uint8_t *segs[MAX_SEGS];
+	struct virtio_net_hdr h;
+	int n;
+
+	fill_payload(payload, payload_len, mss);
+	len = build_pkt(orig, s, payload, payload_len);
+	memcpy(super, orig, len);
+	h = make_gso(super, len, mss);
+	n = mg_offload_segment(&h, super, len, out, sizeof(out), SLOT, lens, MAX_SEGS);
+	CHECK(n > 0);
+	for (int i = 0; i < n; i++)
+		segs[i] = out + (size_t)i * SLOT;
+	check_segments(orig, len, mss, segs, lens, n);
+}
+
+/* The TSO cases of one IP version: several MSS values (down to 1), flags
+ * that GSO must spread over the segments (PSH/FIN on the last, CWR on the
+ * first), the largest super-packet after hdr_len bytes of headers, payloads
+ * that end on and just before a segment boundary, one shorter than a
+ * segment and none at all. run(flags, alt, mss, payload_len) builds and
+ * checks one case; alt switches the version's own variant (DF, TOS). */
+static inline void tso_cases(void (*run)(uint8_t flags, bool alt, uint16_t mss, size_t len),
+			     size_t hdr_len)
+{
+	const uint16_t mss[] = { 1448, 1388, 1000, 536, 1 };
+	const uint8_t flags[] = { F_ACK, F_ACK | F_PSH, F_ACK | F_PSH | F_FIN,
+				  F_ACK | F_CWR | F_PSH };
+
+	for (size_t i = 0; i < sizeof(mss) / sizeof(mss[0]); i++) {
+		for (size_t f = 0; f < sizeof(flags); f++) {
+			size_t max = mss[i] == 1 ? 200 : 65535 - hdr_len;
+			run(flags[f], f & 1, mss[i], max);
+			run(flags[f], true, mss[i], mss[i] * 7u);
+			run(flags[f], false, mss[i], mss[i] * 7u - 1);
+		}
+	}
+	run(F_ACK | F_PSH, true, 1448, 100);
+	run(F_ACK | F_FIN, true, 1448, 0);
+}
+
 #endif

@@ -5,17 +5,7 @@
  * set before or after they were added. An initiation claiming such a key as
  * its sender's static key is refused and answered with nothing. */
 #include "wire_extra.h"
-
-static const char *const low_order[] = {
-	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-	"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-	"4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=",
-	"X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEVc=",
-	"7P///////////////////////////////////////38=",
-	"7f///////////////////////////////////////38=",
-	"7v///////////////////////////////////////38=",
-};
-#define N_LOW (sizeof(low_order) / sizeof(low_order[0]))
+#include "low_order_keys.h"
 
 static struct wire w;
 
