@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/macros.h"
 #include "peer/allowedips.h"
 
 #define NPEERS	1000
@@ -151,7 +152,7 @@ int main(void)
 		return 1;
 	printf("%9s  %-7s  %9s  %9s  %6s  %11s  %9s\n", "inserted", "family", "routes", "ns/lookup",
 	       "hit", "bytes/route", "ns/insert");
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		row(sizes[i], false, probes);
 		row(sizes[i], true, probes);
 	}

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/macros.h"
 #include "crypto/primitives.h"
 #include "tunnel/device.h"
 #include "tunnel/log.h"
@@ -246,7 +247,7 @@ static void print_aead(const char *who, const struct aead_result *seal1420,
 		     { "open, 64 B", open64 } };
 	char label[64];
 
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		snprintf(label, sizeof(label), "ChaCha20-Poly1305 %s, %s", who, rows[i].what);
 		printf("%-50s %14.3f %14.0f\n", label, rows[i].r->gbps, rows[i].r->pps);
 	}

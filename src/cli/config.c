@@ -12,6 +12,7 @@
  * The parser does no I/O and no name lookups, so the fuzzer can drive it;
  * mg_config_load and mg_config_resolve_endpoints do those around it. */
 #include "cli/config.h"
+#include "util/macros.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -473,7 +474,7 @@ static const struct key keys[] = {
 
 static const struct key *find_key(const char *name)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!strcasecmp(name, keys[i].name))
 			return &keys[i];
 	return NULL;
@@ -483,7 +484,7 @@ static const struct key *find_key(const char *name)
  * "PrivateKey: <key>" does not print the key. */
 static int garbled_key(struct parser *p, const char *text)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!strncasecmp(text, keys[i].name, strlen(keys[i].name)))
 			return fail(p, "line starting with %s is not of the form %s = value",
 				    keys[i].name, keys[i].name);

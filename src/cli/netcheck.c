@@ -8,6 +8,7 @@
  * There is no built-in list of public servers: a check without --stun says
  * the public endpoint is unknown. */
 #include "cli/commands.h"
+#include "util/macros.h"
 #include "nat/natprobe.h"
 #include "nat/portmap.h"
 #include "nat/stun_client.h"
@@ -25,8 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define DEFAULT_PORT	   51820
 #define DEFAULT_TIMEOUT_MS 5000

@@ -3,6 +3,7 @@
  * are walked with bounds, and a MAP answer must carry an IPv4-mapped
  * external address. */
 #include "nat/pcp.h"
+#include "util/macros.h"
 #include "util/bytes.h"
 
 #include <errno.h>
@@ -195,7 +196,7 @@ static const char *const result_names[] = {
 
 const char *mg_pcp_result_name(uint8_t result)
 {
-	if (result >= sizeof(result_names) / sizeof(result_names[0]))
+	if (result >= ARRAY_SIZE(result_names))
 		return "unknown";
 	return result_names[result];
 }

@@ -8,6 +8,7 @@
  *  - retry_at:  after FAILED or LOST, probe again.
  * Every mapping is journaled before it is asked for (portmap_journal.h). */
 #include "nat/portmap.h"
+#include "util/macros.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,8 +28,6 @@
 #define NSEC_PER_SEC  UINT64_C(1000000000)
 /* Shortest wait between two renewal attempts. */
 #define MIN_RENEW_NS NSEC_PER_SEC
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 enum phase {
 	PHASE_CLEANUP, /* deleting what the journal held at start */
@@ -210,7 +209,7 @@ static void arm_timer(struct mg_portmap *pm)
 
 	if (pm->phase == PHASE_CLOSING)
 		return;
-	for (size_t i = 0; i < sizeof(deadlines) / sizeof(deadlines[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(deadlines); i++) {
 		if (deadlines[i] && (!next || deadlines[i] < next))
 			next = deadlines[i];
 	}

@@ -14,9 +14,8 @@
 #include <sys/socket.h>
 
 #include "nat/natpmp_wire.h"
+#include "util/macros.h"
 #include "nat/portmap_backend.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct natpmp_be {
 	struct mg_portmap_backend_config cfg;

@@ -10,9 +10,8 @@
 #include <string.h>
 
 #include "nat/pcp.h"
+#include "util/macros.h"
 #include "nat/portmap_backend.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define FIRST_RETRY_MS 250
 

@@ -8,8 +8,7 @@
 #include <sys/random.h>
 
 #include "nat/portmap_backend.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#include "util/macros.h"
 
 /* Short: the mapping is deleted at once; a crash leaves it this long. */
 #define PROBE_LIFETIME_S 120

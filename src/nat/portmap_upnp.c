@@ -22,9 +22,8 @@
 #include <sys/random.h>
 
 #include "nat/portmap_backend.h"
+#include "util/macros.h"
 #include "nat/ssdp.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define SSDP_RETRY_MS 400
 #define DESCRIPTION   "meshguard"

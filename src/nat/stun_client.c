@@ -1,11 +1,10 @@
 #include "nat/stun_client.h"
+#include "util/macros.h"
 #include "crypto/primitives.h"
 #include "tunnel/messages.h"
 
 #include <errno.h>
 #include <string.h>
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 const struct mg_stun_schedule mg_stun_schedule_rfc8489 = {
 	.rto_ms = 500,

@@ -1,4 +1,5 @@
 #include "tunnel/device.h"
+#include "util/macros.h"
 #include "crypto/primitives.h"
 #include "tunnel/log.h"
 #include "tunnel/timers.h"
@@ -636,7 +637,7 @@ static void receive_data(struct mg_device *dev, const struct mg_endpoint *from, 
 		dev->stats.rx_unknown_index++;
 		return;
 	}
-	kp = (struct mg_keypair *)((char *)e - offsetof(struct mg_keypair, entry));
+	kp = container_of(e, struct mg_keypair, entry);
 	peer = e->peer;
 	if (!keypair_usable_for_receive(kp, now)) {
 		dev->stats.rx_expired_key++;

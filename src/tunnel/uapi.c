@@ -9,6 +9,7 @@
  * printed as netip prints them, which differs from inet_ntop for "::1.2.3.4"
  * (netip: "::102:304") and drops IPv6 zones. */
 #include "tunnel/uapi.h"
+#include "util/macros.h"
 #include "crypto/primitives.h"
 #include "tunnel/log.h"
 
@@ -608,7 +609,7 @@ static int parse_public_key(struct device_change *c, const char *v, size_t n)
 static int parse_device_key(struct device_change *c, const char *k, size_t klen, const char *v,
 			    size_t vlen, const char **why)
 {
-	for (size_t i = 0; i < sizeof(device_keys) / sizeof(device_keys[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(device_keys); i++) {
 		if (is_key(k, klen, device_keys[i].key)) {
 			*why = device_keys[i].expected;
 			return device_keys[i].parse(c, v, vlen);
@@ -623,7 +624,7 @@ static int parse_device_key(struct device_change *c, const char *k, size_t klen,
 static int parse_peer_key(struct peer_change *pc, const char *k, size_t klen, const char *v,
 			  size_t vlen, const char **why)
 {
-	for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(peer_keys); i++) {
 		if (is_key(k, klen, peer_keys[i].key)) {
 			*why = peer_keys[i].expected;
 			return peer_keys[i].parse(pc, v, vlen);
