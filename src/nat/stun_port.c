@@ -5,7 +5,7 @@
 static int port_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct mg_stun_port *p = ctx;
-	return mg_udp_send(&p->engine->udp, to, buf, len);
+	return mg_engine_send_transient(p->engine, to, buf, len);
 }
 
 /* Responses are the client's; requests the responder's; the rest goes on. */

@@ -196,7 +196,8 @@ uint64_t mg_device_tick(struct mg_device *dev)
 
 /* ---- sending ---- */
 
-static void send_to_peer(struct mg_peer *peer, const uint8_t *buf, size_t len)
+static void send_to_peer(struct mg_peer *peer, enum mg_send_kind kind, const uint8_t *buf,
+			 size_t len)
 {
 	struct mg_device *dev = peer->device;
 
@@ -204,7 +205,7 @@ static void send_to_peer(struct mg_peer *peer, const uint8_t *buf, size_t len)
 		dev->stats.tx_no_endpoint++;
 		return;
 	}
-	if (dev->ops->send(dev->ctx, &peer->endpoint, buf, len) == 0)
+	if (dev->ops->send(dev->ctx, &peer->endpoint, kind, buf, len) == 0)
 		peer->tx_bytes += len;
 }
 
@@ -227,7 +228,7 @@ void mg_device_send_initiation(struct mg_peer *peer, bool is_retry)
 	mg_timers_any_authenticated_packet_traversal(peer);
 	mg_timers_any_authenticated_packet_sent(peer);
 	mg_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now);
-	send_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
+	send_to_peer(peer, MG_SEND_TRANSIENT, (const uint8_t *)&msg, sizeof(msg));
 	mg_timers_handshake_initiated(peer);
 	mg_wipe(&msg, sizeof(msg));
 }
@@ -247,7 +248,7 @@ static void send_response(struct mg_peer *peer)
 	mg_timers_session_derived(peer);
 	mg_timers_any_authenticated_packet_traversal(peer);
 	mg_timers_any_authenticated_packet_sent(peer);
-	send_to_peer(peer, (const uint8_t *)&msg, sizeof(msg));
+	send_to_peer(peer, MG_SEND_TRANSIENT, (const uint8_t *)&msg, sizeof(msg));
 }
 
 /* The keypair to send with, or NULL when a handshake is needed first. */
@@ -287,9 +288,10 @@ static size_t padded_length(size_t len, uint32_t mtu)
 	return len + (padded - last);
 }
 
-/* packet has MG_DEVICE_HEADROOM bytes before it and room to pad and tag. */
-static void encrypt_and_send(struct mg_peer *peer, struct mg_keypair *kp, uint8_t *packet,
-			     size_t len)
+/* packet has MG_DEVICE_HEADROOM bytes before it and room to pad and tag;
+ * kind says whose memory that is (see enum mg_send_kind). */
+static void encrypt_and_send(struct mg_peer *peer, struct mg_keypair *kp, enum mg_send_kind kind,
+			     uint8_t *packet, size_t len)
 {
 	struct mg_msg_data *hdr = (struct mg_msg_data *)(packet - MG_DATA_HEADER_SIZE);
 	size_t padded = padded_length(len, peer->device->mtu);
@@ -300,7 +302,7 @@ static void encrypt_and_send(struct mg_peer *peer, struct mg_keypair *kp, uint8_
 	hdr->key_idx = htole32(kp->remote_index);
 	hdr->counter = htole64(nonce);
 	mg_aead_seal(packet, packet, padded, NULL, 0, nonce, kp->send_key);
-	send_to_peer(peer, (const uint8_t *)hdr, MG_DATA_HEADER_SIZE + padded + MG_TAG_SIZE);
+	send_to_peer(peer, kind, (const uint8_t *)hdr, MG_DATA_HEADER_SIZE + padded + MG_TAG_SIZE);
 	mg_timers_any_authenticated_packet_traversal(peer);
 	mg_timers_any_authenticated_packet_sent(peer);
 	if (len)
@@ -355,7 +357,8 @@ static void send_staged(struct mg_peer *peer)
 	}
 	while (q->count && (kp = sending_keypair(peer, now))) {
 		uint8_t *buf = q->packets[q->head];
-		encrypt_and_send(peer, kp, buf + MG_DEVICE_HEADROOM, q->lengths[q->head]);
+		encrypt_and_send(peer, kp, MG_SEND_TRANSIENT, buf + MG_DEVICE_HEADROOM,
+				 q->lengths[q->head]);
 		free(buf);
 		q->head = (q->head + 1) % MAX_STAGED_PACKETS;
 		q->count--;
@@ -371,7 +374,7 @@ void mg_device_send_keepalive(struct mg_peer *peer)
 
 	/* The usual case, a session and nothing waiting: no copy to stage. */
 	if (!peer->staged.count && (kp = sending_keypair(peer, now))) {
-		encrypt_and_send(peer, kp, buf + MG_DEVICE_HEADROOM, 0);
+		encrypt_and_send(peer, kp, MG_SEND_TRANSIENT, buf + MG_DEVICE_HEADROOM, 0);
 		keep_key_fresh_send(peer, now);
 		return;
 	}
@@ -416,7 +419,7 @@ void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len)
 	now = now_ns(dev);
 	kp = peer->staged.count ? NULL : sending_keypair(peer, now);
 	if (kp) {
-		encrypt_and_send(peer, kp, packet, len);
+		encrypt_and_send(peer, kp, MG_SEND_SEALED, packet, len);
 		keep_key_fresh_send(peer, now);
 		return;
 	}
@@ -479,7 +482,8 @@ static bool admit_handshake(struct mg_device *dev, const struct mg_endpoint *fro
 		 * would let spoofed messages use up a real sender's budget. */
 		mg_cookie_reply_create(&dev->cookie_checker, &reply, buf, len,
 				       handshake_sender(buf), from, now);
-		dev->ops->send(dev->ctx, from, (const uint8_t *)&reply, sizeof(reply));
+		dev->ops->send(dev->ctx, from, MG_SEND_TRANSIENT, (const uint8_t *)&reply,
+			       sizeof(reply));
 		dev->stats.rx_cookie_sent++;
 		return false;
 	case MG_COOKIE_VALID_MAC_WITH_COOKIE:

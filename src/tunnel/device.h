@@ -37,11 +37,29 @@
 #define MG_DEVICE_TAILROOM	     (MG_PADDING_MULTIPLE + MG_TAG_SIZE)
 #define MG_HANDSHAKE_LOAD_PER_SECOND 1000
 
+/* What a datagram handed to mg_device_ops.send is, and so how long its bytes
+ * live. The two are kept apart by type, not by where the bytes happen to lie:
+ * a caller that queues datagrams to send them later in one batch may keep
+ * only MG_SEND_SEALED pointers, and only those into the packet it handed over
+ * in the current mg_device_send_packet call. */
+enum mg_send_kind {
+	/* A data message sealed in place around the packet of the current
+	 * mg_device_send_packet call: buf starts MG_DEVICE_HEADROOM bytes
+	 * before that packet and ends within its MG_DEVICE_TAILROOM. The bytes
+	 * are the caller's and stay as they are until the caller reuses them. */
+	MG_SEND_SEALED,
+	/* Everything else: handshake messages, cookie replies, keepalives and
+	 * staged packets sealed in the device's own memory. buf is valid only
+	 * during the call; a caller that batches copies it. */
+	MG_SEND_TRANSIENT,
+};
+
 struct mg_device_ops {
-	/* One datagram to send; buf is only valid during the call. 0 when it
-	 * went out (or was queued to go out), else -errno; only what went out
-	 * counts in the peer's tx_bytes, as in wireguard-go. */
-	int (*send)(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
+	/* One datagram to send (see enum mg_send_kind for buf's lifetime).
+	 * 0 when it went out or was queued to go out, else -errno; only what
+	 * was accepted counts in the peer's tx_bytes, as in wireguard-go. */
+	int (*send)(void *ctx, const struct mg_endpoint *to, enum mg_send_kind kind,
+		    const uint8_t *buf, size_t len);
 	/* One decrypted IP packet for the TUN device. It lies inside the
 	 * buffer given to mg_device_receive, at least MG_DEVICE_HEADROOM bytes
 	 * in, and those bytes before it are the caller's to overwrite. */
@@ -119,7 +137,11 @@ void mg_device_peer_set_endpoint(struct mg_peer *peer, const struct mg_endpoint 
 void mg_device_peer_set_persistent_keepalive(struct mg_peer *peer, uint16_t interval);
 int mg_device_peer_add_allowed_ip(struct mg_peer *peer, const struct mg_prefix *p);
 
-/* An IP packet read from the TUN device (see the buffer rules above). */
+/* An IP packet read from the TUN device (see the buffer rules above). If it
+ * can be sent now it is sealed in place and handed to ops->send as
+ * MG_SEND_SEALED, at most once per call; otherwise it is dropped or copied
+ * (staged until a handshake completes), and the caller's buffer is free again
+ * when this returns. */
 void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len);
 /* A datagram read from UDP; buf is decrypted in place. */
 void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,

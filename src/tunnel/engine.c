@@ -17,19 +17,24 @@
 #define TUN_READS_PER_WAKEUP   256
 #define UDP_BATCHES_PER_WAKEUP 8
 
-static void tx_flush(struct mg_engine *e)
+/* Hands the queue to the kernel. The arena is left as it is: a packet in the
+ * device's hands, or segments reserved behind it, may still be sealed there. */
+static void tx_send_queued(struct mg_engine *e)
 {
 	if (e->tx.count) {
 		e->stats.udp_send_failed += mg_udp_send_batch(&e->udp, e->tx.items, e->tx.count);
 		e->stats.udp_send_calls++;
 	}
 	e->tx.count = 0;
-	e->tx.used = 0;
 }
 
-static bool in_arena(const struct mg_engine *e, const uint8_t *buf)
+/* Sends the queue and frees the arena for reuse. Only between calls into the
+ * device, never from within one (engine_send), so no byte still to be sealed
+ * or sent is in the space it frees. */
+static void tx_flush(struct mg_engine *e)
 {
-	return buf >= e->tx.arena && buf < e->tx.arena + MG_ENGINE_ARENA_SIZE;
+	tx_send_queued(e);
+	e->tx.used = 0;
 }
 
 /* Room for one more packet of up to len bytes read into the arena. */
@@ -38,34 +43,96 @@ static bool tx_has_room(const struct mg_engine *e, size_t len)
 	return e->tx.count < MG_UDP_TX_MAX && e->tx.used + len <= MG_ENGINE_ARENA_SIZE;
 }
 
-/* Datagrams the device built in the arena (data) are queued where they are
- * and leave in one sendmmsg at the end of the callback; an error then only
- * counts in the engine's stats. The others (handshake messages, keepalives,
- * cookie replies) are rare and go out at once, after what is queued, so that
- * the device learns whether they left. */
-static int engine_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
+static void tx_queue(struct mg_engine *e, const struct mg_endpoint *to, const uint8_t *buf,
+		     size_t len)
 {
-	struct mg_engine *e = ctx;
 	struct mg_udp_tx_item *it;
-	int ret;
 
-	if (!in_arena(e, buf)) {
-		tx_flush(e);
-		ret = mg_udp_send(&e->udp, to, buf, len);
-		if (ret < 0)
-			e->stats.udp_send_failed++;
-		return ret;
-	}
-	if (e->tx.count == MG_UDP_TX_MAX) {
-		/* Cannot happen: callers check tx_has_room before reading. */
-		e->stats.udp_send_failed++;
-		return -ENOBUFS;
-	}
+	/* Transient copies take queue entries the reader did not count on. */
+	if (e->tx.count == MG_UDP_TX_MAX)
+		tx_send_queued(e);
 	it = &e->tx.items[e->tx.count++];
 	it->to = *to;
 	it->buf = buf;
 	it->len = (uint32_t)len;
+}
+
+/* A datagram the device sealed in the packet it was handed: queued where it
+ * is, once, and only if it lies in that packet's slot. */
+static int send_sealed(struct mg_engine *e, const struct mg_endpoint *to, const uint8_t *buf,
+		       size_t len)
+{
+	if (!e->tx.slot || buf < e->tx.slot || len > (size_t)(e->tx.slot_end - buf)) {
+		e->stats.tx_rejected++;
+		return -EINVAL;
+	}
+	e->tx.slot = e->tx.slot_end = NULL;
+	tx_queue(e, to, buf, len);
 	return 0;
+}
+
+/* A datagram valid only during the call: during a wake-up it is copied behind
+ * what the arena holds and joins the batch; otherwise, or when the arena is
+ * full, it leaves at once, after what is queued. */
+static int send_transient(struct mg_engine *e, const struct mg_endpoint *to, const uint8_t *buf,
+			  size_t len)
+{
+	size_t room = (len + 15) & ~(size_t)15;
+	int ret;
+
+	if (e->tx.batching && e->tx.used + room <= MG_ENGINE_ARENA_SIZE) {
+		uint8_t *copy = e->tx.arena + e->tx.used;
+		memcpy(copy, buf, len);
+		e->tx.used += room;
+		tx_queue(e, to, copy, len);
+		return 0;
+	}
+	tx_send_queued(e);
+	ret = mg_udp_send(&e->udp, to, buf, len);
+	if (ret < 0)
+		e->stats.udp_send_failed++;
+	return ret;
+}
+
+static int engine_send(void *ctx, const struct mg_endpoint *to, enum mg_send_kind kind,
+		       const uint8_t *buf, size_t len)
+{
+	struct mg_engine *e = ctx;
+
+	if (kind == MG_SEND_SEALED)
+		return send_sealed(e, to, buf, len);
+	return send_transient(e, to, buf, len);
+}
+
+int mg_engine_send_transient(struct mg_engine *e, const struct mg_endpoint *to, const uint8_t *buf,
+			     size_t len)
+{
+	return send_transient(e, to, buf, len);
+}
+
+/* Hands the device one packet laid out in the arena, whose datagram may take
+ * the slot_len bytes from MG_DEVICE_HEADROOM before it. */
+static void send_from_arena(struct mg_engine *e, uint8_t *packet, size_t len, size_t slot_len)
+{
+	e->tx.slot = packet - MG_DEVICE_HEADROOM;
+	e->tx.slot_end = e->tx.slot + slot_len;
+	mg_device_send_packet(&e->dev, packet, len);
+	e->tx.slot = e->tx.slot_end = NULL;
+}
+
+/* One wake-up's batch: the clock holds still and transient messages queue up
+ * until batch_end sends everything at once. */
+static void batch_begin(struct mg_engine *e)
+{
+	mg_clock_hold(&e->clock);
+	e->tx.batching = true;
+}
+
+static void batch_end(struct mg_engine *e)
+{
+	tx_flush(e);
+	e->tx.batching = false;
+	mg_clock_release(&e->clock);
 }
 
 static void tun_write(struct mg_engine *e, const uint8_t *buf, size_t len)
@@ -141,8 +208,9 @@ static void on_timer(uv_timer_t *t)
 	uint64_t next;
 
 	e->timer_deadline = 0;
+	batch_begin(e);
 	next = mg_device_tick(&e->dev);
-	tx_flush(e);
+	batch_end(e);
 	if (next)
 		arm_timer(e, next);
 }
@@ -157,11 +225,13 @@ static void arm_timer(struct mg_engine *e, uint64_t deadline)
 }
 
 /* Reserves the arena room for a datagram built around a packet of len bytes
- * (header, padded payload, tag); 16-byte alignment keeps the next one's
- * crypto aligned. */
-static void tx_reserve(struct mg_engine *e, size_t len)
+ * (header, padded payload, tag) and returns its size; 16-byte alignment keeps
+ * the next one's crypto aligned. */
+static size_t tx_reserve(struct mg_engine *e, size_t len)
 {
-	e->tx.used += (MG_DEVICE_HEADROOM + len + MG_DEVICE_TAILROOM + 15) & ~(size_t)15;
+	size_t room = (MG_DEVICE_HEADROOM + len + MG_DEVICE_TAILROOM + 15) & ~(size_t)15;
+	e->tx.used += room;
+	return room;
 }
 
 static bool tun_read_failed(struct mg_engine *e, ssize_t n)
@@ -191,8 +261,7 @@ static bool read_plain(struct mg_engine *e)
 		return true;
 	n -= (ssize_t)prefix;
 	e->stats.tun_read_packets++;
-	tx_reserve(e, (size_t)n);
-	mg_device_send_packet(&e->dev, packet, (size_t)n);
+	send_from_arena(e, packet, (size_t)n, tx_reserve(e, (size_t)n));
 	return true;
 }
 
@@ -218,10 +287,12 @@ static void send_segments(struct mg_engine *e, const struct virtio_net_hdr *h, c
 		e->stats.tun_bad_packets++;
 		return;
 	}
+	/* All n are reserved before the first goes to the device, so whatever
+	 * that sends (a handshake initiation at a rekey) lands behind them. */
 	e->tx.used += (size_t)n * stride;
 	e->stats.tun_segments += (size_t)n;
 	for (int i = 0; i < n; i++)
-		mg_device_send_packet(&e->dev, out + (size_t)i * stride, lens[i]);
+		send_from_arena(e, out + (size_t)i * stride, lens[i], stride);
 }
 
 /* A device with a virtio-net header: super-packets are read into their own
@@ -249,8 +320,7 @@ static bool read_offloaded(struct mg_engine *e)
 	}
 	uint8_t *slot = e->tx.arena + e->tx.used + MG_DEVICE_HEADROOM;
 	memcpy(slot, packet, (size_t)n);
-	tx_reserve(e, (size_t)n);
-	mg_device_send_packet(&e->dev, slot, (size_t)n);
+	send_from_arena(e, slot, (size_t)n, tx_reserve(e, (size_t)n));
 	return true;
 }
 
@@ -266,15 +336,14 @@ static void on_tun_readable(uv_poll_t *h, int status, int events)
 		tun_read_failed(e, -1);
 		return;
 	}
-	mg_clock_hold(&e->clock);
+	batch_begin(e);
 	for (int i = 0; i < TUN_READS_PER_WAKEUP; i++) {
 		if (!tx_has_room(e, TUN_SLOT_SIZE))
 			tx_flush(e);
 		if (!(offloaded ? read_offloaded(e) : read_plain(e)))
 			break;
 	}
-	tx_flush(e);
-	mg_clock_release(&e->clock);
+	batch_end(e);
 }
 
 /* One received buffer: a datagram, or with UDP GRO several of one size. */
@@ -294,7 +363,7 @@ static void read_udp(struct mg_engine *e, int fd)
 {
 	struct mg_udp_batch *b = e->rx;
 
-	mg_clock_hold(&e->clock);
+	batch_begin(e);
 	for (int round = 0; round < UDP_BATCHES_PER_WAKEUP; round++) {
 		int n = mg_udp_recv_batch(fd, b);
 		if (n <= 0)
@@ -308,8 +377,7 @@ static void read_udp(struct mg_engine *e, int fd)
 	if (b->kernel_drops > e->stats.udp_kernel_drops)
 		e->stats.udp_kernel_drops = b->kernel_drops;
 	gro_flush(e);
-	tx_flush(e);
-	mg_clock_release(&e->clock);
+	batch_end(e);
 }
 
 /* A UDP socket's poll handle. It owns its fd from the moment it is
@@ -455,7 +523,7 @@ int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_
 	ret = alloc_buffers(e);
 	if (ret < 0)
 		goto fail;
-	mg_held_clock_init(&e->clock, &mg_clock_system);
+	mg_held_clock_init(&e->clock, config->clock ? config->clock : &mg_clock_system);
 	ret = mg_device_init(&e->dev, &e->clock.clock, &engine_ops, e);
 	if (ret < 0)
 		goto fail;

@@ -24,17 +24,32 @@ struct mg_engine_stats {
 	uint64_t tun_bad_packets; /* offload headers we could not honour */
 	uint64_t tun_segments;	  /* packets cut from TUN super-packets */
 	uint64_t tun_writes;
+	/* Sealed datagrams from outside the packet handed to the device:
+	 * never sent, and a bug if ever counted. */
+	uint64_t tx_rejected;
 };
 
-/* Datagrams waiting for one sendmmsg: the device encrypts in place in the
- * arena, so queuing a datagram is recording where it is. The arena and the
- * queue are sized once at start-up; nothing is allocated per packet. */
+/* Datagrams waiting for one sendmmsg. Nothing queued is written again until
+ * it has left: packets read from the TUN are laid out in the arena so the
+ * device seals them where they are (MG_SEND_SEALED), transient messages sent
+ * during a wake-up (handshakes, keepalives, staged data, STUN answers) are
+ * copied into it behind them, and the arena is reused only after the queue
+ * has left, between two calls into the device. The arena and the queue are
+ * sized once at start-up; nothing is allocated per packet. */
 #define MG_ENGINE_ARENA_SIZE (1 << 20)
 
 struct mg_engine_tx {
 	uint8_t *arena;
 	size_t used;
 	unsigned count;
+	/* The arena bytes of the packet in the device's hands, during one
+	 * mg_device_send_packet call: the only place a sealed datagram may
+	 * come from, once. NULL between calls. */
+	uint8_t *slot, *slot_end;
+	/* Inside one of the engine's own callbacks, whose end flushes the
+	 * queue: transient messages join the batch. Outside (a UAPI change,
+	 * a NAT timer) they go out at once. */
+	bool batching;
 	struct mg_udp_tx_item items[MG_UDP_TX_MAX];
 };
 
@@ -52,6 +67,8 @@ struct mg_engine_config {
 	bool tun_pi;
 	uint16_t port;
 	uint32_t fwmark;
+	/* The device's clock; NULL: the system's. Tests pass a fake one. */
+	const struct mg_clock *clock;
 	/* Called when the TUN device is gone (deleted by someone else). */
 	void (*on_tun_gone)(void *ctx);
 	void *ctx;
@@ -92,5 +109,11 @@ void mg_engine_close(struct mg_engine *e);
 int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port);
 int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark);
 void mg_engine_free(struct mg_engine *e);
+
+/* Sends a datagram that is not the device's (a STUN answer or request) from
+ * the engine's sockets, behind the data queued before it. buf is only read
+ * during the call. 0 when it left or was queued, else -errno. */
+int mg_engine_send_transient(struct mg_engine *e, const struct mg_endpoint *to, const uint8_t *buf,
+			     size_t len);
 
 #endif

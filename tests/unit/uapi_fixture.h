@@ -56,10 +56,10 @@ static const struct mg_uapi_hooks hooks = { set_port, get_port, set_mark, get_ma
 /* Datagrams the device tried to send. */
 static int datagrams_sent;
 
-static inline int count_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf,
-			     size_t len)
+static inline int count_send(void *ctx, const struct mg_endpoint *to, enum mg_send_kind kind,
+			     const uint8_t *buf, size_t len)
 {
-	(void)ctx, (void)to, (void)buf, (void)len;
+	(void)ctx, (void)to, (void)kind, (void)buf, (void)len;
 	datagrams_sent++;
 	return 0;
 }
