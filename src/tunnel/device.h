@@ -62,13 +62,20 @@ struct mg_device_ops {
 		    const uint8_t *buf, size_t len);
 	/* One decrypted IP packet for the TUN device. It lies inside the
 	 * buffer given to mg_device_receive, at least MG_DEVICE_HEADROOM bytes
-	 * in, and those bytes before it are the caller's to overwrite. */
+	 * in, and those bytes before it are the caller's to overwrite. It is
+	 * the caller's buffer, so it lives as long as the caller keeps it; a
+	 * callee that holds packets past the call (to coalesce them) copies
+	 * them, since the caller reads its next datagrams into the same
+	 * memory. */
 	void (*deliver)(void *ctx, const uint8_t *packet, size_t len);
 	/* The earliest timer deadline moved earlier: call mg_device_tick then. */
 	void (*wakeup)(void *ctx, uint64_t deadline);
 };
 
-/* A datagram that is not a WireGuard message (STUN, mesh control). */
+/* A datagram that is not a WireGuard message (STUN, mesh control). buf is
+ * the one given to mg_device_receive, valid only during the call; the handler
+ * may change it. Replies go through the caller's send path as transient
+ * messages (mg_engine_send_transient), never as a pointer into buf. */
 typedef void (*mg_device_other_handler)(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
 					size_t len);
 
