@@ -65,5 +65,10 @@ int main(int argc, char **argv)
 		if (replay_path(argv[i], &count) < 0)
 			return 1;
 	printf("replayed %d inputs\n", count);
+	/* An empty corpus would pass having tested nothing but "". */
+	if (count == 0) {
+		fprintf(stderr, "replay: no inputs in the corpus\n");
+		return 1;
+	}
 	return 0;
 }

@@ -40,23 +40,32 @@ static uint64_t next_event(const struct mg_stun_transaction *t)
 	return t->next_send && t->next_send < t->deadline ? t->next_send : t->deadline;
 }
 
-/* Arms the timer for the earliest retransmission or deadline. */
-static void rearm(struct mg_stun_client *c)
+/* The earliest retransmission or deadline; 0: none. */
+static uint64_t next_deadline(const struct mg_stun_client *c)
 {
-	uint64_t due = UINT64_MAX, now, ms;
+	uint64_t due = 0;
+
+	for (const struct mg_stun_transaction *t = c->pending; t; t = t->next)
+		if (!due || next_event(t) < due)
+			due = next_event(t);
+	return due;
+}
+
+/* Arms the timer for the next deadline; returns it. */
+static uint64_t rearm(struct mg_stun_client *c)
+{
+	uint64_t due = next_deadline(c), now, ms;
 
 	if (c->closing)
-		return;
-	for (struct mg_stun_transaction *t = c->pending; t; t = t->next)
-		if (next_event(t) < due)
-			due = next_event(t);
-	if (due == UINT64_MAX) {
+		return 0;
+	if (!due) {
 		uv_timer_stop(&c->timer);
-		return;
+		return 0;
 	}
 	now = mg_clock_now(c->clock);
 	ms = due > now ? (due - now + MG_NSEC_PER_MSEC - 1) / MG_NSEC_PER_MSEC : 0;
 	uv_timer_start(&c->timer, on_timer, ms, 0);
+	return due;
 }
 
 static void unlink_transaction(struct mg_stun_transaction *t)
@@ -105,9 +114,8 @@ static struct mg_stun_transaction *first_due(struct mg_stun_client *c, uint64_t 
 	return NULL;
 }
 
-static void on_timer(uv_timer_t *timer)
+uint64_t mg_stun_client_tick(struct mg_stun_client *c)
 {
-	struct mg_stun_client *c = container_of(timer, struct mg_stun_client, timer);
 	uint64_t now = mg_clock_now(c->clock);
 	struct mg_stun_transaction *t;
 
@@ -120,7 +128,12 @@ static void on_timer(uv_timer_t *timer)
 			transmit(t, now); /* a lost retransmission is just lost */
 		}
 	}
-	rearm(c);
+	return rearm(c);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+	mg_stun_client_tick(container_of(timer, struct mg_stun_client, timer));
 }
 
 int mg_stun_client_start(struct mg_stun_client *c, struct mg_stun_transaction *t,

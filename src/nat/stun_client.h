@@ -10,6 +10,10 @@
  * when a request was sent more than once the RTT is measured from the last
  * send (it may then be short by up to the previous wait, never long).
  *
+ * Every timing decision reads the client's clock; its libuv timer only wakes
+ * it up, so tests drive retransmissions and timeouts with a fake clock and
+ * mg_stun_client_tick().
+ *
  * Ownership: the caller embeds the client and its transactions. A
  * transaction is the caller's again once its callback ran or it was
  * cancelled. The client's timer is closed by mg_stun_client_close; the
@@ -93,6 +97,12 @@ void mg_stun_client_cancel(struct mg_stun_transaction *t);
  * owner may hand on (a Binding request, to a responder). */
 bool mg_stun_client_receive(struct mg_stun_client *c, const struct mg_endpoint *from,
 			    const uint8_t *buf, size_t len);
+
+/* Runs what is due by the client's clock: retransmissions, and timeouts
+ * (whose callbacks run here). Returns the next deadline on that clock (0:
+ * nothing pending). The client's timer calls it; tests call it after moving
+ * a fake clock. */
+uint64_t mg_stun_client_tick(struct mg_stun_client *c);
 
 /* Fails every pending transaction with -ECANCELED and closes the timer;
  * closed (may be NULL) runs from the loop once the client can be freed. */

@@ -20,6 +20,23 @@ static const uint8_t handshake_init_hash[MG_KEY_SIZE] = { 0x22, 0x11, 0xb3, 0x61
 							  0x93, 0xe8, 0xb7, 0x0e, 0xe1, 0x9c, 0x65,
 							  0xba, 0x07, 0x9e, 0xf3 };
 
+#ifdef MG_TEST_HOOKS
+void (*mg_noise_test_ephemeral)(uint8_t private_key[MG_KEY_SIZE], uint8_t public_key[MG_KEY_SIZE]);
+
+static void generate_ephemeral(uint8_t private_key[MG_KEY_SIZE], uint8_t public_key[MG_KEY_SIZE])
+{
+	if (mg_noise_test_ephemeral)
+		mg_noise_test_ephemeral(private_key, public_key);
+	else
+		mg_x25519_generate(private_key, public_key);
+}
+#else
+static void generate_ephemeral(uint8_t private_key[MG_KEY_SIZE], uint8_t public_key[MG_KEY_SIZE])
+{
+	mg_x25519_generate(private_key, public_key);
+}
+#endif
+
 static void mix_hash(uint8_t hash[MG_KEY_SIZE], const uint8_t *in, size_t len)
 {
 	struct mg_blake2s_state s;
@@ -152,7 +169,7 @@ bool mg_noise_create_initiation(struct mg_msg_initiation *dst, struct mg_handsha
 	dst->type = htole32(MG_MSG_INITIATION);
 	handshake_start(hs->chaining_key, hs->hash, hs->remote_static);
 
-	mg_x25519_generate(hs->ephemeral_private, ephemeral_public);
+	generate_ephemeral(hs->ephemeral_private, ephemeral_public);
 	message_ephemeral(dst->unencrypted_ephemeral, ephemeral_public, hs->chaining_key, hs->hash);
 	if (!mix_dh(hs->chaining_key, key, hs->ephemeral_private, hs->remote_static))
 		goto out;
@@ -243,7 +260,7 @@ bool mg_noise_create_response(struct mg_msg_response *dst, struct mg_handshake *
 	dst->type = htole32(MG_MSG_RESPONSE);
 	dst->receiver_index = htole32(hs->remote_index);
 
-	mg_x25519_generate(hs->ephemeral_private, ephemeral_public);
+	generate_ephemeral(hs->ephemeral_private, ephemeral_public);
 	message_ephemeral(dst->unencrypted_ephemeral, ephemeral_public, hs->chaining_key, hs->hash);
 	if (!mix_dh(hs->chaining_key, NULL, hs->ephemeral_private, hs->remote_ephemeral))
 		goto out;

@@ -68,6 +68,14 @@ struct mg_keypairs {
 	struct mg_keypair *next;
 };
 
+#ifdef MG_TEST_HOOKS
+/* Test builds only (CMakeLists.txt, mg_test_hooks): when set, it makes the
+ * handshake's ephemeral key pairs instead of the random generator, so a
+ * known-answer vector with fixed ephemerals runs through this code. */
+extern void (*mg_noise_test_ephemeral)(uint8_t private_key[MG_KEY_SIZE],
+				       uint8_t public_key[MG_KEY_SIZE]);
+#endif
+
 void mg_noise_handshake_init(struct mg_handshake *hs, struct mg_peer *peer,
 			     const struct mg_static_identity *id,
 			     const uint8_t remote_static[MG_KEY_SIZE],

@@ -1,12 +1,30 @@
 /* The cacophony vector Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (mcginty/snow
- * tests/vectors/cacophony.txt), reproduced by running WireGuard's handshake
- * computation over our primitives: both sides, every message. WireGuard is
- * this Noise pattern with IDENTIFIER as prologue and the TAI64N timestamp as
- * the first payload; here the prologue and payloads are the vector's. The
- * transport messages are bare AEAD(T, n, payload, ""). */
+ * tests/vectors/cacophony.txt) run through noise.c itself, its fixed
+ * ephemeral keys injected by the hook mg_noise_test_ephemeral (compiled only
+ * into test builds, see CMakeLists.txt).
+ *
+ * WireGuard is this Noise pattern with IDENTIFIER as prologue, a TAI64N
+ * timestamp as the first payload and nothing as the second; the vector has
+ * "John Galt" and text. So three steps, each resting on the one before:
+ *  1. a model of the handshake over our primitives (whitepaper 5.4, sharing
+ *     no code with noise.c) reproduces the whole vector: both messages, the
+ *     handshake hash, the transport messages (bare AEAD(T, n, payload, ""));
+ *  2. noise.c, given the vector's keys, PSK and ephemerals, produces the
+ *     model's output for WireGuard's prologue and payloads: both messages
+ *     byte for byte, hash and chaining key after each of the four steps,
+ *     and the transport keys;
+ *  3. where neither prologue nor payloads enter, noise.c produces the
+ *     vector's own bytes: both ephemeral public keys, the encrypted static
+ *     key (not its tag, whose additional data is the hash), and the
+ *     transport keys, which come from the chaining key alone: noise.c's
+ *     keypairs seal the vector's transport payloads into its messages. */
+#include <stddef.h>
+
 #include "check.h"
 #include "crypto/blake2s.h"
 #include "crypto/primitives.h"
+#include "peer/peer.h"
+#include "tunnel/noise.h"
 
 #define HASH_LEN 32
 #define TAG_LEN	 MG_AEAD_TAG_LEN
@@ -86,12 +104,13 @@ static void open_hash(struct side *s, uint8_t *dst, const uint8_t *src, size_t l
 }
 
 /* Ci = HASH(CONSTRUCTION), Hi = HASH(Ci || prologue), H = HASH(Hi || Sr_pub). */
-static void init_side(struct side *s, const struct vector *v, const uint8_t resp_pub[32])
+static void init_side(struct side *s, const uint8_t *prologue, size_t len,
+		      const uint8_t resp_pub[32])
 {
 	memset(s, 0, sizeof(*s));
 	mg_blake2s(s->ck, HASH_LEN, (const uint8_t *)construction, strlen(construction), NULL, 0);
 	memcpy(s->h, s->ck, HASH_LEN);
-	mix_hash(s->h, v->prologue, sizeof(v->prologue));
+	mix_hash(s->h, prologue, len);
 	mix_hash(s->h, resp_pub, 32);
 }
 
@@ -182,22 +201,144 @@ static const struct {
 	  "dfc346c0d2296ae6cf1acf6f12b8456a1dba228cf8d8b774aacf1c47fc53aa80ebc7a4c292" },
 };
 
-static void check_transport(const struct side *init, const struct side *resp)
+/* The transport keys of both sides against the vector's transport messages:
+ * each side seals what the vector says it sent, the other opens it. */
+static void check_transport(const uint8_t *init_send, const uint8_t *init_recv,
+			    const uint8_t *resp_send, const uint8_t *resp_recv)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(transport) / sizeof(transport[0]); i++) {
-		const struct side *from = i % 2 ? resp : init, *to = i % 2 ? init : resp;
+		const uint8_t *send = i % 2 ? resp_send : init_send;
+		const uint8_t *recv = i % 2 ? init_recv : resp_recv;
 		uint8_t payload[64], want[64 + TAG_LEN], got[64 + TAG_LEN], back[64];
 		size_t len = mg_test_unhex(payload, sizeof(payload), transport[i].payload_hex);
 		uint64_t counter = i / 2;
 
 		unhex_exact(want, len + TAG_LEN, transport[i].msg_hex);
-		mg_aead_seal(got, payload, len, NULL, 0, counter, from->send);
+		mg_aead_seal(got, payload, len, NULL, 0, counter, send);
 		CHECK_MEM(got, want, len + TAG_LEN);
-		CHECK(mg_aead_open(back, got, len + TAG_LEN, NULL, 0, counter, to->recv));
+		CHECK(mg_aead_open(back, got, len + TAG_LEN, NULL, 0, counter, recv));
 		CHECK_MEM(back, payload, len);
 	}
+	mg_aead_forget(init_send);
+	mg_aead_forget(init_recv);
+	mg_aead_forget(resp_send);
+	mg_aead_forget(resp_recv);
+}
+
+/* ---- step 2 and 3: noise.c ---- */
+
+/* The ephemerals the hook hands out, in the order noise.c asks. */
+static const uint8_t *ephemerals[2];
+static unsigned ephemerals_used;
+
+static void fixed_ephemeral(uint8_t private_key[MG_KEY_SIZE], uint8_t public_key[MG_KEY_SIZE])
+{
+	CHECK(ephemerals_used < 2);
+	memcpy(private_key, ephemerals[ephemerals_used++], MG_KEY_SIZE);
+	mg_x25519_public(public_key, private_key);
+}
+
+/* One side as the device holds it: identity, the other side as its only
+ * peer, and the index table. */
+struct node {
+	struct mg_static_identity id;
+	struct mg_peer_table peers;
+	struct mg_index_table indices;
+	struct mg_peer *peer;
+	struct mg_handshake *hs;
+};
+
+static void node_init(struct node *n, const uint8_t private_key[32], const uint8_t remote[32],
+		      const uint8_t psk[32])
+{
+	memset(n, 0, sizeof(*n));
+	memcpy(n->id.private_key, private_key, 32);
+	mg_x25519_public(n->id.public_key, private_key);
+	n->id.has_identity = true;
+	CHECK_EQ(mg_peer_table_init(&n->peers), 0);
+	mg_index_table_init(&n->indices);
+	CHECK_EQ(mg_peer_table_add(&n->peers, remote, &n->peer), 0);
+	n->hs = &n->peer->handshake;
+	mg_noise_handshake_init(n->hs, n->peer, &n->id, remote, psk);
+}
+
+static void node_free(struct node *n)
+{
+	mg_noise_keypairs_clear(&n->peer->keypairs, &n->indices);
+	mg_peer_table_free(&n->peers);
+}
+
+static void check_state(const struct mg_handshake *hs, const struct side *model)
+{
+	CHECK_MEM(hs->hash, model->h, HASH_LEN);
+	CHECK_MEM(hs->chaining_key, model->ck, HASH_LEN);
+}
+
+/* Initiator a, responder b; the model's sides mi, mr run alongside with
+ * WireGuard's prologue and payloads. want1, want2: the vector's messages. */
+static void noise_c(const struct vector *v, const uint8_t *want1, const uint8_t *want2,
+		    const struct side *vector_init)
+{
+	const struct timespec wall = { .tv_sec = 1700000000, .tv_nsec = 123456789 };
+	uint8_t resp_pub[32], init_pub[32], ts[MG_TIMESTAMP_SIZE], got[MG_TIMESTAMP_SIZE];
+	uint8_t m1[32 + 48 + MG_TIMESTAMP_SIZE + TAG_LEN], m2[32 + TAG_LEN], none[1] = { 0 };
+	struct mg_msg_initiation init;
+	struct mg_msg_response resp;
+	struct mg_keypair *ka, *kb;
+	struct side mi, mr;
+	struct node a, b;
+
+	_Static_assert(sizeof(m1) == offsetof(struct mg_msg_initiation, macs) - 8, "m1");
+	_Static_assert(sizeof(m2) == offsetof(struct mg_msg_response, macs) - 12, "m2");
+	mg_x25519_public(resp_pub, v->resp_static);
+	mg_x25519_public(init_pub, v->init_static);
+	node_init(&a, v->init_static, resp_pub, v->psk);
+	node_init(&b, v->resp_static, init_pub, v->psk);
+	init_side(&mi, (const uint8_t *)MG_NOISE_IDENTIFIER, strlen(MG_NOISE_IDENTIFIER), resp_pub);
+	init_side(&mr, (const uint8_t *)MG_NOISE_IDENTIFIER, strlen(MG_NOISE_IDENTIFIER), resp_pub);
+	memcpy(mi.remote_static, resp_pub, 32);
+	ephemerals[0] = v->init_ephemeral;
+	ephemerals[1] = v->resp_ephemeral;
+	mg_noise_test_ephemeral = fixed_ephemeral;
+
+	mg_tai64n(ts, &wall);
+	CHECK(mg_noise_create_initiation(&init, a.hs, &a.id, &a.indices, &wall));
+	initiator_write(&mi, v, m1, ts, sizeof(ts));
+	CHECK_MEM(init.unencrypted_ephemeral, m1, sizeof(m1));
+	check_state(a.hs, &mi);
+	CHECK_MEM(init.unencrypted_ephemeral, want1, 32);
+	CHECK_MEM(init.encrypted_static, want1 + 32, 32);
+
+	CHECK(mg_noise_consume_initiation(&init, &b.id, &b.peers, 1) == b.peer);
+	responder_read(&mr, v, m1, got, sizeof(got));
+	check_state(b.hs, &mr);
+
+	CHECK(mg_noise_create_response(&resp, b.hs, &b.indices));
+	responder_write(&mr, v, m2, none, 0);
+	CHECK_MEM(resp.unencrypted_ephemeral, m2, sizeof(m2));
+	check_state(b.hs, &mr);
+	CHECK_MEM(resp.unencrypted_ephemeral, want2, 32);
+
+	CHECK(mg_noise_consume_response(&resp, &a.id, &a.indices) == a.peer);
+	initiator_read(&mi, v, m2, none, 0);
+	check_state(a.hs, &mi);
+	CHECK_EQ(ephemerals_used, 2);
+	mg_noise_test_ephemeral = NULL;
+
+	ka = mg_noise_begin_session(a.hs, &a.peer->keypairs, &a.indices, 1);
+	kb = mg_noise_begin_session(b.hs, &b.peer->keypairs, &b.indices, 1);
+	CHECK(ka && ka->i_am_the_initiator && kb && !kb->i_am_the_initiator);
+	CHECK_MEM(ka->send_key, mi.send, 32);
+	CHECK_MEM(ka->receive_key, mi.recv, 32);
+	CHECK_MEM(kb->send_key, mr.send, 32);
+	CHECK_MEM(kb->receive_key, mr.recv, 32);
+	/* Step 3's premise: the transport keys ignore prologue and payloads. */
+	CHECK_MEM(mi.send, vector_init->send, 32);
+	check_transport(ka->send_key, ka->receive_key, kb->send_key, kb->receive_key);
+	node_free(&a);
+	node_free(&b);
 }
 
 int main(void)
@@ -227,9 +368,10 @@ int main(void)
 	unhex_exact(want2, sizeof(want2), msg2_hex);
 	unhex_exact(hash, sizeof(hash), hash_hex);
 
+	/* Step 1: the model against the whole vector. */
 	mg_x25519_public(resp_pub, v.resp_static);
-	init_side(&init, &v, resp_pub);
-	init_side(&resp, &v, resp_pub);
+	init_side(&init, v.prologue, sizeof(v.prologue), resp_pub);
+	init_side(&resp, v.prologue, sizeof(v.prologue), resp_pub);
 	memcpy(init.remote_static, resp_pub, 32);
 
 	initiator_write(&init, &v, msg1, p1, sizeof(p1));
@@ -246,7 +388,9 @@ int main(void)
 	CHECK_MEM(resp.h, hash, 32);
 	CHECK_MEM(init.send, resp.recv, 32);
 	CHECK_MEM(init.recv, resp.send, 32);
-	check_transport(&init, &resp);
+	check_transport(init.send, init.recv, resp.send, resp.recv);
+
+	noise_c(&v, want1, want2, &init);
 
 	mg_test_pass("test_crypto_noise_vector");
 	return 0;

@@ -1,9 +1,12 @@
-/* The STUN client on a real libuv loop, against a responder (the real
- * mg_stun_server) behind a fake network that loses what it is told to:
- * answered at once; answered after lost requests (retransmission times
- * RTO, 2 RTO, ...); never answered (timeout, exact number of sends); error
- * and address-less responses; foreign and forged datagrams ignored;
- * concurrent transactions matched by id; cancel; close; a failing send. */
+/* The STUN client against a responder (the real mg_stun_server) behind a
+ * fake network that loses what it is told to and answers 5 ms after a
+ * request, all on a fake clock: the test jumps to the next answer or client
+ * deadline and runs it (mg_stun_client_tick), so every time is exact and no
+ * check depends on how busy the machine is. Answered at once; answered
+ * after lost requests (retransmission times RTO, 2 RTO, ...); never
+ * answered (timeout, exact number of sends); error and address-less
+ * responses; foreign and forged datagrams ignored; concurrent transactions
+ * matched by id; cancel; close; a failing send. */
 #include <errno.h>
 
 #include "check.h"
@@ -12,11 +15,23 @@
 #include "nat/stun_server.h"
 #include "tunnel/messages.h"
 
-#define MAX_SENDS 16
+#define MAX_SENDS	16
+#define T0		(1000 * MG_NSEC_PER_SEC)
+#define ANSWER_DELAY_NS (5 * MG_NSEC_PER_MSEC)
+
+struct fake_clock {
+	struct mg_clock clock;
+	uint64_t now;
+};
+
+static uint64_t fake_now(const struct mg_clock *c)
+{
+	return ((const struct fake_clock *)c)->now;
+}
 
 struct net {
-	uv_loop_t loop;
-	uv_timer_t deliver;
+	uv_loop_t loop; /* for the client's handle; never run but to close it */
+	struct fake_clock clk;
 	struct mg_stun_client client;
 	struct mg_stun_server server;
 	struct mg_endpoint us;
@@ -25,20 +40,21 @@ struct net {
 	uint64_t sent_ms[MAX_SENDS];
 	unsigned drop_first; /* requests lost before one gets through */
 	int send_error;	     /* the send callback's result */
-	/* The answer in flight to the client. */
+	/* The answer in flight to the client, and when it arrives. */
 	bool pending;
+	uint64_t arrives;
 	struct mg_endpoint answer_from;
 	uint8_t answer[MG_STUN_ERROR_MAX];
 	size_t answer_len;
-	uint64_t t0;
 };
 
 static uint64_t now_ms(const struct net *n)
 {
-	return (mg_clock_now(&mg_clock_system) - n->t0) / MG_NSEC_PER_MSEC;
+	return (n->clk.now - T0) / MG_NSEC_PER_MSEC;
 }
 
-/* The responder's send: the answer reaches the client 5 ms later. */
+/* The responder's send: the answer reaches the client ANSWER_DELAY_NS
+ * later. */
 static int server_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct net *n = ctx;
@@ -51,15 +67,31 @@ static int server_send(void *ctx, const struct mg_endpoint *to, const uint8_t *b
 	return 0;
 }
 
-static void on_deliver(uv_timer_t *t)
+static void deliver(struct net *n)
 {
-	struct net *n = t->data;
+	n->pending = false;
+	CHECK(mg_stun_client_receive(&n->client, &n->answer_from, n->answer, n->answer_len));
+}
 
-	if (n->pending) {
-		n->pending = false;
-		CHECK(mg_stun_client_receive(&n->client, &n->answer_from, n->answer,
-					     n->answer_len));
+/* The event loop on the fake clock: moves it to whichever comes first, the
+ * answer in flight or the client's next deadline, and runs that; returns
+ * when neither is left. */
+static void run(struct net *n)
+{
+	for (int steps = 0; steps < 1000; steps++) {
+		uint64_t due = mg_stun_client_tick(&n->client);
+
+		if (n->pending && (!due || n->arrives <= due)) {
+			n->clk.now = n->arrives;
+			deliver(n);
+		} else if (due) {
+			CHECK(due > n->clk.now);
+			n->clk.now = due;
+		} else {
+			return;
+		}
 	}
+	CHECK(!"the client never went idle");
 }
 
 static int client_send(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
@@ -75,7 +107,7 @@ static int client_send(void *ctx, const struct mg_endpoint *to, const uint8_t *b
 	n->answer_from = *to;
 	CHECK(mg_stun_server_receive(&n->server, &n->us, buf, len));
 	if (n->pending)
-		uv_timer_start(&n->deliver, on_deliver, 5, 0);
+		n->arrives = n->clk.now + ANSWER_DELAY_NS;
 	return 0;
 }
 
@@ -89,19 +121,17 @@ static struct mg_endpoint endpoint(const char *s)
 static void net_init(struct net *n, const struct mg_stun_schedule *s)
 {
 	memset(n, 0, sizeof(*n));
+	n->clk.clock.monotonic_ns = fake_now;
+	n->clk.now = T0;
 	CHECK(uv_loop_init(&n->loop) == 0);
-	CHECK(uv_timer_init(&n->loop, &n->deliver) == 0);
-	n->deliver.data = n;
 	n->us = endpoint("10.0.0.2:51820");
-	CHECK(mg_stun_client_init(&n->client, &n->loop, &mg_clock_system, client_send, n, s) == 0);
-	mg_stun_server_init(&n->server, &mg_clock_system, server_send, n);
-	n->t0 = mg_clock_now(&mg_clock_system);
+	CHECK(mg_stun_client_init(&n->client, &n->loop, &n->clk.clock, client_send, n, s) == 0);
+	mg_stun_server_init(&n->server, &n->clk.clock, server_send, n);
 }
 
 static void net_close(struct net *n)
 {
 	mg_stun_client_close(&n->client, NULL);
-	uv_close((uv_handle_t *)&n->deliver, NULL);
 	CHECK(uv_run(&n->loop, UV_RUN_DEFAULT) == 0);
 	CHECK(uv_loop_close(&n->loop) == 0);
 }
@@ -144,7 +174,7 @@ static void answered_at_once(void)
 
 	net_init(&n, &fast);
 	start(&n, &t, &o, "203.0.113.10:3478");
-	uv_run(&n.loop, UV_RUN_DEFAULT);
+	run(&n);
 	CHECK_EQ(o.calls, 1);
 	CHECK_EQ(o.r.status, 0);
 	CHECK_EQ(o.r.sends, 1);
@@ -153,7 +183,8 @@ static void answered_at_once(void)
 	CHECK(!strcmp(s, "10.0.0.2:51820"));
 	mg_endpoint_format(s, sizeof(s), &o.r.server);
 	CHECK(!strcmp(s, "203.0.113.10:3478"));
-	CHECK(o.r.rtt_ns >= 4 * MG_NSEC_PER_MSEC && o.r.rtt_ns < 100 * MG_NSEC_PER_MSEC);
+	CHECK_EQ(o.r.rtt_ns, ANSWER_DELAY_NS);
+	CHECK_EQ(o.at_ms, 5);
 	CHECK_EQ(n.server.stats.answered, 1);
 	net_close(&n);
 }
@@ -168,14 +199,16 @@ static void answered_after_losses(void)
 	net_init(&n, &fast);
 	n.drop_first = 2;
 	start(&n, &t, &o, "203.0.113.10:3478");
-	uv_run(&n.loop, UV_RUN_DEFAULT);
+	run(&n);
 	CHECK_EQ(o.calls, 1);
 	CHECK_EQ(o.r.status, 0);
 	CHECK_EQ(o.r.sends, 3);
-	CHECK(n.sent_ms[1] >= 40 && n.sent_ms[1] < 100);
-	CHECK(n.sent_ms[2] >= 120 && n.sent_ms[2] < 180);
+	CHECK_EQ(n.sent_ms[0], 0);
+	CHECK_EQ(n.sent_ms[1], 40);
+	CHECK_EQ(n.sent_ms[2], 120);
 	/* RTT from the last send, not the first. */
-	CHECK(o.r.rtt_ns < 40 * MG_NSEC_PER_MSEC);
+	CHECK_EQ(o.r.rtt_ns, ANSWER_DELAY_NS);
+	CHECK_EQ(o.at_ms, 125);
 	net_close(&n);
 }
 
@@ -189,13 +222,15 @@ static void never_answered(void)
 	net_init(&n, &fast);
 	n.drop_first = 100;
 	start(&n, &t, &o, "203.0.113.10:3478");
-	uv_run(&n.loop, UV_RUN_DEFAULT);
+	run(&n);
 	CHECK_EQ(o.calls, 1);
 	CHECK_EQ(o.r.status, -ETIMEDOUT);
 	CHECK_EQ(o.r.sends, 4);
 	CHECK_EQ(n.sends, 4);
-	CHECK(n.sent_ms[3] >= 280 && n.sent_ms[3] < 340); /* 40 + 80 + 160 */
-	CHECK(o.at_ms >= 600 && o.at_ms < 700);
+	CHECK_EQ(n.sent_ms[1], 40);
+	CHECK_EQ(n.sent_ms[2], 120);
+	CHECK_EQ(n.sent_ms[3], 280); /* 40 + 80 + 160 */
+	CHECK_EQ(o.at_ms, 600);
 	net_close(&n);
 }
 
@@ -228,7 +263,7 @@ static void error_and_addressless_answers(void)
 	CHECK(mg_stun_client_receive(&n.client, &from, buf, MG_STUN_REQUEST_SIZE));
 	CHECK_EQ(o.calls, 1);
 	CHECK_EQ(o.r.status, -EBADMSG);
-	uv_run(&n.loop, UV_RUN_DEFAULT);
+	run(&n);
 	net_close(&n);
 }
 
@@ -255,10 +290,11 @@ static void foreign_datagrams_ignored(void)
 	CHECK(!mg_stun_client_receive(&n.client, &from, t.request, MG_STUN_REQUEST_SIZE));
 	CHECK(!mg_stun_client_receive(&n.client, &from, buf, 3));
 	CHECK_EQ(o.calls, 0);
-	uv_run(&n.loop, UV_RUN_DEFAULT);
+	run(&n);
 	CHECK_EQ(o.calls, 1);
 	CHECK_EQ(o.r.status, 0);
 	CHECK_EQ(o.r.sends, 2);
+	CHECK_EQ(o.at_ms, 45);
 	net_close(&n);
 }
 
@@ -286,9 +322,10 @@ static void concurrent_and_cancel(void)
 	CHECK_EQ(o[2].calls, 1);
 	CHECK(mg_endpoint_equal(&o[2].r.mapped, &mapped));
 	CHECK_EQ(o[0].calls, 0);
-	uv_run(&n.loop, UV_RUN_DEFAULT);
+	run(&n);
 	CHECK_EQ(o[0].calls, 1);
 	CHECK_EQ(o[0].r.status, -ETIMEDOUT);
+	CHECK_EQ(o[0].at_ms, 600);
 	CHECK_EQ(o[1].calls, 0);
 	net_close(&n);
 }
@@ -323,13 +360,13 @@ static void failing_send(void)
 	o.net = &n;
 	t.data = &o;
 	CHECK_EQ(mg_stun_client_start(&n.client, &t, &ep, done), -ENETUNREACH);
-	uv_run(&n.loop, UV_RUN_DEFAULT);
+	run(&n);
 	CHECK_EQ(o.calls, 0);
 	net_close(&n);
 
 	bad.max_sends = 0;
 	CHECK(uv_loop_init(&n.loop) == 0);
-	CHECK_EQ(mg_stun_client_init(&n.client, &n.loop, &mg_clock_system, client_send, &n, &bad),
+	CHECK_EQ(mg_stun_client_init(&n.client, &n.loop, &n.clk.clock, client_send, &n, &bad),
 		 -EINVAL);
 	CHECK(uv_loop_close(&n.loop) == 0);
 }
