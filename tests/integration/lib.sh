@@ -746,10 +746,12 @@ mg_wire_count() {
 		awk '$1 == "packets" { print $2; found = 1 } END { if (!found) print 0 }'
 }
 
-# mg_wire_clean NS: prints the counts; true when data moved (full > 0) and
-# nothing but well-formed WireGuard messages of at most MTU + 32 bytes came.
+# mg_wire_clean NS [KIND]: prints the counts; true when nothing but
+# well-formed WireGuard messages of at most MTU + 32 bytes came, and some of
+# KIND (default full: full-size data; data for a direction carrying only
+# ACKs), so that the check did not pass on an idle wire.
 mg_wire_clean() {
-	local k line=""
+	local k line="" seen=${2:-full}
 	local -A n
 	for k in init resp cookie full data over other marker; do
 		n[$k]=$(mg_wire_count "$1" "$k")
@@ -757,7 +759,7 @@ mg_wire_clean() {
 	done
 	echo "    datagrams into $1:$line"
 	[ "${n[over]}" -eq 0 ] && [ "${n[other]}" -eq 0 ] && [ "${n[marker]}" -eq 0 ] &&
-		[ "${n[full]}" -gt 0 ]
+		[ "${n[$seen]}" -gt 0 ]
 }
 
 # mg_rx_clean LOG: a stopped meshguard daemon's exit stats (LOG) count no
