@@ -22,9 +22,9 @@
 
 mg_require_cmds iperf3 ethtool
 
-# mg_stream NS DEST SECONDS: an iperf3 TCP stream from NS to DEST (a fresh
+# stream NS DEST SECONDS: an iperf3 TCP stream from NS to DEST (a fresh
 # one-off server in the other namespace, SERVER_NS).
-mg_stream() {
+stream() {
 	mg_bg "$MG_TMP/iperf-server.log" ip netns exec "$(mg_ns_name "$SERVER_NS")" \
 		iperf3 -s -1 -B "$2" -p 5201
 	mg_wait_for 10 mg_tcp_listening "$SERVER_NS" 5201 || mg_die "iperf3 server did not start"
@@ -72,7 +72,7 @@ mg_node_start p
 mg_node_start q
 mg_check "up: ping p -> q" mg_ping p "$MG_IN4_B" 3
 
-mg_stream a "$MG_IN4_B" 25
+stream a "$MG_IN4_B" 25
 check_at up 1420
 for mtu in 1300 1280; do
 	ip -n "$(mg_ns_name a)" link set dev "${MG_N_IF[p]}" mtu "$mtu"
@@ -104,7 +104,7 @@ ip -n "$(mg_ns_name a)" addr add "$MG_IN4_A/24" dev "$IFP"
 ip -n "$(mg_ns_name a)" link set dev "$IFP" mtu 1300 up
 mg_check "drop-in: ping p -> q" mg_ping p "$MG_IN4_B" 3
 mg_check "drop-in: logged its TUN's MTU 1300" log_has "$DROPIN_LOG" "MTU 1300"
-mg_stream a "$MG_IN4_B" 6
+stream a "$MG_IN4_B" 6
 check_at drop-in 1300
 mg_check "drop-in: the TCP stream ran to its end" mg_wait_for 30 mg_not_alive "$STREAM_PID"
 mg_check "drop-in: stops cleanly" stops_cleanly "$DROPIN_PID"

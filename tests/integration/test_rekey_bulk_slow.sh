@@ -28,9 +28,9 @@ RATE=${REKEY_BULK_RATE:-0}
 MARKER=4d474d41524b4552 # "MGMARKER"
 UNROUTED=10.77.0.99
 
-# mg_markers NS DEST SECONDS: about 500 UDP datagrams a second to DEST:9,
+# markers NS DEST SECONDS: about 500 UDP datagrams a second to DEST:9,
 # each "MGMARKER" eight times.
-mg_markers() {
+markers() {
 	mg_bg "$MG_TMP/markers.log" ip netns exec "$(mg_ns_name "$1")" /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -76,7 +76,7 @@ mg_say "TCP stream p -> q and marker datagrams to $UNROUTED for ${DURATION}s"
 mg_bg "$MG_TMP/iperf.log" ip netns exec "$(mg_ns_name a)" \
 	iperf3 -c "$MG_IN4_B" -p 5201 -t "$DURATION" -b "$RATE" -i 10 --forceflush
 IPERF_PID=$MG_BG_PID
-mg_markers a "$UNROUTED" "$DURATION"
+markers a "$UNROUTED" "$DURATION"
 
 mg_wait_for $((DURATION + 30)) mg_not_alive "$IPERF_PID" || mg_fail "iperf3 did not end"
 mg_wait_for 10 mg_not_alive "$MARKERS_PID" || mg_fail "the marker sender did not end"
