@@ -63,6 +63,69 @@ static void on_signal(uv_signal_t *s, int signum)
 	mg_daemon_stop(d);
 }
 
+static void on_link(const struct mg_netlink_link *link, void *ctx)
+{
+	struct mg_daemon *d = ctx;
+	struct mg_device *dev = &d->engine.dev;
+
+	if (link->ifindex != d->ifindex || !link->mtu || link->mtu == dev->mtu)
+		return;
+	mg_log(MG_LOG_INFO, "interface %s: MTU %u", d->ifname, link->mtu);
+	dev->mtu = link->mtu;
+}
+
+/* Asks on a handle of its own: answers on d->links would mix with the
+ * notifications. */
+static int read_mtu(struct mg_daemon *d)
+{
+	struct mg_netlink nl;
+	struct mg_netlink_link link;
+	int ret = mg_netlink_open(&nl);
+
+	if (ret < 0)
+		return ret;
+	ret = mg_netlink_link_get(&nl, d->ifindex, &link);
+	mg_netlink_close(&nl);
+	if (ret == 0)
+		on_link(&link, d);
+	return ret;
+}
+
+static void on_links_readable(uv_poll_t *h, int status, int events)
+{
+	struct mg_daemon *d = container_of(h, struct mg_daemon, links_poll);
+	(void)events;
+
+	if (status < 0) {
+		mg_log(MG_LOG_ERROR, "link notifications failed (%s): MTU of %s stays %u",
+		       uv_strerror(status), d->ifname, d->engine.dev.mtu);
+		uv_poll_stop(h);
+		return;
+	}
+	/* After lost notifications the current MTU is what counts, whatever
+	 * happened in between. */
+	if (mg_netlink_link_events(&d->links, on_link, d) < 0)
+		read_mtu(d);
+}
+
+/* Subscribes before reading the MTU, so that no change falls in between. */
+static int watch_mtu(struct mg_daemon *d)
+{
+	int ret;
+
+	d->ifindex = if_nametoindex(d->ifname);
+	if (!d->ifindex)
+		return -errno;
+	ret = mg_netlink_open_link_events(&d->links);
+	if (ret == 0)
+		ret = uv_poll_init(&d->loop, &d->links_poll, d->links.fd);
+	if (ret == 0)
+		ret = uv_poll_start(&d->links_poll, UV_READABLE, on_links_readable);
+	if (ret == 0)
+		ret = read_mtu(d);
+	return ret;
+}
+
 static int open_tun(struct mg_daemon *d, const struct mg_daemon_options *o,
 		    struct mg_engine_config *ec)
 {
@@ -115,6 +178,7 @@ int mg_daemon_open(struct mg_daemon *d, const struct mg_daemon_options *o)
 
 	memset(d, 0, sizeof(*d));
 	d->tun_fd = -1;
+	d->links.fd = -1;
 	/* A UAPI client that hangs up before reading its reply must cost an
 	 * EPIPE on that connection, not the daemon. */
 	signal(SIGPIPE, SIG_IGN);
@@ -164,8 +228,13 @@ static int watch_signals(struct mg_daemon *d)
 
 int mg_daemon_run(struct mg_daemon *d)
 {
-	int ret = mg_engine_start(&d->engine);
+	int ret = watch_mtu(d);
 
+	/* Not fatal: the kernel fragments what exceeds the path's MTU. */
+	if (ret < 0)
+		mg_log(MG_LOG_ERROR, "cannot follow the MTU of %s (%s): padding up to %u",
+		       d->ifname, strerror(-ret), d->engine.dev.mtu);
+	ret = mg_engine_start(&d->engine);
 	if (ret == 0)
 		ret = watch_signals(d);
 	if (ret == 0)
@@ -202,10 +271,10 @@ static void log_stats(const struct mg_engine *e)
 	       d->rx_cookie_sent);
 }
 
-static void close_signal(uv_signal_t *s)
+static void close_handle(uv_handle_t *h)
 {
-	if (s->loop && !uv_is_closing((uv_handle_t *)s))
-		uv_close((uv_handle_t *)s, NULL);
+	if (h->loop && !uv_is_closing(h))
+		uv_close(h, NULL);
 }
 
 void mg_daemon_stop(struct mg_daemon *d)
@@ -221,8 +290,9 @@ void mg_daemon_stop(struct mg_daemon *d)
 	}
 	if (d->uapi_ready)
 		mg_uapi_server_close(&d->uapi);
-	close_signal(&d->sigint);
-	close_signal(&d->sigterm);
+	close_handle((uv_handle_t *)&d->sigint);
+	close_handle((uv_handle_t *)&d->sigterm);
+	close_handle((uv_handle_t *)&d->links_poll);
 }
 
 void mg_daemon_close(struct mg_daemon *d)
@@ -237,6 +307,8 @@ void mg_daemon_close(struct mg_daemon *d)
 	if (d->loop_ready)
 		uv_loop_close(&d->loop);
 	d->loop_ready = false;
+	/* Only now that libuv has let go of its handle. */
+	mg_netlink_close(&d->links);
 	if (d->tun_fd >= 0)
 		close(d->tun_fd);
 	d->tun_fd = -1;

@@ -3,7 +3,8 @@
  * wireguard-go drop-in both run one.
  *
  * It stops on SIGINT or SIGTERM, when the TUN device is deleted, or when its
- * UAPI socket is deleted, as wireguard-go does. */
+ * UAPI socket is deleted, as wireguard-go does. While it runs, the device's
+ * MTU is the TUN's, whoever sets it. */
 #ifndef MG_CLI_DAEMON_H
 #define MG_CLI_DAEMON_H
 
@@ -15,6 +16,7 @@
 #include "nat/discovery.h"
 #include "nat/stun_port.h"
 #include "tunnel/engine.h"
+#include "tunnel/netlink.h"
 #include "tunnel/uapi_server.h"
 
 struct mg_daemon_options {
@@ -35,6 +37,11 @@ struct mg_daemon {
 	/* Public endpoint and port mapping, for `up` (not the drop-in). */
 	struct mg_nat_discovery nat;
 	uv_signal_t sigint, sigterm;
+	/* Link notifications, to follow the TUN's MTU: the device pads up to
+	 * it, and wg-quick or ip(8) change it while we run. */
+	struct mg_netlink links;
+	uv_poll_t links_poll;
+	unsigned int ifindex;
 	int tun_fd;
 	bool engine_ready, uapi_ready, loop_ready, stopping;
 };

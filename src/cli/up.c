@@ -226,7 +226,6 @@ static int configure_device(struct up *u)
 	struct mg_device *dev = &u->daemon.engine.dev;
 	char pub[MG_KEY_BASE64_LEN + 1];
 
-	dev->mtu = u->iface.mtu;
 	if (u->config.flags & MG_CONFIG_HAS_PRIVATE_KEY)
 		mg_device_set_private_key(dev, u->config.private_key);
 	for (size_t k = 0; k < u->config.peers_len; k++) {

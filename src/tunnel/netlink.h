@@ -28,6 +28,28 @@ int mg_netlink_link_set_up(struct mg_netlink *nl, unsigned int ifindex, bool up)
 int mg_netlink_link_set_mtu(struct mg_netlink *nl, unsigned int ifindex, uint32_t mtu);
 int mg_netlink_link_delete(struct mg_netlink *nl, unsigned int ifindex);
 
+/* What the kernel says about a link (RTM_NEWLINK); mtu is 0 when absent. */
+struct mg_netlink_link {
+	unsigned int ifindex;
+	uint32_t mtu;
+};
+
+/* "ip link show dev IFINDEX": the link as it is now. -ENODEV when gone. */
+int mg_netlink_link_get(struct mg_netlink *nl, unsigned int ifindex, struct mg_netlink_link *out);
+
+/* Opens nl to listen for link changes (RTMGRP_LINK) of its network
+ * namespace, non-blocking, for an event loop to poll nl->fd. Make no requests
+ * on it: their answers would be mixed with the notifications. */
+int mg_netlink_open_link_events(struct mg_netlink *nl);
+
+typedef void (*mg_netlink_link_fn)(const struct mg_netlink_link *link, void *ctx);
+
+/* Hands every queued RTM_NEWLINK notification to fn, without blocking; link is
+ * valid only during the call. 0 once drained. -ENOBUFS when the socket's
+ * buffer overflowed and notifications were lost: the caller re-reads what it
+ * follows with mg_netlink_link_get (on another handle) and calls this again. */
+int mg_netlink_link_events(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx);
+
 /* p's address is the interface's own, p's cidr the on-link prefix (as in
  * "ip addr add 10.0.0.1/24"). IPv6 addresses skip duplicate address detection,
  * so they are usable as soon as the call returns. */

@@ -25,12 +25,12 @@ struct request {
 	};
 };
 
-int mg_netlink_open(struct mg_netlink *nl)
+static int open_socket(struct mg_netlink *nl, int flags, uint32_t groups)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
 	int fd, ret, one = 1;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | flags, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
 	/* Error replies then carry only the failed request's header. */
@@ -43,6 +43,16 @@ int mg_netlink_open(struct mg_netlink *nl)
 	nl->fd = fd;
 	nl->seq = 0;
 	return 0;
+}
+
+int mg_netlink_open(struct mg_netlink *nl)
+{
+	return open_socket(nl, 0, 0);
+}
+
+int mg_netlink_open_link_events(struct mg_netlink *nl)
+{
+	return open_socket(nl, SOCK_NONBLOCK, RTMGRP_LINK);
 }
 
 void mg_netlink_close(struct mg_netlink *nl)
@@ -215,6 +225,84 @@ int mg_netlink_link_delete(struct mg_netlink *nl, unsigned int ifindex)
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = (int)ifindex;
 	return transact(nl, &r, NULL, NULL);
+}
+
+/* Fills out from an RTM_NEWLINK message; false for any other message. */
+static bool parse_link(const struct nlmsghdr *nh, struct mg_netlink_link *out)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+
+	if (nh->nlmsg_type != RTM_NEWLINK || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return false;
+	out->ifindex = (unsigned int)ifi->ifi_index;
+	out->mtu = 0;
+	find_u32(nh, sizeof(*ifi), IFLA_MTU, &out->mtu);
+	return true;
+}
+
+static void take_link(const struct nlmsghdr *nh, void *arg)
+{
+	parse_link(nh, arg);
+}
+
+int mg_netlink_link_get(struct mg_netlink *nl, unsigned int ifindex, struct mg_netlink_link *out)
+{
+	struct request r;
+	struct ifinfomsg *ifi = start(&r, RTM_GETLINK, 0, sizeof(*ifi));
+	int ret;
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = (int)ifindex;
+	/* Without the statistics the answer fits REPLY_SIZE many times. */
+	put_u32(&r, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	memset(out, 0, sizeof(*out));
+	ret = transact(nl, &r, take_link, out);
+	if (ret == 0 && out->ifindex != ifindex)
+		ret = -ENODEV;
+	return ret;
+}
+
+/* Reads one datagram of notifications: 1 when there may be more, 0 when
+ * drained, -ENOBUFS when notifications were lost (an overflow, or one too
+ * big to read whole), another -errno on failure. */
+static int read_link_events(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx)
+{
+	union {
+		struct nlmsghdr nh;
+		char buf[REPLY_SIZE];
+	} u;
+	struct sockaddr_nl from;
+	socklen_t fromlen = sizeof(from);
+	struct mg_netlink_link link;
+	ssize_t n = recvfrom(nl->fd, u.buf, sizeof(u.buf), MSG_TRUNC | MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fromlen);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno == EINTR ? 1 : -errno;
+	if ((size_t)n > sizeof(u.buf))
+		return -ENOBUFS;
+	/* Only the kernel's notifications count (see receive). */
+	if (from.nl_pid != 0)
+		return 1;
+	for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
+		const struct nlmsghdr *nh = (const void *)(u.buf + off);
+		if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > (size_t)n - off)
+			return -EPROTO;
+		if (parse_link(nh, &link))
+			fn(&link, ctx);
+		off += NLMSG_ALIGN(nh->nlmsg_len);
+	}
+	return 1;
+}
+
+int mg_netlink_link_events(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx)
+{
+	int ret;
+
+	do {
+		ret = read_link_events(nl, fn, ctx);
+	} while (ret == 1);
+	return ret;
 }
 
 static int change_addr(struct mg_netlink *nl, uint16_t type, uint16_t flags, unsigned int ifindex,

@@ -682,3 +682,99 @@ mg_wgd_start() {
 	mg_wait_for 10 mg_wg_sock_ready "$MG_BG_PID" "$ifn" ||
 		mg_die "$impl for $ifn in $ns made no socket $MG_WG_RUN/$ifn.sock (log: $(tail -n 3 "$log"))"
 }
+
+# ---- underlay audit: every datagram a WireGuard message, counted after
+# segmentation (nftables in the receiving namespace) ----
+
+# mg_udp_gso_off NS IF: IF (a veth end in NS) segments UDP GSO batches itself.
+# Without this a batch crosses the veth whole, and the far side's hooks see
+# one datagram of up to 64 KB instead of the datagrams a real wire carries.
+mg_udp_gso_off() {
+	mg_in "$1" ethtool -K "$2" tx-udp-segmentation off >/dev/null ||
+		mg_die "cannot turn tx-udp-segmentation off on $2 in $1"
+}
+
+# mg_wire_audit NS PORT MTU [MARKER]: (re)starts counting, in NS, the UDP
+# datagrams arriving for PORT, sent by peers whose TUN MTU is MTU, by kind:
+#   init, resp, cookie: types 1, 2, 3 with exactly 148, 92, 64 bytes;
+#   full: type 4 with MTU + 32 bytes (a packet of the whole MTU, or one whose
+#     padding stopped at the MTU, which need not be a multiple of 16);
+#   data: other type 4, 32 + a multiple of 16 bytes (keepalives: 32);
+#   over: type 4 longer than MTU + 32 (padding past the MTU, or the MTU of
+#     before a change);
+#   other: anything else (an unencrypted packet, garbage).
+# The type is the first byte, the next three must be zero. MARKER (16 hex
+# digits, 8 bytes) also counts as "marker" every datagram holding them where
+# a leaked IPv4/UDP packet carries its payload (28 bytes in). The sender's
+# veth needs mg_udp_gso_off. Calling it again resets every counter.
+mg_wire_audit() {
+	local ns=$1 port=$2 full=$(($3 + 40)) marker=""
+	[ -z "${4:-}" ] || marker="@th,288,64 0x$4 counter name marker"
+	mg_in "$ns" nft -f - <<-EOF || mg_die "nft wire audit in $ns"
+		table inet mgwire
+		delete table inet mgwire
+		table inet mgwire {
+			counter init { }
+			counter resp { }
+			counter cookie { }
+			counter full { }
+			counter data { }
+			counter over { }
+			counter other { }
+			counter marker { }
+			chain pre {
+				type filter hook prerouting priority raw; policy accept;
+				udp dport $port jump wire
+			}
+			chain wire {
+				$marker
+				udp length 156 @th,64,32 0x01000000 counter name init return
+				udp length 100 @th,64,32 0x02000000 counter name resp return
+				udp length 72 @th,64,32 0x03000000 counter name cookie return
+				udp length $full @th,64,32 0x04000000 counter name full return
+				udp length > $full @th,64,32 0x04000000 counter name over return
+				udp length >= 40 udp length & 15 == 8 @th,64,32 0x04000000 counter name data return
+				counter name other
+			}
+		}
+	EOF
+}
+
+# mg_wire_count NS NAME: datagrams of kind NAME since mg_wire_audit.
+mg_wire_count() {
+	mg_in "$1" nft list counter inet mgwire "$2" |
+		awk '$1 == "packets" { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# mg_wire_clean NS [KIND]: prints the counts; true when nothing but
+# well-formed WireGuard messages of at most MTU + 32 bytes came, and some of
+# KIND (default full: full-size data; data for a direction carrying only
+# ACKs), so that the check did not pass on an idle wire.
+mg_wire_clean() {
+	local k line="" seen=${2:-full}
+	local -A n
+	for k in init resp cookie full data over other marker; do
+		n[$k]=$(mg_wire_count "$1" "$k")
+		line+=" $k=${n[$k]}"
+	done
+	echo "    datagrams into $1:$line"
+	[ "${n[over]}" -eq 0 ] && [ "${n[other]}" -eq 0 ] && [ "${n[marker]}" -eq 0 ] &&
+		[ "${n[$seen]}" -gt 0 ]
+}
+
+# mg_rx_clean LOG: a stopped meshguard daemon's exit stats (LOG) count no
+# data that failed to decrypt, named no keypair of ours, or was replayed.
+mg_rx_clean() {
+	local stats k n bad=0
+	stats=$(grep 'stats: rx invalid' "$1" | tail -n 1)
+	[ -n "$stats" ] || {
+		echo "    no stats line in ${1##*/}"
+		return 1
+	}
+	for k in 'unknown index' 'decrypt failed' replayed; do
+		n=$(grep -o "$k [0-9]*" <<<"$stats" | awk '{ print $NF }')
+		echo "    ${1##*/}: $k ${n:-?}"
+		[ "${n:-1}" -eq 0 ] || bad=1
+	done
+	return "$bad"
+}
