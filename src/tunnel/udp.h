@@ -61,13 +61,14 @@ int mg_udp_set_fwmark(struct mg_udp *u, uint32_t fwmark);
  * that address (IP_PKTINFO / IPV6_PKTINFO; the interface is forced only for
  * a link-local IPv6 source, which needs it: elsewhere routing picks it, so a
  * route back by another interface still works, as in the kernel module).
- * When that address no longer exists, the kernel refuses the send; it is
- * then sent again without a source, and so are the rest of the batch's
- * datagrams from the same address. The endpoint itself stays as it is (the
- * queue holds copies): the peer's cached source is replaced by the next
- * authenticated packet from the peer, which arrives at an address we still
- * have, or cleared by the handshake timers; until then each send to it costs
- * one refused call more per batch. */
+ * When that address no longer exists, the kernel refuses the send
+ * (ENETUNREACH for IPv4, EINVAL for IPv6); it is then sent again without a
+ * source, and so are the rest of the batch's datagrams from that address.
+ * The endpoint itself stays as it is (the queue holds copies): the peer's
+ * cached source is replaced by the next authenticated packet from the peer,
+ * which arrives at an address we still have, or cleared by the handshake
+ * timers; until then each send to it costs one refused call more per
+ * batch. */
 
 /* Sends one datagram from the socket of to's family. 0 or -errno: -EAGAIN
  * when the send buffer is full (the caller drops, as a router would),

@@ -208,11 +208,13 @@ static void drop_source(struct msghdr *h, const struct mg_endpoint *to)
 							 : CMSG_SPACE(sizeof(struct in6_pktinfo));
 }
 
-/* The kernel's answers to a source address that is gone (EINVAL from the
- * route lookup or the pktinfo check) or an interface that is. */
+/* The kernel's answers to a source address that is gone: IPv4's route
+ * lookup says ENETUNREACH (EINVAL on some kernels), IPv6's pktinfo check
+ * EINVAL; ENODEV when the interface is gone. A network that is really
+ * unreachable costs one more refused call. */
 static bool source_gone(int err)
 {
-	return err == EINVAL || err == EADDRNOTAVAIL || err == ENODEV;
+	return err == ENETUNREACH || err == EINVAL || err == EADDRNOTAVAIL || err == ENODEV;
 }
 
 int mg_udp_send(struct mg_udp *u, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
