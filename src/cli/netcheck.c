@@ -287,7 +287,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct netcheck *nc = h->data;
 	uint8_t buf[MG_STUN_MAX_SIZE];
-	struct mg_endpoint from;
+	struct mg_endpoint from = { 0 }; /* recvfrom fills the remote part only */
 	uv_os_fd_t fd;
 
 	(void)events;

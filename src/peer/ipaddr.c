@@ -209,7 +209,7 @@ socklen_t mg_endpoint_len(const struct mg_endpoint *ep)
 
 /* Address, port and (IPv6) scope id; flowinfo is per-packet, not identity.
  * Two unset endpoints are equal. */
-bool mg_endpoint_equal(const struct mg_endpoint *a, const struct mg_endpoint *b)
+bool mg_endpoint_equal_remote(const struct mg_endpoint *a, const struct mg_endpoint *b)
 {
 	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
@@ -224,4 +224,47 @@ bool mg_endpoint_equal(const struct mg_endpoint *a, const struct mg_endpoint *b)
 	default:
 		return true;
 	}
+}
+
+/* The local address counts, as in the kernel's endpoint_eq: roaming must
+ * take a new local address even from the same remote one (the peer now
+ * reaches us on another of our addresses, so replies must move too), and a
+ * GSO send must not merge datagrams that leave from different sources. */
+bool mg_endpoint_equal(const struct mg_endpoint *a, const struct mg_endpoint *b)
+{
+	return mg_endpoint_equal_remote(a, b) && mg_endpoint_equal_local(a, b);
+}
+
+/* Only the bytes of the family count: a v4 local address leaves 12 unused.
+ * Unset endpoints have no local address. */
+bool mg_endpoint_equal_local(const struct mg_endpoint *a, const struct mg_endpoint *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	switch (a->sa.sa_family) {
+	case AF_INET:
+		return a->local.ifindex == b->local.ifindex &&
+		       a->local.in4.s_addr == b->local.in4.s_addr;
+	case AF_INET6:
+		return a->local.ifindex == b->local.ifindex &&
+		       !memcmp(&a->local.in6, &b->local.in6, sizeof(a->local.in6));
+	default:
+		return true;
+	}
+}
+
+/* An address of all zeros is never a datagram's destination, so it can mean
+ * unset. */
+bool mg_endpoint_has_local(const struct mg_endpoint *ep)
+{
+	if (ep->sa.sa_family == AF_INET)
+		return ep->local.in4.s_addr != 0;
+	if (ep->sa.sa_family == AF_INET6)
+		return !IN6_IS_ADDR_UNSPECIFIED(&ep->local.in6);
+	return false;
+}
+
+void mg_endpoint_clear_local(struct mg_endpoint *ep)
+{
+	memset(&ep->local, 0, sizeof(ep->local));
 }

@@ -17,13 +17,29 @@ struct mg_prefix {
 	uint8_t addr[16];
 };
 
-/* A UDP endpoint: an IPv4 or IPv6 socket address. */
+/* Our end of the path to an endpoint (the "sticky source"): the local
+ * address a datagram from the peer arrived at and the interface it came in
+ * by, so that replies leave from the address the peer contacted, as the
+ * kernel module and wireguard-go do. Same family as the endpoint's remote
+ * address. All zero: unset, the kernel chooses the source by routing. */
+struct mg_endpoint_local {
+	union {
+		struct in_addr in4;
+		struct in6_addr in6;
+	};
+	uint32_t ifindex;
+};
+
+/* A UDP endpoint: the remote IPv4 or IPv6 socket address (what wg(8) shows
+ * as endpoint= and what logs print) and the local address replies to it
+ * leave from. sa comes first, so &ep->sa is the address for sendto. */
 struct mg_endpoint {
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in4;
 		struct sockaddr_in6 in6;
 	};
+	struct mg_endpoint_local local;
 };
 
 #define MG_PREFIX_STRLEN   (INET6_ADDRSTRLEN + 4)
@@ -38,9 +54,19 @@ void mg_prefix_mask(struct mg_prefix *p);
 
 /* Numeric "1.2.3.4:51820" or "[fd00::1]:51820" (no name lookup). 0 or -EINVAL. */
 int mg_endpoint_parse(struct mg_endpoint *out, const char *s);
-/* Same form as mg_endpoint_parse reads. */
+/* Same form as mg_endpoint_parse reads; the remote address only. */
 void mg_endpoint_format(char *out, size_t len, const struct mg_endpoint *ep);
+/* The length of the remote socket address, for sendto; 0 when unset. */
 socklen_t mg_endpoint_len(const struct mg_endpoint *ep);
+/* The whole path: remote address and local address (see the .c file). */
 bool mg_endpoint_equal(const struct mg_endpoint *a, const struct mg_endpoint *b);
+/* The remote address only: the peer's identity on the network. */
+bool mg_endpoint_equal_remote(const struct mg_endpoint *a, const struct mg_endpoint *b);
+/* The local address only (family, address, interface). */
+bool mg_endpoint_equal_local(const struct mg_endpoint *a, const struct mg_endpoint *b);
+
+bool mg_endpoint_has_local(const struct mg_endpoint *ep);
+/* Forgets the local address: the next send lets the kernel choose again. */
+void mg_endpoint_clear_local(struct mg_endpoint *ep);
 
 #endif

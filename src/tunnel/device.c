@@ -429,13 +429,16 @@ void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len)
 
 /* ---- receiving ---- */
 
+/* Roaming: the remote address and, with it, the local address the packet
+ * arrived at, which replies then leave from (a peer that now reaches us on
+ * another of our addresses moves only the local one; that is not logged). */
 static void set_endpoint_from(struct mg_peer *peer, const struct mg_endpoint *from)
 {
 	char name[16], ep[MG_ENDPOINT_STRLEN];
 
 	if (mg_endpoint_equal(&peer->endpoint, from))
 		return;
-	if (peer->endpoint.sa.sa_family) {
+	if (peer->endpoint.sa.sa_family && !mg_endpoint_equal_remote(&peer->endpoint, from)) {
 		mg_endpoint_format(ep, sizeof(ep), from);
 		mg_log(MG_LOG_INFO, "peer %s: roamed to %s", mg_peer_name(peer, name), ep);
 	}

@@ -122,7 +122,18 @@ static void expired_retransmit_handshake(struct mg_peer *peer)
 	peer->timers.handshake_attempts++;
 	mg_log(MG_LOG_VERBOSE, "peer %s: no response to handshake, retrying (attempt %u)",
 	       mg_peer_name(peer, name), peer->timers.handshake_attempts + 1);
+	/* The sticky source may be why there is no answer (the peer no longer
+	 * reaches it, or routing changed): let the kernel choose again. */
+	mg_endpoint_clear_local(&peer->endpoint);
 	mg_device_send_initiation(peer, true);
+}
+
+/* Data went out and nothing came back: as above, the source may be the
+ * trouble. */
+static void expired_new_handshake(struct mg_peer *peer)
+{
+	mg_endpoint_clear_local(&peer->endpoint);
+	mg_device_send_initiation(peer, false);
 }
 
 static void expired_send_keepalive(struct mg_peer *peer)
@@ -144,7 +155,7 @@ static void expired(struct mg_peer *peer, enum mg_timer_kind k)
 		expired_send_keepalive(peer);
 		break;
 	case MG_TIMER_NEW_HANDSHAKE:
-		mg_device_send_initiation(peer, false);
+		expired_new_handshake(peer);
 		break;
 	case MG_TIMER_ZERO_KEY_MATERIAL:
 		mg_device_zero_keys(peer);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -37,11 +38,12 @@ struct mg_udp {
 	uint16_t port;	 /* host order: the port both sockets are bound to */
 	uint32_t fwmark; /* SO_MARK on both sockets; 0: none */
 	bool gso;	 /* UDP_SEGMENT works; cleared on the first refusal */
-	/* Private: sendmmsg's descriptors for mg_udp_send_batch. */
+	/* Private: sendmmsg's descriptors for mg_udp_send_batch, with room
+	 * for a UDP_SEGMENT and an IP_PKTINFO or IPV6_PKTINFO message each. */
 	struct mmsghdr tx_msg[MG_UDP_TX_MAX];
 	struct iovec tx_iov[MG_UDP_TX_MAX];
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} tx_control[MG_UDP_TX_MAX];
 };
@@ -55,6 +57,19 @@ void mg_udp_close(struct mg_udp *u);
 /* Marks both sockets' packets with fwmark from now on (0 clears the mark). */
 int mg_udp_set_fwmark(struct mg_udp *u, uint32_t fwmark);
 
+/* Sticky source: a datagram to an endpoint with a local address leaves from
+ * that address (IP_PKTINFO / IPV6_PKTINFO; the interface is forced only for
+ * a link-local IPv6 source, which needs it: elsewhere routing picks it, so a
+ * route back by another interface still works, as in the kernel module).
+ * When that address no longer exists, the kernel refuses the send
+ * (ENETUNREACH for IPv4, EINVAL for IPv6); it is then sent again without a
+ * source, and so are the rest of the batch's datagrams from that address.
+ * The endpoint itself stays as it is (the queue holds copies): the peer's
+ * cached source is replaced by the next authenticated packet from the peer,
+ * which arrives at an address we still have, or cleared by the handshake
+ * timers; until then each send to it costs one refused call more per
+ * batch. */
+
 /* Sends one datagram from the socket of to's family. 0 or -errno: -EAGAIN
  * when the send buffer is full (the caller drops, as a router would),
  * -EAFNOSUPPORT when the set has no socket of that family. */
@@ -62,7 +77,8 @@ int mg_udp_send(struct mg_udp *u, const struct mg_endpoint *to, const uint8_t *b
 
 /* Caller-owned receive buffers: 4 MiB, so allocate it once (not on the
  * stack) and reuse it for every call. After mg_udp_recv_batch returns n,
- * slots 0..n-1 hold datagram buf[i] of len[i] bytes from from[i]. A len of 0
+ * slots 0..n-1 hold datagram buf[i] of len[i] bytes from from[i], whose
+ * local address is where it arrived (unset if the kernel did not say). A len of 0
  * marks a datagram that was empty or too large for a slot: skip it. */
 struct mg_udp_batch {
 	struct mg_endpoint from[MG_UDP_BATCH];
@@ -78,7 +94,8 @@ struct mg_udp_batch {
 	struct mmsghdr msg[MG_UDP_BATCH];
 	struct iovec iov[MG_UDP_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t))];
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)) +
+			 CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} control[MG_UDP_BATCH];
 };
@@ -88,8 +105,8 @@ struct mg_udp_batch {
 int mg_udp_recv_batch(int fd, struct mg_udp_batch *b);
 
 /* Sends items in order, one sendmmsg per run of one family, merging runs of
- * equal-sized datagrams to one endpoint into a single UDP GSO send where the
- * kernel allows. Returns how many datagrams could not be sent (the caller
+ * equal-sized datagrams to one endpoint (remote and local address) into a
+ * single UDP GSO send where the kernel allows. Returns how many datagrams could not be sent (the caller
  * counts them as drops, as a router would). */
 unsigned mg_udp_send_batch(struct mg_udp *u, const struct mg_udp_tx_item *items, unsigned count);
 

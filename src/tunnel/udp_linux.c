@@ -47,6 +47,12 @@ static int make_socket(int family, uint32_t fwmark)
 	 * what the kernel dropped. Kernels without them still work. */
 	setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* Where each datagram arrived, so replies leave from there (see
+	 * "Sticky source" in udp.h); without it the kernel picks as before. */
+	if (family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	if (fwmark && set_mark(fd, fwmark) < 0)
 		goto fail;
 	return fd;
@@ -156,35 +162,117 @@ int mg_udp_set_fwmark(struct mg_udp *u, uint32_t fwmark)
 	return 0;
 }
 
+static int fd_for(const struct mg_udp *u, const struct mg_endpoint *to)
+{
+	if (to->sa.sa_family == AF_INET)
+		return u->fd4;
+	if (to->sa.sa_family == AF_INET6)
+		return u->fd6;
+	return -1;
+}
+
+/* Appends a control message of len bytes to h, whose buffer has room. */
+static void *put_cmsg(struct msghdr *h, int level, int type, size_t len)
+{
+	struct cmsghdr *c = (struct cmsghdr *)((char *)h->msg_control + h->msg_controllen);
+
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	h->msg_controllen += CMSG_SPACE(len);
+	return CMSG_DATA(c);
+}
+
+/* The sticky source as the last control message of h; false if to has
+ * none. */
+static bool put_source(struct msghdr *h, const struct mg_endpoint *to)
+{
+	if (!mg_endpoint_has_local(to))
+		return false;
+	if (to->sa.sa_family == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = to->local.in4 };
+		memcpy(put_cmsg(h, IPPROTO_IP, IP_PKTINFO, sizeof(pi)), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { .ipi6_addr = to->local.in6 };
+		if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+			pi.ipi6_ifindex = to->local.ifindex;
+		memcpy(put_cmsg(h, IPPROTO_IPV6, IPV6_PKTINFO, sizeof(pi)), &pi, sizeof(pi));
+	}
+	return true;
+}
+
+/* Removes what put_source added. */
+static void drop_source(struct msghdr *h, const struct mg_endpoint *to)
+{
+	h->msg_controllen -= to->sa.sa_family == AF_INET ? CMSG_SPACE(sizeof(struct in_pktinfo))
+							 : CMSG_SPACE(sizeof(struct in6_pktinfo));
+}
+
+/* The kernel's answers to a source address that is gone: IPv4's route
+ * lookup says ENETUNREACH (EINVAL on some kernels), IPv6's pktinfo check
+ * EINVAL; ENODEV when the interface is gone. A network that is really
+ * unreachable costs one more refused call. */
+static bool source_gone(int err)
+{
+	return err == ENETUNREACH || err == EINVAL || err == EADDRNOTAVAIL || err == ENODEV;
+}
+
 int mg_udp_send(struct mg_udp *u, const struct mg_endpoint *to, const uint8_t *buf, size_t len)
 {
-	int fd;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr h = {
+		.msg_name = (void *)&to->sa,
+		.msg_namelen = mg_endpoint_len(to),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+	};
+	int fd = fd_for(u, to);
 
-	switch (to->sa.sa_family) {
-	case AF_INET:
-		fd = u->fd4;
-		break;
-	case AF_INET6:
-		fd = u->fd6;
-		break;
-	default:
-		return -EAFNOSUPPORT;
-	}
 	if (fd < 0)
 		return -EAFNOSUPPORT;
-	if (sendto(fd, buf, len, 0, &to->sa, mg_endpoint_len(to)) < 0)
+	put_source(&h, to);
+	if (sendmsg(fd, &h, 0) >= 0)
+		return 0;
+	if (!h.msg_controllen || !source_gone(errno))
+		return -errno;
+	h.msg_controllen = 0;
+	if (sendmsg(fd, &h, 0) < 0)
 		return -errno;
 	return 0;
 }
 
-/* Reads the UDP GRO segment size and the drop counter from msg's control
- * messages. */
+/* The address a datagram arrived at: ipi_spec_dst is the one a reply
+ * should come from (the destination, for unicast). */
+static void read_local(struct mg_endpoint *from, const struct cmsghdr *c)
+{
+	if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		struct in_pktinfo pi;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		from->local.in4 = pi.ipi_spec_dst;
+		from->local.ifindex = (uint32_t)pi.ipi_ifindex;
+	} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+		struct in6_pktinfo pi;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		from->local.in6 = pi.ipi6_addr;
+		from->local.ifindex = pi.ipi6_ifindex;
+	}
+}
+
+/* Reads the UDP GRO segment size, the drop counter and the local address
+ * from msg's control messages. */
 static void read_control(struct mg_udp_batch *b, int i)
 {
 	struct msghdr *m = &b->msg[i].msg_hdr;
 
 	b->segment[i] = 0;
+	mg_endpoint_clear_local(&b->from[i]);
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		read_local(&b->from[i], c);
 		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
 			int size;
 			memcpy(&size, CMSG_DATA(c), sizeof(size));
@@ -225,15 +313,6 @@ int mg_udp_recv_batch(int fd, struct mg_udp_batch *b)
 	return n;
 }
 
-static int fd_for(const struct mg_udp *u, const struct mg_endpoint *to)
-{
-	if (to->sa.sa_family == AF_INET)
-		return u->fd4;
-	if (to->sa.sa_family == AF_INET6)
-		return u->fd6;
-	return -1;
-}
-
 /* How many items from first on can go out as one GSO send: same endpoint,
  * equal sizes, only the last may be shorter, within the size of one UDP
  * datagram. */
@@ -258,45 +337,83 @@ static unsigned gso_run(const struct mg_udp *u, const struct mg_udp_tx_item *ite
 	return n;
 }
 
-static void set_segment(struct mg_udp *u, unsigned m, uint16_t size)
+/* What flush_msgs needs to know of each prepared message. */
+struct tx_meta {
+	const struct mg_endpoint *to;
+	unsigned segments;
+	bool sourced; /* carries to's local address as pktinfo */
+};
+
+/* Message m: run datagrams from item i on, with their control messages. */
+static void prepare_msg(struct mg_udp *u, unsigned m, const struct mg_udp_tx_item *items,
+			unsigned i, unsigned run, struct tx_meta *meta)
 {
 	struct msghdr *h = &u->tx_msg[m].msg_hdr;
-	struct cmsghdr *c;
 
-	h->msg_control = u->tx_control[m].buf;
-	h->msg_controllen = sizeof(u->tx_control[m].buf);
-	c = CMSG_FIRSTHDR(h);
-	c->cmsg_level = SOL_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(size));
-	memcpy(CMSG_DATA(c), &size, sizeof(size));
+	for (unsigned k = 0; k < run; k++) {
+		u->tx_iov[i + k].iov_base = (void *)items[i + k].buf;
+		u->tx_iov[i + k].iov_len = items[i + k].len;
+	}
+	*h = (struct msghdr){
+		.msg_name = (void *)&items[i].to.sa,
+		.msg_namelen = mg_endpoint_len(&items[i].to),
+		.msg_iov = &u->tx_iov[i],
+		.msg_iovlen = run,
+		.msg_control = u->tx_control[m].buf,
+	};
+	if (run > 1) {
+		uint16_t size = (uint16_t)items[i].len;
+		memcpy(put_cmsg(h, SOL_UDP, UDP_SEGMENT, sizeof(size)), &size, sizeof(size));
+	}
+	meta[m].to = &items[i].to;
+	meta[m].segments = run;
+	meta[m].sourced = put_source(h, &items[i].to);
+}
+
+/* Message k was refused for its source: sends it, and the messages after
+ * it from the same source, without one. False if k had none to drop. */
+static bool unsource(struct mg_udp *u, unsigned k, unsigned m, struct tx_meta *meta)
+{
+	const struct mg_endpoint *gone = meta[k].to;
+
+	if (!meta[k].sourced)
+		return false;
+	for (unsigned j = k; j < m; j++) {
+		if (meta[j].sourced && mg_endpoint_equal_local(meta[j].to, gone)) {
+			drop_source(&u->tx_msg[j].msg_hdr, meta[j].to);
+			meta[j].sourced = false;
+		}
+	}
+	return true;
 }
 
 /* Sends the prepared messages 0..m-1 on fd; returns datagrams not sent. */
-static unsigned flush_msgs(struct mg_udp *u, int fd, unsigned m, const unsigned *segments)
+static unsigned flush_msgs(struct mg_udp *u, int fd, unsigned m, struct tx_meta *meta)
 {
 	unsigned done = 0, failed = 0;
 
 	while (done < m) {
 		int n = sendmmsg(fd, u->tx_msg + done, m - done, MSG_DONTWAIT);
-		if (n <= 0) {
-			/* EIO/EINVAL: this kernel or route refuses GSO; send
-			 * the rest one by one from now on. */
-			if (n < 0 && (errno == EIO || errno == EINVAL) && u->gso &&
-			    u->tx_msg[done].msg_hdr.msg_controllen)
-				u->gso = false;
-			failed += segments[done];
-			done++;
+		if (n > 0) {
+			done += (unsigned)n;
 			continue;
 		}
-		done += (unsigned)n;
+		/* Tried again without its source (see udp.h). */
+		if (n < 0 && source_gone(errno) && unsource(u, done, m, meta))
+			continue;
+		/* EIO/EINVAL: this kernel or route refuses GSO; send the rest
+		 * one by one from now on. */
+		if (n < 0 && (errno == EIO || errno == EINVAL) && meta[done].segments > 1)
+			u->gso = false;
+		failed += meta[done].segments;
+		done++;
 	}
 	return failed;
 }
 
 unsigned mg_udp_send_batch(struct mg_udp *u, const struct mg_udp_tx_item *items, unsigned count)
 {
-	unsigned segments[MG_UDP_TX_MAX];
+	struct tx_meta meta[MG_UDP_TX_MAX];
 	unsigned i = 0, m = 0, failed = 0;
 	int fd = -1;
 
@@ -309,27 +426,15 @@ unsigned mg_udp_send_batch(struct mg_udp *u, const struct mg_udp_tx_item *items,
 			continue;
 		}
 		if (m && item_fd != fd) {
-			failed += flush_msgs(u, fd, m, segments);
+			failed += flush_msgs(u, fd, m, meta);
 			m = 0;
 		}
 		fd = item_fd;
 		run = gso_run(u, items, i, count);
-		for (unsigned k = 0; k < run; k++) {
-			u->tx_iov[i + k].iov_base = (void *)items[i + k].buf;
-			u->tx_iov[i + k].iov_len = items[i + k].len;
-		}
-		u->tx_msg[m].msg_hdr = (struct msghdr){
-			.msg_name = (void *)&items[i].to,
-			.msg_namelen = mg_endpoint_len(&items[i].to),
-			.msg_iov = &u->tx_iov[i],
-			.msg_iovlen = run,
-		};
-		if (run > 1)
-			set_segment(u, m, (uint16_t)items[i].len);
-		segments[m++] = run;
+		prepare_msg(u, m++, items, i, run, meta);
 		i += run;
 	}
 	if (m)
-		failed += flush_msgs(u, fd, m, segments);
+		failed += flush_msgs(u, fd, m, meta);
 	return failed;
 }

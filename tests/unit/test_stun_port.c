@@ -42,6 +42,7 @@ static size_t recv_one(int fd, uint8_t *buf, size_t cap, struct mg_endpoint *fro
 	socklen_t len = sizeof(*from);
 	ssize_t n;
 
+	memset(from, 0, sizeof(*from)); /* recvfrom fills the remote part only */
 	CHECK(poll(&p, 1, 2000) == 1);
 	n = recvfrom(fd, buf, cap, 0, &from->sa, &len);
 	CHECK(n >= 0);

@@ -1,5 +1,6 @@
 /* The UDP socket set, in a private network namespace: one port for both
- * families, batched receive with the right source endpoints, SO_MARK and
+ * families, batched receive with the right source endpoints (and the local
+ * address each arrived at), SO_MARK and
  * socket buffers beyond net.core.rmem_max. */
 #include "check.h"
 #include "tunnel/netlink.h"
@@ -86,11 +87,25 @@ static void test_options(void)
 	CHECK_EQ(sockopt(b.fd6, SO_MARK), 0);
 }
 
+/* Sent from and to host over lo: that address is both ends. */
+static struct mg_endpoint loopback_from(const char *host, uint16_t port)
+{
+	struct mg_endpoint ep = endpoint(host, port);
+
+	if (ep.sa.sa_family == AF_INET)
+		ep.local.in4 = ep.in4.sin_addr;
+	else
+		ep.local.in6 = ep.in6.sin6_addr;
+	ep.local.ifindex = if_nametoindex("lo");
+	return ep;
+}
+
 /* Sends count datagrams "<tag> <i>" from a to host on b's port, then reads
- * them from fd in batches and checks order, contents and source. */
+ * them from fd in batches and checks order, contents, source and the
+ * address they arrived at. */
 static void exchange(const char *host, int fd, int count)
 {
-	struct mg_endpoint to = endpoint(host, b.port), from = endpoint(host, a.port);
+	struct mg_endpoint to = endpoint(host, b.port), from = loopback_from(host, a.port);
 	char msg[64];
 	int got = 0;
 

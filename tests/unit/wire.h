@@ -66,10 +66,11 @@ struct wire {
 	unsigned dropped;
 };
 
+/* By remote address: the local part of a peer's endpoint is the sender's. */
 static inline int wire_node_by_addr(struct wire *w, const struct mg_endpoint *ep)
 {
 	for (int i = 0; i < w->count; i++)
-		if (mg_endpoint_equal(&w->nodes[i].addr, ep))
+		if (mg_endpoint_equal_remote(&w->nodes[i].addr, ep))
 			return i;
 	return -1;
 }
