@@ -55,7 +55,9 @@ enum mg_send_kind {
 };
 
 struct mg_device_ops {
-	/* One datagram to send (see enum mg_send_kind for buf's lifetime).
+	/* One datagram to send (see enum mg_send_kind for buf's lifetime) to
+	 * the peer's endpoint, whose local part (when set) is the address the
+	 * peer last reached us on: send from it (sticky source).
 	 * 0 when it went out or was queued to go out, else -errno; only what
 	 * was accepted counts in the peer's tx_bytes, as in wireguard-go. */
 	int (*send)(void *ctx, const struct mg_endpoint *to, enum mg_send_kind kind,
