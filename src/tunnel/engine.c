@@ -17,12 +17,34 @@
 #define TUN_READS_PER_WAKEUP   256
 #define UDP_BATCHES_PER_WAKEUP 8
 
-/* Hands the queue to the kernel. The arena is left as it is: a packet in the
+/* The caller's UDP (config.udp_send): one call per datagram, in order.
+ * Returns how many it refused. */
+static unsigned send_each(struct mg_engine *e, const struct mg_udp_tx_item *items, unsigned count)
+{
+	unsigned failed = 0;
+
+	for (unsigned i = 0; i < count; i++)
+		if (e->config.udp_send(e->config.ctx, &items[i].to, items[i].buf, items[i].len) < 0)
+			failed++;
+	return failed;
+}
+
+static int udp_send_now(struct mg_engine *e, const struct mg_endpoint *to, const uint8_t *buf,
+			size_t len)
+{
+	if (e->config.udp_send)
+		return e->config.udp_send(e->config.ctx, to, buf, len);
+	return mg_udp_send(&e->udp, to, buf, len);
+}
+
+/* Hands the queue to the kernel (or the caller's UDP). The arena is left as it is: a packet in the
  * device's hands, or segments reserved behind it, may still be sealed there. */
 static void tx_send_queued(struct mg_engine *e)
 {
 	if (e->tx.count) {
-		e->stats.udp_send_failed += mg_udp_send_batch(&e->udp, e->tx.items, e->tx.count);
+		e->stats.udp_send_failed +=
+			e->config.udp_send ? send_each(e, e->tx.items, e->tx.count)
+					   : mg_udp_send_batch(&e->udp, e->tx.items, e->tx.count);
 		e->stats.udp_send_calls++;
 	}
 	e->tx.count = 0;
@@ -88,7 +110,7 @@ static int send_transient(struct mg_engine *e, const struct mg_endpoint *to, con
 		return 0;
 	}
 	tx_send_queued(e);
-	ret = mg_udp_send(&e->udp, to, buf, len);
+	ret = udp_send_now(e, to, buf, len);
 	if (ret < 0)
 		e->stats.udp_send_failed++;
 	return ret;
@@ -110,9 +132,10 @@ int mg_engine_send_transient(struct mg_engine *e, const struct mg_endpoint *to, 
 	return send_transient(e, to, buf, len);
 }
 
-/* Hands the device one packet laid out in the arena, whose datagram may take
- * the slot_len bytes from MG_DEVICE_HEADROOM before it. */
-static void send_from_arena(struct mg_engine *e, uint8_t *packet, size_t len, size_t slot_len)
+/* Hands the device one packet, whose datagram may take the slot_len bytes
+ * from MG_DEVICE_HEADROOM before it and stays there until the batch ends:
+ * in the arena, or in a buffer the caller keeps until then. */
+static void send_in_slot(struct mg_engine *e, uint8_t *packet, size_t len, size_t slot_len)
 {
 	e->tx.slot = packet - MG_DEVICE_HEADROOM;
 	e->tx.slot_end = e->tx.slot + slot_len;
@@ -162,7 +185,9 @@ static void engine_deliver(void *ctx, const uint8_t *packet, size_t len)
 	struct mg_engine *e = ctx;
 	uint8_t *p = (uint8_t *)packet;
 
-	if (e->gro) {
+	if (e->config.on_packet) {
+		e->config.on_packet(e->config.ctx, packet, len);
+	} else if (e->gro) {
 		int ret = mg_gro_add(e->gro, packet, len);
 		if (ret == -ENOBUFS) {
 			gro_flush(e);
@@ -261,7 +286,7 @@ static bool read_plain(struct mg_engine *e)
 		return true;
 	n -= (ssize_t)prefix;
 	e->stats.tun_read_packets++;
-	send_from_arena(e, packet, (size_t)n, tx_reserve(e, (size_t)n));
+	send_in_slot(e, packet, (size_t)n, tx_reserve(e, (size_t)n));
 	return true;
 }
 
@@ -292,7 +317,7 @@ static void send_segments(struct mg_engine *e, const struct virtio_net_hdr *h, c
 	e->tx.used += (size_t)n * stride;
 	e->stats.tun_segments += (size_t)n;
 	for (int i = 0; i < n; i++)
-		send_from_arena(e, out + (size_t)i * stride, lens[i], stride);
+		send_in_slot(e, out + (size_t)i * stride, lens[i], stride);
 }
 
 /* A device with a virtio-net header: super-packets are read into their own
@@ -320,7 +345,7 @@ static bool read_offloaded(struct mg_engine *e)
 	}
 	uint8_t *slot = e->tx.arena + e->tx.used + MG_DEVICE_HEADROOM;
 	memcpy(slot, packet, (size_t)n);
-	send_from_arena(e, slot, (size_t)n, tx_reserve(e, (size_t)n));
+	send_in_slot(e, slot, (size_t)n, tx_reserve(e, (size_t)n));
 	return true;
 }
 
@@ -378,6 +403,33 @@ static void read_udp(struct mg_engine *e, int fd)
 		e->stats.udp_kernel_drops = b->kernel_drops;
 	gro_flush(e);
 	batch_end(e);
+}
+
+int mg_engine_send_packets(struct mg_engine *e, const struct mg_engine_packet *packets,
+			   size_t count)
+{
+	if (e->tx.batching)
+		return -EBUSY;
+	batch_begin(e);
+	for (size_t i = 0; i < count; i++) {
+		e->stats.tun_read_packets++;
+		send_in_slot(e, packets[i].data, packets[i].len,
+			     MG_DEVICE_HEADROOM + packets[i].len + MG_DEVICE_TAILROOM);
+	}
+	batch_end(e);
+	return 0;
+}
+
+int mg_engine_udp_input(struct mg_engine *e, const struct mg_endpoint *from, uint8_t *buf,
+			size_t len)
+{
+	if (e->tx.batching)
+		return -EBUSY;
+	batch_begin(e);
+	receive_buffer(e, from, buf, len, 0);
+	gro_flush(e);
+	batch_end(e);
+	return 0;
 }
 
 /* A UDP socket's poll handle. It owns its fd from the moment it is
@@ -453,6 +505,11 @@ int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port)
 
 	if (port && port == e->udp.port)
 		return 0;
+	if (e->config.udp_send) {
+		/* The caller's sockets: the port is only what we report. */
+		e->udp.port = port;
+		return 0;
+	}
 	fresh = malloc(sizeof(*fresh));
 	if (!fresh)
 		return -ENOMEM;
@@ -473,6 +530,10 @@ int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port)
 
 int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark)
 {
+	if (e->config.udp_send) {
+		e->udp.fwmark = fwmark;
+		return 0;
+	}
 	return mg_udp_set_fwmark(&e->udp, fwmark);
 }
 
@@ -527,7 +588,12 @@ int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_
 	ret = mg_device_init(&e->dev, &e->clock.clock, &engine_ops, e);
 	if (ret < 0)
 		goto fail;
-	ret = mg_udp_open(&e->udp, config->port, config->fwmark);
+	if (config->udp_send) {
+		e->udp.port = config->port;
+		e->udp.fwmark = config->fwmark;
+	} else {
+		ret = mg_udp_open(&e->udp, config->port, config->fwmark);
+	}
 	if (ret < 0) {
 		mg_device_free(&e->dev);
 		goto fail;
@@ -553,7 +619,8 @@ int mg_engine_start(struct mg_engine *e)
 	if (ret < 0)
 		return ret;
 	e->open_handles++;
-	ret = start_poll(e, &e->tun_poll, e->tun_fd, on_tun_readable);
+	if (e->tun_fd >= 0)
+		ret = start_poll(e, &e->tun_poll, e->tun_fd, on_tun_readable);
 	if (ret == 0)
 		ret = watch_udp(e);
 	/* Configuration may already have armed timers (persistent keepalive). */

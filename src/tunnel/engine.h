@@ -57,6 +57,8 @@ struct mg_engine_socket;
 
 /* How the engine is set up; see mg_engine_init. */
 struct mg_engine_config {
+	/* -1: no TUN. The caller then hands packets in (mg_engine_send_packets)
+	 * and takes decrypted ones from on_packet. */
 	int tun_fd;
 	/* MG_TUN_* bits of tun.h the fd was opened with: with a virtio-net
 	 * header the engine segments what it reads and coalesces what it
@@ -71,6 +73,13 @@ struct mg_engine_config {
 	const struct mg_clock *clock;
 	/* Called when the TUN device is gone (deleted by someone else). */
 	void (*on_tun_gone)(void *ctx);
+	/* With no TUN: one decrypted IP packet, valid only during the call. */
+	void (*on_packet)(void *ctx, const uint8_t *packet, size_t len);
+	/* The caller's UDP: when set, no socket is opened; every datagram
+	 * leaves through it (buf valid only during the call; 0 or -errno) and
+	 * arrives through mg_engine_udp_input. port and fwmark are then only
+	 * what the engine reports. */
+	int (*udp_send)(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
 	void *ctx;
 };
 
@@ -109,6 +118,24 @@ void mg_engine_close(struct mg_engine *e);
 int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port);
 int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark);
 void mg_engine_free(struct mg_engine *e);
+
+/* An IP packet the caller hands in, at data, with MG_DEVICE_HEADROOM writable
+ * bytes before it and MG_DEVICE_TAILROOM after it. */
+struct mg_engine_packet {
+	uint8_t *data;
+	size_t len;
+};
+
+/* Encrypts and sends packets as one batch; each is sealed where it lies, so
+ * the buffers are the engine's until this returns. -EBUSY when called from
+ * inside one of the engine's own callbacks (on_packet, udp_send): a host
+ * that loops datagrams back to a node in the same process hands them over
+ * from its loop instead. */
+int mg_engine_send_packets(struct mg_engine *e, const struct mg_engine_packet *packets,
+			   size_t count);
+/* One datagram from the caller's UDP; decrypted in place. -EBUSY as above. */
+int mg_engine_udp_input(struct mg_engine *e, const struct mg_endpoint *from, uint8_t *buf,
+			size_t len);
 
 /* Sends a datagram that is not the device's (a STUN answer or request) from
  * the engine's sockets, behind the data queued before it. buf is only read
