@@ -1,7 +1,7 @@
 /* meshguard genkey, genpsk and pubkey: the same bytes in and out as wg(8)'s
  * commands of those names, so scripts written for wg work unchanged. */
 #include "cli/commands.h"
-#include "crypto/primitives.h"
+#include "meshguard.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,33 +30,36 @@ static void warn_if_accessible(void)
 }
 
 /* Writes the key as base64 and a newline; 0 or the exit code 1. */
-static int print_key(const uint8_t key[MG_KEY_LEN])
+static int print_key(const uint8_t key[MG_KEY_BYTES])
 {
-	char base64[MG_KEY_BASE64_LEN + 1];
+	char base64[MG_KEY_BASE64_CHARS + 1];
 	int ret = 0;
 
-	mg_key_to_base64(base64, key);
+	mg_key_encode_base64(base64, key);
 	if (puts(base64) == EOF || fflush(stdout) == EOF) {
 		fprintf(stderr, "meshguard: cannot write the key: %s\n", strerror(errno));
 		ret = 1;
 	}
-	mg_wipe(base64, sizeof(base64));
+	mg_secret_wipe(base64, sizeof(base64));
 	return ret;
 }
 
 static int generate(int argc, char **argv, bool clamp)
 {
-	uint8_t key[MG_KEY_LEN];
+	uint8_t key[MG_KEY_BYTES];
 	int ret;
 
 	if (check_usage(argc, argv) < 0)
 		return 1;
 	warn_if_accessible();
-	mg_random_bytes(key, sizeof(key));
-	if (clamp)
-		mg_x25519_clamp(key);
+	ret = clamp ? mg_key_generate_private(key) : mg_key_generate_preshared(key);
+	if (ret < 0) {
+		fprintf(stderr, "meshguard %s: cannot generate a key: %s\n", argv[0],
+			strerror(-ret));
+		return 1;
+	}
 	ret = print_key(key);
-	mg_wipe(key, sizeof(key));
+	mg_secret_wipe(key, sizeof(key));
 	return ret;
 }
 
@@ -73,13 +76,13 @@ int mg_cmd_genpsk(int argc, char **argv)
 
 /* Reads exactly 44 characters, then allows only whitespace (and NULs, as
  * wg(8) does) up to EOF. 0 or -EINVAL with the reason in *why. */
-static int read_private_key(uint8_t key[MG_KEY_LEN], const char **why)
+static int read_private_key(uint8_t key[MG_KEY_BYTES], const char **why)
 {
-	char base64[MG_KEY_BASE64_LEN + 1] = { 0 };
+	char base64[MG_KEY_BASE64_CHARS + 1] = { 0 };
 	int ch, ret = -EINVAL;
 
 	*why = "invalid private key (expected 44 characters of base64 ending in '=')";
-	if (fread(base64, 1, MG_KEY_BASE64_LEN, stdin) != MG_KEY_BASE64_LEN)
+	if (fread(base64, 1, MG_KEY_BASE64_CHARS, stdin) != MG_KEY_BASE64_CHARS)
 		goto out;
 	while ((ch = getc(stdin)) != EOF) {
 		if (ch && !strchr(" \t\n\v\f\r", ch)) {
@@ -88,17 +91,17 @@ static int read_private_key(uint8_t key[MG_KEY_LEN], const char **why)
 			goto out;
 		}
 	}
-	ret = mg_key_from_base64(key, base64);
+	ret = mg_key_decode_base64(key, base64);
 out:
-	mg_wipe(base64, sizeof(base64));
+	mg_secret_wipe(base64, sizeof(base64));
 	return ret;
 }
 
 int mg_cmd_pubkey(int argc, char **argv)
 {
-	uint8_t key[MG_KEY_LEN], pub[MG_KEY_LEN];
+	uint8_t key[MG_KEY_BYTES], pub[MG_KEY_BYTES];
 	const char *why;
-	int ret = 1;
+	int err, ret = 1;
 
 	if (check_usage(argc, argv) < 0)
 		return 1;
@@ -106,11 +109,16 @@ int mg_cmd_pubkey(int argc, char **argv)
 		fprintf(stderr, "meshguard pubkey: %s\n", why);
 		goto out;
 	}
-	/* X25519 clamps the scalar itself, so an unclamped key gives the same
-	 * public key as wg(8) computes for it. */
-	mg_x25519_public(pub, key);
+	/* An unclamped key (a genpsk output) gives the public key wg(8)
+	 * computes for it: X25519 clamps the scalar itself. */
+	err = mg_key_public_from_private(pub, key);
+	if (err < 0) {
+		fprintf(stderr, "meshguard pubkey: cannot compute the public key: %s\n",
+			strerror(-err));
+		goto out;
+	}
 	ret = print_key(pub);
 out:
-	mg_wipe(key, sizeof(key));
+	mg_secret_wipe(key, sizeof(key));
 	return ret;
 }

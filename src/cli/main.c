@@ -1,19 +1,14 @@
 /* The meshguard command: a table of subcommands, each in its own file and
  * declared in commands.h, in the manner of wg(8). */
 #include "cli/commands.h"
-#include "crypto/primitives.h"
-#include "util/macros.h"
+#include "meshguard.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Kept in step with project(VERSION) in CMakeLists.txt unless CMake passes it. */
-#ifndef MG_VERSION
-#define MG_VERSION "0.1.0"
-#endif
-
-#define EXIT_USAGE 2
+#define EXIT_USAGE    2
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct command {
 	const char *name;
@@ -64,12 +59,22 @@ static bool called_as_wireguard_go(const char *argv0)
 	return !strcmp(base, "meshguard-wg");
 }
 
+static int init_library(void)
+{
+	int err = mg_library_init();
+
+	if (err < 0)
+		fprintf(stderr, "meshguard: cannot initialise libsodium and libgcrypt: %s\n",
+			strerror(-err));
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
 
 	if (argc > 0 && called_as_wireguard_go(argv[0])) {
-		if (mg_crypto_init() < 0)
+		if (init_library() < 0)
 			return 1;
 		return mg_cmd_wireguard_go(argc, argv);
 	}
@@ -83,7 +88,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (is_any(argv[1], "version", "--version", "-v")) {
-		puts("meshguard v" MG_VERSION);
+		printf("meshguard v%s\n", mg_version_string());
 		return 0;
 	}
 	cmd = find_command(argv[1]);
@@ -92,10 +97,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (mg_crypto_init() < 0) {
-		fputs("meshguard: cannot initialise libsodium\n", stderr);
+	if (init_library() < 0)
 		return 1;
-	}
 	/* Like wg(8), a subcommand sees its own name as argv[0]. */
 	return cmd->run(argc - 1, argv + 1);
 }
