@@ -1,6 +1,6 @@
 /* Drives the real configuration parser with arbitrary bytes: it must return
  * either a tree or an error message, never crash, leak or read past size. */
-#include "cli/config.h"
+#include "node/wgquick.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -70,16 +70,6 @@ static int add_default_route(struct mg_iface *i, const struct mg_prefix *p, char
 	return 0;
 }
 
-static bool has_default_route(const struct mg_config *c, int family)
-{
-	for (size_t k = 0; k < c->peers_len; k++)
-		for (size_t j = 0; j < c->peers[k].allowed_ips_len; j++)
-			if (c->peers[k].allowed_ips[j].cidr == 0 &&
-			    c->peers[k].allowed_ips[j].family == family)
-				return true;
-	return false;
-}
-
 static int add_routes(struct mg_iface *i, const struct mg_config *c, char *err, size_t errlen)
 {
 	char buf[MG_PREFIX_STRLEN];
@@ -111,15 +101,6 @@ static int add_routes(struct mg_iface *i, const struct mg_config *c, char *err, 
 	return 0;
 }
 
-uint32_t mg_iface_fwmark(const struct mg_config *c)
-{
-	bool has_fwmark = (c->flags & MG_CONFIG_HAS_FWMARK) && c->fwmark;
-
-	if (has_default_route(c, AF_INET) || has_default_route(c, AF_INET6))
-		return has_fwmark ? c->fwmark : MG_IFACE_DEFAULT_TABLE;
-	return has_fwmark ? c->fwmark : 0;
-}
-
 int mg_iface_configure(struct mg_iface *i, const char *ifname, const struct mg_config *c, char *err,
 		       size_t errlen)
 {
@@ -128,7 +109,7 @@ int mg_iface_configure(struct mg_iface *i, const char *ifname, const struct mg_c
 	memset(i, 0, sizeof(*i));
 	i->nl.fd = -1;
 	i->mtu = c && (c->flags & MG_CONFIG_HAS_MTU) ? c->mtu : MG_DEFAULT_MTU;
-	i->fwmark = c ? mg_iface_fwmark(c) : 0;
+	i->fwmark = c ? mg_config_fwmark(c) : 0;
 	ret = mg_netlink_open(&i->nl);
 	if (ret < 0)
 		return fail(err, errlen, ret, "cannot open rtnetlink", NULL);

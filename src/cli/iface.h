@@ -8,11 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/config.h"
+#include "node/wgquick.h"
 #include "tunnel/netlink.h"
 
-#define MG_IFACE_DEFAULT_TABLE 51820
-#define MG_IFACE_MAX_RULES     4
+#define MG_IFACE_MAX_RULES 4
 
 struct mg_iface {
 	struct mg_netlink nl;
@@ -25,9 +24,6 @@ struct mg_iface {
 	unsigned rule_count;
 };
 
-/* The mark the tunnel's own UDP needs under c: wg-quick's table number when
- * a default route goes into the tunnel, else c's FwMark, else 0. */
-uint32_t mg_iface_fwmark(const struct mg_config *c);
 /* Applies c to the interface ifname; with c NULL only the default MTU, as
  * wireguard-go does. On failure writes what failed to err and undoes what it
  * did. */

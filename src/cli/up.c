@@ -2,7 +2,7 @@
  * and run it in the foreground until SIGINT or SIGTERM, then remove what was
  * created. */
 #include "cli/commands.h"
-#include "cli/config.h"
+#include "node/wgquick.h"
 #include "cli/iface.h"
 #include "crypto/primitives.h"
 #include "cli/daemon.h"
@@ -272,7 +272,7 @@ static int bring_up(struct up *u)
 	int ret;
 
 	if (u->config_path)
-		o.fwmark = mg_iface_fwmark(&u->config);
+		o.fwmark = mg_config_fwmark(&u->config);
 	ret = mg_daemon_open(&u->daemon, &o);
 	if (ret < 0)
 		return ret;

@@ -1,7 +1,7 @@
 /* The wg-quick configuration parser: good files give the expected tree, each
  * bad line gives the expected file:line message, limits hold, and loading
  * and endpoint resolution do what the header says. */
-#include "cli/config.h"
+#include "node/wgquick.h"
 #include "check.h"
 
 #include <arpa/inet.h>

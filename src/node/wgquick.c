@@ -11,7 +11,7 @@
  *
  * The parser does no I/O and no name lookups, so the fuzzer can drive it;
  * mg_config_load and mg_config_resolve_endpoints do those around it. */
-#include "cli/config.h"
+#include "node/wgquick.h"
 #include "util/macros.h"
 
 #include <errno.h>
@@ -749,6 +749,24 @@ void mg_config_free(struct mg_config *c)
 	free(c->addresses);
 	free(c->name);
 	mg_wipe(c, sizeof(*c));
+}
+
+static bool has_default_route(const struct mg_config *c)
+{
+	for (size_t k = 0; k < c->peers_len; k++)
+		for (size_t j = 0; j < c->peers[k].allowed_ips_len; j++)
+			if (c->peers[k].allowed_ips[j].cidr == 0)
+				return true;
+	return false;
+}
+
+uint32_t mg_config_fwmark(const struct mg_config *c)
+{
+	bool has_fwmark = (c->flags & MG_CONFIG_HAS_FWMARK) && c->fwmark;
+
+	if (has_default_route(c))
+		return has_fwmark ? c->fwmark : MG_CONFIG_DEFAULT_TABLE;
+	return has_fwmark ? c->fwmark : 0;
 }
 
 /* As wg-quick, since the file holds a private key. */

@@ -1,9 +1,14 @@
 /* wg-quick configuration files: [Interface] and [Peer] sections of
  * "Key = Value" lines, parsed into one tree that mg_config_free() releases.
  * Parsing never touches the network; host names in Endpoint are looked up
- * only by mg_config_resolve_endpoints(). */
-#ifndef MG_CLI_CONFIG_H
-#define MG_CLI_CONFIG_H
+ * only by mg_config_resolve_endpoints().
+ *
+ * This is the library's internal model. Programs see it through the
+ * mg_wgquick_* functions of include/meshguard.h (struct mg_wgquick wraps a
+ * struct mg_config), which this header does not include, so that modules
+ * with internal names of their own (util/log.h's log levels) can use it. */
+#ifndef MG_NODE_WGQUICK_H
+#define MG_NODE_WGQUICK_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -90,5 +95,14 @@ int mg_config_resolve_endpoints(struct mg_config *c, char *err, size_t errlen);
 
 /* Wipes the keys and frees everything c owns; c is left zeroed. */
 void mg_config_free(struct mg_config *c);
+
+/* The table wg-quick routes a default route into, and marks the tunnel's
+ * own UDP with, when the file names no FwMark. */
+#define MG_CONFIG_DEFAULT_TABLE 51820
+
+/* The mark the tunnel's own UDP needs under c: the table number (FwMark, or
+ * MG_CONFIG_DEFAULT_TABLE) when a peer routes a default route into the
+ * tunnel, else c's FwMark, else 0. */
+uint32_t mg_config_fwmark(const struct mg_config *c);
 
 #endif
