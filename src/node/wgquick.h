@@ -105,4 +105,29 @@ void mg_config_free(struct mg_config *c);
  * tunnel, else c's FwMark, else 0. */
 uint32_t mg_config_fwmark(const struct mg_config *c);
 
+/* c as a UAPI set request, as `wg setconf` sends it: private_key,
+ * listen_port and fwmark (each when the file sets it; fwmark as
+ * mg_config_fwmark), replace_peers=true, then per peer public_key,
+ * preshared_key, endpoint, persistent_keepalive_interval,
+ * replace_allowed_ips=true and its allowed_ip lines, and the empty line.
+ * *text (NUL-terminated, *len bytes without the NUL) holds the keys: the
+ * caller wipes it before free(). 0, -ENOMEM, or -EHOSTUNREACH when an
+ * Endpoint name was not resolved (mg_config_resolve_endpoints). */
+int mg_config_uapi_text(const struct mg_config *c, char **text, size_t *len);
+
+struct mg_interface_config;
+
+/* c's kernel side as mg_node_configure_interface takes it: the Address
+ * lines, a route per allowed IP of every peer (a default route once per
+ * family), the MTU (0 when the file has none), and for a default route the
+ * fwmark, table and full-tunnel rules wg-quick sets up. out's size field
+ * must be set; its arrays point into *storage, one allocation the caller
+ * frees once done with out. 0 or -ENOMEM. */
+int mg_config_interface(const struct mg_config *c, struct mg_interface_config *out, void **storage);
+
+/* What the public struct mg_wgquick is. */
+struct mg_wgquick {
+	struct mg_config config;
+};
+
 #endif
