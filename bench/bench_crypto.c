@@ -26,7 +26,7 @@
 #include "util/macros.h"
 #include "crypto/primitives.h"
 #include "tunnel/device.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #include "../tests/unit/wire.h"
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "../tests/unit/wire_extra.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 #include "cli/daemon.h"
 #include "util/macros.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/tun.h"
 
 #include <errno.h>

@@ -12,7 +12,7 @@
 #include "nat/natprobe.h"
 #include "nat/portmap.h"
 #include "nat/stun_client.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/udp.h"
 
 #include <arpa/inet.h>

@@ -6,7 +6,7 @@
 #include "cli/iface.h"
 #include "crypto/primitives.h"
 #include "cli/daemon.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/tun.h"
 
 #include <errno.h>

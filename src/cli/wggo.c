@@ -10,7 +10,7 @@
  *    removed. LOG_LEVEL chooses how much it logs. */
 #include "cli/commands.h"
 #include "cli/daemon.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/messages.h"
 #include "tunnel/netlink.h"
 

@@ -1,5 +1,5 @@
 #include "nat/discovery.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "util/macros.h"
 
 #include <arpa/inet.h>

@@ -22,7 +22,7 @@
 #include "nat/epoch.h"
 #include "nat/portmap_backend.h"
 #include "nat/portmap_journal.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #define NSEC_PER_MSEC UINT64_C(1000000)
 #define NSEC_PER_SEC  UINT64_C(1000000000)

@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "tunnel/clock.h"
+#include "util/clock.h"
 
 #define MG_PORTMAP_STATE_DIR	     "/var/lib/meshguard"
 #define MG_PORTMAP_LIFETIME_S	     7200

@@ -1,7 +1,7 @@
 #include "tunnel/device.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/timers.h"
 
 #include <endian.h>

@@ -25,9 +25,9 @@
 #include <stdint.h>
 
 #include "peer/allowedips.h"
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 #include "peer/peer.h"
-#include "tunnel/clock.h"
+#include "util/clock.h"
 #include "tunnel/cookie.h"
 #include "tunnel/messages.h"
 #include "tunnel/noise.h"

@@ -1,6 +1,6 @@
 #include "tunnel/engine.h"
 #include "util/macros.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/offload.h"
 #include "tunnel/tun.h"
 

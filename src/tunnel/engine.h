@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "tunnel/clock.h"
+#include "util/clock.h"
 #include "tunnel/device.h"
 #include "tunnel/udp.h"
 

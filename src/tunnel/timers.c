@@ -4,7 +4,7 @@
 #include "crypto/primitives.h"
 #include "peer/peer.h"
 #include "tunnel/device.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #include <string.h>
 

@@ -11,7 +11,7 @@
 #include "tunnel/uapi.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include "tunnel/uapi_server.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

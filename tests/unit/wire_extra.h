@@ -5,7 +5,7 @@
 #ifndef MG_TEST_WIRE_EXTRA_H
 #define MG_TEST_WIRE_EXTRA_H
 
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "wire.h"
 
 #define MSEC MG_NSEC_PER_MSEC

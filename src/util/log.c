@@ -1,4 +1,4 @@
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "util/macros.h"
 
 #include <stdarg.h>

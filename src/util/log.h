@@ -1,7 +1,7 @@
 /* One line per event on stderr, with a level a user can choose
  * (LOG_LEVEL=error|info|verbose|debug, as wireguard-go reads it). */
-#ifndef MG_TUNNEL_LOG_H
-#define MG_TUNNEL_LOG_H
+#ifndef MG_UTIL_LOG_H
+#define MG_UTIL_LOG_H
 
 enum mg_log_level {
 	MG_LOG_ERROR = 0,
