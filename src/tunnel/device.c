@@ -440,7 +440,8 @@ static void set_endpoint_from(struct mg_peer *peer, const struct mg_endpoint *fr
 		return;
 	if (peer->endpoint.sa.sa_family && !mg_endpoint_equal_remote(&peer->endpoint, from)) {
 		mg_endpoint_format(ep, sizeof(ep), from);
-		mg_log(MG_LOG_INFO, "peer %s: roamed to %s", mg_peer_name(peer, name), ep);
+		mg_log(peer->device->log, MG_LOG_INFO, "peer %s: roamed to %s",
+		       mg_peer_name(peer, name), ep);
 	}
 	peer->endpoint = *from;
 }
@@ -511,7 +512,7 @@ static void log_handshake(struct mg_peer *peer, const struct mg_keypair *kp)
 {
 	char name[16];
 	peer->device->stats.handshakes_completed++;
-	mg_log(MG_LOG_INFO, "peer %s: handshake completed, keypair 0x%08x (%s)",
+	mg_log(peer->device->log, MG_LOG_INFO, "peer %s: handshake completed, keypair 0x%08x (%s)",
 	       mg_peer_name(peer, name), kp->entry.index,
 	       kp->i_am_the_initiator ? "initiator" : "responder");
 }
@@ -566,7 +567,7 @@ static void receive_cookie_reply(struct mg_device *dev, const uint8_t *buf, uint
 		dev->stats.rx_bad_cookie++;
 		return;
 	}
-	mg_log(MG_LOG_INFO, "peer %s: cookie reply accepted, next handshake carries mac2",
+	mg_log(dev->log, MG_LOG_INFO, "peer %s: cookie reply accepted, next handshake carries mac2",
 	       mg_peer_name(e->peer, name));
 }
 

@@ -28,6 +28,7 @@
 #include "util/ipaddr.h"
 #include "peer/peer.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "tunnel/cookie.h"
 #include "tunnel/messages.h"
 #include "tunnel/noise.h"
@@ -105,6 +106,9 @@ struct mg_device_stats {
 
 struct mg_device {
 	const struct mg_clock *clock;
+	/* Borrowed from the owner, who sets it after mg_device_init; NULL:
+	 * mg_log_default(). */
+	const struct mg_log *log;
 	const struct mg_device_ops *ops;
 	void *ctx;
 	mg_device_other_handler other_handler;

@@ -239,7 +239,7 @@ static bool tun_read_failed(struct mg_engine *e, ssize_t n)
 	if (n > 0)
 		return false;
 	if (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
-		mg_log(MG_LOG_ERROR, "reading the TUN device: %s", strerror(errno));
+		mg_log(e->config.log, MG_LOG_ERROR, "reading the TUN device: %s", strerror(errno));
 		uv_poll_stop(&e->tun_poll);
 		if (e->config.on_tun_gone)
 			e->config.on_tun_gone(e->config.ctx);
@@ -525,6 +525,7 @@ int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_
 		goto fail;
 	mg_held_clock_init(&e->clock, config->clock ? config->clock : &mg_clock_system);
 	ret = mg_device_init(&e->dev, &e->clock.clock, &engine_ops, e);
+	e->dev.log = config->log;
 	if (ret < 0)
 		goto fail;
 	ret = mg_udp_open(&e->udp, config->port, config->fwmark);

@@ -15,7 +15,7 @@
  * clock complete many handshakes. */
 static inline void wire_quiet(void)
 {
-	mg_log_threshold = MG_LOG_ERROR;
+	mg_log_default()->threshold = MG_LOG_ERROR;
 	mg_log_init_from_env();
 }
 
