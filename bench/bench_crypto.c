@@ -82,10 +82,17 @@ static bool sodium_open(uint8_t *dst, const uint8_t *src, size_t len, uint64_t c
 							 key) == 0;
 }
 
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_crypto: %s\n", what);
+	exit(1);
+}
+
 static void meshguard_seal(uint8_t *dst, const uint8_t *src, size_t len, uint64_t counter,
 			   const uint8_t *key)
 {
-	mg_aead_seal(dst, src, len, NULL, 0, counter, key);
+	if (!mg_aead_seal(dst, src, len, NULL, 0, counter, key))
+		die("mg_aead_seal failed");
 }
 
 static bool meshguard_open(uint8_t *dst, const uint8_t *src, size_t len, uint64_t counter,
@@ -177,12 +184,6 @@ static double x25519_per_second(void)
 }
 
 /* ---- handshakes: two devices on the tests' in-memory wire ---- */
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_crypto: %s\n", what);
-	exit(1);
-}
 
 /* Moves the fake clocks without running timers. */
 static void advance_clock(struct wire *w, uint64_t ns)

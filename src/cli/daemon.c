@@ -264,11 +264,11 @@ static void log_stats(const struct mg_engine *e)
 	       ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
 	       ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
 	       "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
-	       "; cookies sent %" PRIu64,
+	       ", encrypt failed %" PRIu64 "; cookies sent %" PRIu64,
 	       d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
 	       d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
 	       d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
-	       d->rx_cookie_sent);
+	       d->tx_encrypt_failed, d->rx_cookie_sent);
 }
 
 static void close_handle(uv_handle_t *h)

@@ -301,7 +301,10 @@ static void encrypt_and_send(struct mg_peer *peer, struct mg_keypair *kp, enum m
 	hdr->type = htole32(MG_MSG_DATA);
 	hdr->key_idx = htole32(kp->remote_index);
 	hdr->counter = htole64(nonce);
-	mg_aead_seal(packet, packet, padded, NULL, 0, nonce, kp->send_key);
+	if (!mg_aead_seal(packet, packet, padded, NULL, 0, nonce, kp->send_key)) {
+		peer->device->stats.tx_encrypt_failed++;
+		return;
+	}
 	send_to_peer(peer, kind, (const uint8_t *)hdr, MG_DATA_HEADER_SIZE + padded + MG_TAG_SIZE);
 	mg_timers_any_authenticated_packet_traversal(peer);
 	mg_timers_any_authenticated_packet_sent(peer);

@@ -101,6 +101,7 @@ struct mg_device_stats {
 	uint64_t tx_no_endpoint;   /* the peer's endpoint is unknown */
 	uint64_t tx_bad_packet;	   /* not an IP packet, or larger than the MTU allows */
 	uint64_t tx_staged_overflow;
+	uint64_t tx_encrypt_failed; /* the cipher could not be opened (out of memory) */
 	uint64_t handshakes_completed;
 };
 
