@@ -11,12 +11,15 @@
 
 #include <stdbool.h>
 
-enum mg_log_level {
-	MG_LOG_ERROR = 0,
-	MG_LOG_INFO = 1,
-	MG_LOG_VERBOSE = 2,
-	MG_LOG_DEBUG = 3,
-};
+/* The levels are the public API's (enum mg_log_level), so a caller's log
+ * callback and the library's loggers share one type; the public header is
+ * a leaf (libc and libuv only), so every layer may take types from it. */
+#include "meshguard.h"
+
+#define MG_LOG_ERROR   MG_LOG_LEVEL_ERROR
+#define MG_LOG_INFO    MG_LOG_LEVEL_INFO
+#define MG_LOG_VERBOSE MG_LOG_LEVEL_VERBOSE
+#define MG_LOG_DEBUG   MG_LOG_LEVEL_DEBUG
 
 /* A line's text, without newline or timestamp, is at most this long
  * (terminator included); longer lines end in "…". */
