@@ -57,6 +57,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is exactly what libmeshguard.so exports: the
+ * library is compiled with hidden visibility, these declarations make the
+ * functions defined against them visible, and the linker's version script
+ * is generated from this header. */
+#pragma GCC visibility push(default)
+
 /* Incompatible changes bump the major; additions bump the minor. */
 #define MG_API_VERSION_MAJOR 0
 #define MG_API_VERSION_MINOR 1
@@ -417,6 +423,8 @@ char *mg_netcheck_report_json(const struct mg_netcheck *nc);
 /* Closes what is open and frees nc once the loop has run its close
  * callbacks; call it after done (or to cancel: done does not run then). */
 void mg_netcheck_close(struct mg_netcheck *nc);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
