@@ -31,6 +31,7 @@ struct mg_nat_discovery_config {
 	unsigned portmap_protocols; /* MG_PORTMAP_BIT()s; 0: all */
 	const char *upnp_url;	    /* copied by the mapper */
 	const char *state_dir;	    /* copied by the mapper */
+	const struct mg_log *log;   /* borrowed; NULL: mg_log_default() */
 };
 
 struct mg_nat_discovery {

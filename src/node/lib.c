@@ -28,12 +28,10 @@ const char *mg_version_string(void)
 
 /* mg_crypto_init does the process-wide part once (pthread_once) and opens
  * the calling thread's cipher handle, so calling it again from any thread
- * is safe and cheap. */
+ * is safe and cheap. -ENOTSUP, -ENOMEM or -EIO pass through. */
 int mg_library_init(void)
 {
-	int err = mg_crypto_init();
-
-	return err < 0 ? -ENOTSUP : 0;
+	return mg_crypto_init();
 }
 
 int mg_key_generate_private(uint8_t private_key[MG_KEY_BYTES])
