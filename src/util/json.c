@@ -134,3 +134,19 @@ int mg_json_print(const struct mg_json *j, FILE *out)
 	cJSON_free(text);
 	return ret;
 }
+
+/* Copied out of cJSON's allocation, so that free() is right whatever
+ * allocator hooks a host program gave cJSON. */
+char *mg_json_format(const struct mg_json *j)
+{
+	char *text, *copy;
+
+	if (j->failed)
+		return NULL;
+	text = cJSON_PrintUnformatted(j->root);
+	if (!text)
+		return NULL;
+	copy = strdup(text);
+	cJSON_free(text);
+	return copy;
+}

@@ -41,5 +41,9 @@ void mg_json_endpoint(struct mg_json *j, cJSON *parent, const char *key,
 /* Writes the document on one line and a newline. 0, -ENOMEM (the document
  * or its text is incomplete: nothing written) or -EIO. */
 int mg_json_print(const struct mg_json *j, FILE *out);
+/* The document on one line, without a newline, in a string the caller
+ * frees with free(); NULL when the document or its text is incomplete
+ * (out of memory). */
+char *mg_json_format(const struct mg_json *j);
 
 #endif
