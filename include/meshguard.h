@@ -395,18 +395,21 @@ struct mg_netcheck_config {
 	uint32_t size;
 	const char *const *stun_servers; /* "HOST:PORT" */
 	size_t stun_servers_len;
-	uint16_t listen_port; /* tried first; an ephemeral port if taken (0: 51820) */
-	uint32_t timeout_ms;  /* 0: 5000 */
-	const char *portmap;  /* as in struct mg_node_config */
+	/* Tried first, an ephemeral port if taken; 0: an ephemeral port (the
+	 * INIT macro sets 51820, WireGuard's usual port). */
+	uint16_t listen_port;
+	uint32_t timeout_ms; /* 100 to 600000; 0: 5000 */
+	const char *portmap; /* as in struct mg_node_config */
 	const char *upnp_url;
 	mg_log_fn on_log; /* NULL: stderr */
 	enum mg_log_level log_level;
 	void *user;
 };
 
-#define MG_NETCHECK_CONFIG_INIT                                                           \
-	{                                                                                 \
-		.size = sizeof(struct mg_netcheck_config), .log_level = MG_LOG_LEVEL_INFO \
+#define MG_NETCHECK_CONFIG_INIT                                                  \
+	{                                                                        \
+		.size = sizeof(struct mg_netcheck_config), .listen_port = 51820, \
+		.log_level = MG_LOG_LEVEL_INFO                                   \
 	}
 
 typedef void (*mg_netcheck_done_cb)(struct mg_netcheck *nc, void *user);
