@@ -97,12 +97,17 @@ void mg_secret_wipe(void *buf, size_t len);
 
 /* ---- logging ---- */
 
+/* The library's own sources define the same enum (one type for the node
+ * and its modules); the guard lets both headers meet in one file. */
+#ifndef MG_LOG_LEVEL_DEFINED
+#define MG_LOG_LEVEL_DEFINED
 enum mg_log_level {
 	MG_LOG_LEVEL_ERROR = 0,
 	MG_LOG_LEVEL_INFO = 1,
 	MG_LOG_LEVEL_VERBOSE = 2,
 	MG_LOG_LEVEL_DEBUG = 3,
 };
+#endif
 
 /* One line, without a newline, valid only during the call. */
 typedef void (*mg_log_fn)(void *user, enum mg_log_level level, const char *line);

@@ -284,7 +284,7 @@ void mg_daemon_stop(struct mg_daemon *d)
 	d->stopping = true;
 	if (d->engine_ready) {
 		log_stats(&d->engine);
-		mg_nat_discovery_stop(&d->nat);
+		mg_nat_discovery_stop(&d->nat, NULL, NULL);
 		mg_stun_port_detach(&d->stun);
 		mg_engine_close(&d->engine);
 	}

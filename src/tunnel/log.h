@@ -3,12 +3,22 @@
 #ifndef MG_TUNNEL_LOG_H
 #define MG_TUNNEL_LOG_H
 
+/* The public header's enum (include/meshguard.h), defined identically
+ * under the same guard, so the node can include both; the short names are
+ * the internal spelling. */
+#ifndef MG_LOG_LEVEL_DEFINED
+#define MG_LOG_LEVEL_DEFINED
 enum mg_log_level {
-	MG_LOG_ERROR = 0,
-	MG_LOG_INFO = 1,
-	MG_LOG_VERBOSE = 2,
-	MG_LOG_DEBUG = 3,
+	MG_LOG_LEVEL_ERROR = 0,
+	MG_LOG_LEVEL_INFO = 1,
+	MG_LOG_LEVEL_VERBOSE = 2,
+	MG_LOG_LEVEL_DEBUG = 3,
 };
+#endif
+#define MG_LOG_ERROR   MG_LOG_LEVEL_ERROR
+#define MG_LOG_INFO    MG_LOG_LEVEL_INFO
+#define MG_LOG_VERBOSE MG_LOG_LEVEL_VERBOSE
+#define MG_LOG_DEBUG   MG_LOG_LEVEL_DEBUG
 
 extern enum mg_log_level mg_log_threshold;
 
