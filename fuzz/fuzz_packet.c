@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "../tests/unit/wire_extra.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -93,7 +93,7 @@ static void setup(void)
 {
 	const char *seeds = getenv("MG_FUZZ_PACKET_SEEDS");
 
-	mg_log_threshold = MG_LOG_ERROR;
+	mg_log_default()->threshold = MG_LOG_ERROR;
 	if (seeds)
 		dump_seeds(seeds);
 	wire_init(&w, 2);

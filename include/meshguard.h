@@ -57,6 +57,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is exactly what libmeshguard.so exports: the
+ * library is compiled with hidden visibility, these declarations make the
+ * functions defined against them visible, and the linker's version script
+ * is generated from this header. */
+#pragma GCC visibility push(default)
+
 /* Incompatible changes bump the major; additions bump the minor. */
 #define MG_API_VERSION_MAJOR 0
 #define MG_API_VERSION_MINOR 1
@@ -97,17 +103,12 @@ void mg_secret_wipe(void *buf, size_t len);
 
 /* ---- logging ---- */
 
-/* The library's own sources define the same enum (one type for the node
- * and its modules); the guard lets both headers meet in one file. */
-#ifndef MG_LOG_LEVEL_DEFINED
-#define MG_LOG_LEVEL_DEFINED
 enum mg_log_level {
 	MG_LOG_LEVEL_ERROR = 0,
 	MG_LOG_LEVEL_INFO = 1,
 	MG_LOG_LEVEL_VERBOSE = 2,
 	MG_LOG_LEVEL_DEBUG = 3,
 };
-#endif
 
 /* One line, without a newline, valid only during the call. */
 typedef void (*mg_log_fn)(void *user, enum mg_log_level level, const char *line);
@@ -153,21 +154,24 @@ struct mg_interface_config {
 	size_t addresses_len;
 	const char *const *routes;
 	size_t routes_len;
-	uint32_t mtu;	   /* 0: keep the current one (1420 for a new device) */
-	uint32_t fwmark;   /* 0: none, or the full tunnel's table number */
-	uint32_t table;	   /* where default routes go; 0: 51820, wg-quick's choice */
+	uint32_t mtu;		/* 0: keep the current one (1420 for a new device) */
+	uint32_t fwmark;	/* 0: none, or the full tunnel's table number */
+	uint32_t table;		/* where default routes go; 0: 51820, wg-quick's choice */
 	bool full_tunnel_rules; /* add the fwmark rules a default route needs */
 };
 
-#define MG_INTERFACE_CONFIG_INIT { .size = sizeof(struct mg_interface_config) }
+#define MG_INTERFACE_CONFIG_INIT                           \
+	{                                                  \
+		.size = sizeof(struct mg_interface_config) \
+	}
 
 /* A change of a peer or of the path to it, for on_event. */
 enum mg_event_type {
-	MG_EVENT_HANDSHAKE = 1,	 /* a session with the peer was established */
-	MG_EVENT_ENDPOINT = 2,	 /* the peer's endpoint moved (roaming) */
-	MG_EVENT_PEER_IDLE = 3,	 /* keys expired: no session with the peer */
+	MG_EVENT_HANDSHAKE = 1,	      /* a session with the peer was established */
+	MG_EVENT_ENDPOINT = 2,	      /* the peer's endpoint moved (roaming) */
+	MG_EVENT_PEER_IDLE = 3,	      /* keys expired: no session with the peer */
 	MG_EVENT_PUBLIC_ENDPOINT = 4, /* our own public endpoint changed (STUN) */
-	MG_EVENT_STOPPED = 5,	 /* the TUN device or UAPI socket went away:
+	MG_EVENT_STOPPED = 5,	      /* the TUN device or UAPI socket went away:
 				  * close the node */
 };
 
@@ -221,10 +225,10 @@ struct mg_node_config {
 	const char *state_dir;
 };
 
-#define MG_NODE_CONFIG_INIT                                                             \
-	{                                                                               \
-		.size = sizeof(struct mg_node_config), .tun_fd = -1, .uapi_fd = -1,     \
-		.log_level = MG_LOG_LEVEL_INFO                                          \
+#define MG_NODE_CONFIG_INIT                                                         \
+	{                                                                           \
+		.size = sizeof(struct mg_node_config), .tun_fd = -1, .uapi_fd = -1, \
+		.log_level = MG_LOG_LEVEL_INFO                                      \
 	}
 
 /* Creates a node on loop: opens or adopts its TUN (by packet_io) and its
@@ -256,14 +260,17 @@ int mg_node_set_private_key(struct mg_node *node, const uint8_t private_key[MG_K
 struct mg_peer_config {
 	uint32_t size;
 	uint8_t public_key[MG_KEY_BYTES];
-	const uint8_t *preshared_key; /* NULL: none */
-	const char *endpoint;	      /* "192.0.2.1:51820", "[2001:db8::1]:51820"; NULL */
+	const uint8_t *preshared_key;  /* NULL: none */
+	const char *endpoint;	       /* "192.0.2.1:51820", "[2001:db8::1]:51820"; NULL */
 	uint16_t persistent_keepalive; /* seconds; 0: off */
 	const char *const *allowed_ips;
 	size_t allowed_ips_len;
 };
 
-#define MG_PEER_CONFIG_INIT { .size = sizeof(struct mg_peer_config) }
+#define MG_PEER_CONFIG_INIT                           \
+	{                                             \
+		.size = sizeof(struct mg_peer_config) \
+	}
 
 /* Adds the peer, or updates it when its key is known (endpoint, keepalive,
  * psk replaced; allowed IPs replaced). -EINVAL with a log line naming the
@@ -292,7 +299,10 @@ struct mg_node_status {
 	struct mg_udp_endpoint public_endpoint;
 };
 
-#define MG_NODE_STATUS_INIT { .size = sizeof(struct mg_node_status) }
+#define MG_NODE_STATUS_INIT                           \
+	{                                             \
+		.size = sizeof(struct mg_node_status) \
+	}
 
 /* Fills out up to out->size bytes. */
 int mg_node_status(struct mg_node *node, struct mg_node_status *out);
@@ -306,7 +316,10 @@ struct mg_peer_status {
 	uint32_t allowed_ips;
 };
 
-#define MG_PEER_STATUS_INIT { .size = sizeof(struct mg_peer_status) }
+#define MG_PEER_STATUS_INIT                           \
+	{                                             \
+		.size = sizeof(struct mg_peer_status) \
+	}
 
 /* -ENOENT when no such peer. */
 int mg_node_peer_status(struct mg_node *node, const uint8_t public_key[MG_KEY_BYTES],
@@ -391,8 +404,8 @@ struct mg_netcheck_config {
 	void *user;
 };
 
-#define MG_NETCHECK_CONFIG_INIT                                                      \
-	{                                                                            \
+#define MG_NETCHECK_CONFIG_INIT                                                           \
+	{                                                                                 \
 		.size = sizeof(struct mg_netcheck_config), .log_level = MG_LOG_LEVEL_INFO \
 	}
 
@@ -410,6 +423,8 @@ char *mg_netcheck_report_json(const struct mg_netcheck *nc);
 /* Closes what is open and frees nc once the loop has run its close
  * callbacks; call it after done (or to cancel: done does not run then). */
 void mg_netcheck_close(struct mg_netcheck *nc);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "crypto/primitives.h"
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 /* Bounds that keep a hostile or broken file from exhausting memory. */
 #define MG_CONFIG_LINE_MAX	 65535 /* bytes, without the newline */

@@ -1,6 +1,6 @@
 #include "cli/daemon.h"
 #include "util/macros.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/tun.h"
 
 #include <errno.h>
@@ -45,21 +45,21 @@ static const struct mg_uapi_hooks daemon_hooks = {
 static void on_tun_gone(void *ctx)
 {
 	struct mg_daemon *d = ctx;
-	mg_log(MG_LOG_INFO, "interface %s was removed, shutting down", d->ifname);
+	mg_log(NULL, MG_LOG_INFO, "interface %s was removed, shutting down", d->ifname);
 	mg_daemon_stop(d);
 }
 
 static void on_uapi_gone(struct mg_uapi_server *s)
 {
 	struct mg_daemon *d = container_of(s, struct mg_daemon, uapi);
-	mg_log(MG_LOG_INFO, "UAPI socket of %s was removed, shutting down", d->ifname);
+	mg_log(NULL, MG_LOG_INFO, "UAPI socket of %s was removed, shutting down", d->ifname);
 	mg_daemon_stop(d);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct mg_daemon *d = s->data;
-	mg_log(MG_LOG_INFO, "received %s, shutting down", strsignal(signum));
+	mg_log(NULL, MG_LOG_INFO, "received %s, shutting down", strsignal(signum));
 	mg_daemon_stop(d);
 }
 
@@ -70,7 +70,7 @@ static void on_link(const struct mg_netlink_link *link, void *ctx)
 
 	if (link->ifindex != d->ifindex || !link->mtu || link->mtu == dev->mtu)
 		return;
-	mg_log(MG_LOG_INFO, "interface %s: MTU %u", d->ifname, link->mtu);
+	mg_log(NULL, MG_LOG_INFO, "interface %s: MTU %u", d->ifname, link->mtu);
 	dev->mtu = link->mtu;
 }
 
@@ -97,7 +97,7 @@ static void on_links_readable(uv_poll_t *h, int status, int events)
 	(void)events;
 
 	if (status < 0) {
-		mg_log(MG_LOG_ERROR, "link notifications failed (%s): MTU of %s stays %u",
+		mg_log(NULL, MG_LOG_ERROR, "link notifications failed (%s): MTU of %s stays %u",
 		       uv_strerror(status), d->ifname, d->engine.dev.mtu);
 		uv_poll_stop(h);
 		return;
@@ -232,7 +232,7 @@ int mg_daemon_run(struct mg_daemon *d)
 
 	/* Not fatal: the kernel fragments what exceeds the path's MTU. */
 	if (ret < 0)
-		mg_log(MG_LOG_ERROR, "cannot follow the MTU of %s (%s): padding up to %u",
+		mg_log(NULL, MG_LOG_ERROR, "cannot follow the MTU of %s (%s): padding up to %u",
 		       d->ifname, strerror(-ret), d->engine.dev.mtu);
 	ret = mg_engine_start(&d->engine);
 	if (ret == 0)
@@ -252,23 +252,23 @@ static void log_stats(const struct mg_engine *e)
 	const struct mg_device_stats *d = &e->dev.stats;
 	const struct mg_engine_stats *s = &e->stats;
 
-	mg_log(MG_LOG_INFO,
+	mg_log(NULL, MG_LOG_INFO,
 	       "stats: tun read %" PRIu64 " (segments %" PRIu64 "), tun writes %" PRIu64
 	       ", udp read %" PRIu64 ", udp send batches %" PRIu64 "; dropped: tun write %" PRIu64
 	       ", udp send %" PRIu64 ", udp receive queue %" PRIu64 ", bad offload %" PRIu64,
 	       s->tun_read_packets, s->tun_segments, s->tun_writes, s->udp_read_datagrams,
 	       s->udp_send_calls, s->tun_write_dropped, s->udp_send_failed, s->udp_kernel_drops,
 	       s->tun_bad_packets);
-	mg_log(MG_LOG_INFO,
+	mg_log(NULL, MG_LOG_INFO,
 	       "stats: rx invalid %" PRIu64 ", bad mac1 %" PRIu64 ", handshake failed %" PRIu64
 	       ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
 	       ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
 	       "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
-	       "; cookies sent %" PRIu64,
+	       ", encrypt failed %" PRIu64 "; cookies sent %" PRIu64,
 	       d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
 	       d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
 	       d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
-	       d->rx_cookie_sent);
+	       d->tx_encrypt_failed, d->rx_cookie_sent);
 }
 
 static void close_handle(uv_handle_t *h)

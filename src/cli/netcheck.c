@@ -12,7 +12,8 @@
 #include "nat/natprobe.h"
 #include "nat/portmap.h"
 #include "nat/stun_client.h"
-#include "tunnel/log.h"
+#include "util/json.h"
+#include "util/log.h"
 #include "tunnel/udp.h"
 
 #include <arpa/inet.h>
@@ -766,215 +767,162 @@ static void print_text(const struct netcheck *nc)
 
 /* ---- JSON ---- */
 
-/* The length of the well-formed multi-byte UTF-8 sequence at s (2-4), or 0. */
-static size_t utf8_sequence(const unsigned char *s)
+static void json_socket(struct mg_json *j, const struct netcheck *nc)
 {
-	size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
+	cJSON *locals;
 
-	if (s[0] < 0xC2 || s[0] > 0xF4)
-		return 0; /* continuation byte, overlong lead, or beyond U+10FFFF */
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0; /* also stops at the terminating zero */
-	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-		return 0; /* overlong, surrogate, or beyond U+10FFFF */
-	return n;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped, valid
- * UTF-8 kept, any other byte replaced by U+FFFD, so the output is always
- * valid JSON whatever an interface name or argument holds. */
-static void json_string(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	putchar('"');
-	while (*s) {
-		size_t n;
-		if (*s == '"' || *s == '\\') {
-			printf("\\%c", *s++);
-		} else if (*s < 0x20 || *s == 0x7f) {
-			printf("\\u%04x", *s++);
-		} else if (*s < 0x80) {
-			putchar(*s++);
-		} else if ((n = utf8_sequence(s))) {
-			fwrite(s, 1, n, stdout);
-			s += n;
-		} else {
-			fputs("\\ufffd", stdout);
-			s++;
-		}
-	}
-	putchar('"');
-}
-
-static void json_key(const char *key)
-{
-	json_string(key);
-	putchar(':');
-}
-
-static void json_endpoint(const char *key, const struct mg_endpoint *ep)
-{
-	char s[MG_ENDPOINT_STRLEN];
-
-	mg_endpoint_format(s, sizeof(s), ep);
-	json_key(key);
-	json_string(s);
-}
-
-static void json_socket(const struct netcheck *nc)
-{
-	printf("\"port\":%u,\"listen_port\":%u,\"port_is_listen_port\":%s,", nc->udp.port,
-	       nc->want_port, nc->port_is_listen_port ? "true" : "false");
-	printf("\"timeout_ms\":%u,\"timed_out\":%s,", nc->timeout_ms,
-	       nc->timed_out ? "true" : "false");
-	json_key("local_addresses");
-	putchar('[');
+	mg_json_number(j, j->root, "port", nc->udp.port);
+	mg_json_number(j, j->root, "listen_port", nc->want_port);
+	mg_json_bool(j, j->root, "port_is_listen_port", nc->port_is_listen_port);
+	mg_json_number(j, j->root, "timeout_ms", nc->timeout_ms);
+	mg_json_bool(j, j->root, "timed_out", nc->timed_out);
+	locals = mg_json_array(j, j->root, "local_addresses");
 	for (unsigned i = 0; i < nc->nlocal; i++) {
 		char a[INET6_ADDRSTRLEN];
+		cJSON *o = mg_json_object(j, locals, NULL);
 		format_addr(a, sizeof(a), &nc->local[i].addr);
-		printf("%s{", i ? "," : "");
-		json_key("interface");
-		json_string(nc->local[i].ifname);
-		putchar(',');
-		json_key("address");
-		json_string(a);
-		putchar('}');
+		mg_json_string(j, o, "interface", nc->local[i].ifname);
+		mg_json_string(j, o, "address", a);
 	}
-	printf("],");
 }
 
-static void json_probe(const struct netcheck *nc, const struct server *s, const struct probe *p)
+/* Milliseconds with three decimals, as the text report's precision. */
+static double ms3(uint64_t ns)
 {
+	return (double)((ns + 500) / 1000) / 1e3;
+}
+
+static void json_probe(struct mg_json *j, cJSON *stun, const struct netcheck *nc,
+		       const struct server *s, const struct probe *p)
+{
+	cJSON *o = mg_json_object(j, stun, NULL);
 	char why[400];
 
-	putchar('{');
-	json_key("server");
-	json_string(s->arg);
-	putchar(',');
-	json_endpoint("address", &p->r.server);
-	printf(",\"ok\":%s,\"requests\":%u,", probe_ok(p) ? "true" : "false", p->r.sends);
+	mg_json_string(j, o, "server", s->arg);
+	mg_json_endpoint(j, o, "address", &p->r.server);
+	mg_json_bool(j, o, "ok", probe_ok(p));
+	mg_json_number(j, o, "requests", p->r.sends);
 	if (probe_ok(p)) {
-		json_endpoint("mapped", &p->r.mapped);
-		printf(",\"rtt_ms\":%.3f", (double)p->r.rtt_ns / 1e6);
+		mg_json_endpoint(j, o, "mapped", &p->r.mapped);
+		mg_json_number(j, o, "rtt_ms", ms3(p->r.rtt_ns));
 	} else {
 		describe_failure(why, sizeof(why), nc, &p->r);
-		json_key("error");
-		json_string(why);
+		mg_json_string(j, o, "error", why);
 	}
-	putchar('}');
 }
 
-static void json_stun(const struct netcheck *nc)
+/* A server whose name did not resolve: no probe, only the reason. */
+static void json_server_error(struct mg_json *j, cJSON *stun, const struct server *s)
 {
-	bool first = true;
+	cJSON *o = mg_json_object(j, stun, NULL);
 	char why[400];
 
-	json_key("stun");
-	putchar('[');
+	describe_server_error(why, sizeof(why), s);
+	mg_json_string(j, o, "server", s->arg);
+	mg_json_bool(j, o, "ok", false);
+	mg_json_number(j, o, "requests", 0);
+	mg_json_string(j, o, "error", why);
+}
+
+static void json_stun(struct mg_json *j, const struct netcheck *nc)
+{
+	cJSON *stun = mg_json_array(j, j->root, "stun");
+
 	for (unsigned i = 0; i < nc->nservers; i++) {
 		const struct server *s = &nc->servers[i];
-		if (s->error) {
-			describe_server_error(why, sizeof(why), s);
-			printf("%s{", first ? "" : ",");
-			json_key("server");
-			json_string(s->arg);
-			printf(",\"ok\":false,\"requests\":0,");
-			json_key("error");
-			json_string(why);
-			putchar('}');
-			first = false;
-		}
-		for (unsigned k = 0; k < nc->nprobes; k++) {
-			if (nc->probes[k].server != s)
-				continue;
-			if (!first)
-				putchar(',');
-			json_probe(nc, s, &nc->probes[k]);
-			first = false;
-		}
+		if (s->error)
+			json_server_error(j, stun, s);
+		for (unsigned k = 0; k < nc->nprobes; k++)
+			if (nc->probes[k].server == s)
+				json_probe(j, stun, nc, s, &nc->probes[k]);
 	}
-	printf("],");
 }
 
-static void json_nat(const struct mg_nat_behaviour *b)
+static void json_nat(struct mg_json *j, cJSON *nat, const char *key,
+		     const struct mg_nat_behaviour *b)
 {
+	cJSON *o;
+
 	if (!b->answers) {
-		printf("null");
+		mg_json_null(j, nat, key);
 		return;
 	}
-	putchar('{');
-	json_key("mapping");
-	json_string(mg_nat_mapping_name(b->mapping));
-	printf(",\"port_preserved\":%s,", tristate(b->port_preserved, "true", "false", "null"));
-	json_endpoint("public", &b->public_endpoint);
-	printf(",\"answers\":%u,\"server_addresses\":%u}", b->answers, b->server_addresses);
+	o = mg_json_object(j, nat, key);
+	mg_json_string(j, o, "mapping", mg_nat_mapping_name(b->mapping));
+	if (b->port_preserved == MG_NAT_YES || b->port_preserved == MG_NAT_NO)
+		mg_json_bool(j, o, "port_preserved", b->port_preserved == MG_NAT_YES);
+	else
+		mg_json_null(j, o, "port_preserved");
+	mg_json_endpoint(j, o, "public", &b->public_endpoint);
+	mg_json_number(j, o, "answers", b->answers);
+	mg_json_number(j, o, "server_addresses", b->server_addresses);
 }
 
-static void json_portmap_proto(const struct netcheck *nc, const struct mg_portmap_probe_proto *p)
+static void json_portmap_proto(struct mg_json *j, cJSON *portmap, const char *key,
+			       const struct netcheck *nc, const struct mg_portmap_probe_proto *p)
 {
-	char ext[INET_ADDRSTRLEN];
+	cJSON *o = mg_json_object(j, portmap, key);
+	char ext[INET_ADDRSTRLEN + 6];
 
-	printf("{\"answered\":%s,\"mapped\":%s", p->answered ? "true" : "false",
-	       p->mapped ? "true" : "false");
+	mg_json_bool(j, o, "answered", p->answered);
+	mg_json_bool(j, o, "mapped", p->mapped);
 	if (p->mapped) {
-		inet_ntop(AF_INET, &p->external_addr, ext, sizeof(ext));
-		printf(",\"external\":\"%s:%u\",\"internal_port\":%u,\"lifetime_s\":%u", ext,
-		       p->external_port, nc->udp.port, p->lifetime_s);
+		inet_ntop(AF_INET, &p->external_addr, ext, INET_ADDRSTRLEN);
+		snprintf(ext + strlen(ext), sizeof(ext) - strlen(ext), ":%u", p->external_port);
+		mg_json_string(j, o, "external", ext);
+		mg_json_number(j, o, "internal_port", nc->udp.port);
+		mg_json_number(j, o, "lifetime_s", p->lifetime_s);
 	}
 	if (p->answered)
-		printf(",\"rtt_ms\":%u", p->rtt_ms);
-	if (!p->mapped && p->error) {
-		printf(",");
-		json_key("error");
-		json_string(strerror(-p->error));
-	}
-	putchar('}');
+		mg_json_number(j, o, "rtt_ms", p->rtt_ms);
+	if (!p->mapped && p->error)
+		mg_json_string(j, o, "error", strerror(-p->error));
 }
 
-static void json_portmap(const struct netcheck *nc)
+static void json_portmap(struct mg_json *j, const struct netcheck *nc)
 {
 	const struct mg_portmap_probe_result *r = &nc->portmap_result;
+	cJSON *o = mg_json_object(j, j->root, "portmap");
 	char gw[INET_ADDRSTRLEN];
 
-	json_key("portmap");
 	if (nc->portmap_error < 0 || !nc->have_portmap_result || r->error) {
 		int err = nc->portmap_error < 0 ? nc->portmap_error : r->error;
-		printf("{\"gateway\":null,");
-		json_key("error");
-		json_string(nc->have_portmap_result || err ? strerror(-err) : "did not finish");
-		putchar('}');
+		mg_json_null(j, o, "gateway");
+		mg_json_string(j, o, "error",
+			       nc->have_portmap_result || err ? strerror(-err) : "did not finish");
 		return;
 	}
 	inet_ntop(AF_INET, &r->gateway, gw, sizeof(gw));
-	printf("{\"gateway\":\"%s\"", gw);
-	for (int i = 0; i < MG_PORTMAP_PROTO_COUNT; i++) {
-		putchar(',');
-		json_key(mg_portmap_proto_name((enum mg_portmap_proto)i));
-		json_portmap_proto(nc, &r->proto[i]);
-	}
-	putchar('}');
+	mg_json_string(j, o, "gateway", gw);
+	for (int i = 0; i < MG_PORTMAP_PROTO_COUNT; i++)
+		json_portmap_proto(j, o, mg_portmap_proto_name((enum mg_portmap_proto)i), nc,
+				   &r->proto[i]);
 }
 
-static void print_json(const struct netcheck *nc)
+static int print_json(const struct netcheck *nc)
 {
 	struct mg_nat_behaviour b4, b6;
+	struct mg_json j;
+	cJSON *nat;
+	int err;
 
 	classify(nc, &b4, AF_INET);
 	classify(nc, &b6, AF_INET6);
-	putchar('{');
-	json_socket(nc);
-	json_stun(nc);
-	printf("\"nat\":{\"ipv4\":");
-	json_nat(&b4);
-	printf(",\"ipv6\":");
-	json_nat(&b6);
-	printf("},");
-	json_portmap(nc);
-	printf(",\"public_endpoint_found\":%s}\n", learned_anything(nc) ? "true" : "false");
-	fflush(stdout);
+	err = mg_json_init(&j);
+	if (err == 0) {
+		json_socket(&j, nc);
+		json_stun(&j, nc);
+		nat = mg_json_object(&j, j.root, "nat");
+		json_nat(&j, nat, "ipv4", &b4);
+		json_nat(&j, nat, "ipv6", &b6);
+		json_portmap(&j, nc);
+		mg_json_bool(&j, j.root, "public_endpoint_found", learned_anything(nc));
+		err = mg_json_print(&j, stdout);
+		mg_json_free(&j);
+	}
+	if (err < 0)
+		fprintf(stderr, "netcheck: cannot write the JSON report: %s\n", strerror(-err));
+	return err;
 }
 
 /* ---- the command ---- */
@@ -1043,8 +991,10 @@ int mg_cmd_netcheck(int argc, char **argv)
 	collect_local_addresses(nc);
 	ret = start(nc);
 	uv_run(&nc->loop, UV_RUN_DEFAULT);
-	if (ret == 0)
-		(nc->json ? print_json : print_text)(nc);
+	if (ret == 0 && nc->json)
+		ret = print_json(nc);
+	else if (ret == 0)
+		print_text(nc);
 	/* Abandoned work (a name lookup that never returned, a gateway probe
 	 * past its grace) keeps the loop busy: leave it to the exit. */
 	if (!nc->abandoned) {

@@ -6,7 +6,7 @@
 #include "cli/iface.h"
 #include "crypto/primitives.h"
 #include "cli/daemon.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/tun.h"
 
 #include <errno.h>
@@ -237,8 +237,9 @@ static int configure_device(struct up *u)
 		}
 	}
 	mg_key_to_base64(pub, dev->identity.public_key);
-	mg_log(MG_LOG_INFO, "interface %s up: public key %s, listening on port %u, %u peer(s)",
-	       u->ifname, dev->identity.has_identity ? pub : "(none)", u->daemon.engine.udp.port,
+	mg_log(NULL, MG_LOG_INFO,
+	       "interface %s up: public key %s, listening on port %u, %u peer(s)", u->ifname,
+	       dev->identity.has_identity ? pub : "(none)", u->daemon.engine.udp.port,
 	       dev->peers.count);
 	return 0;
 }
@@ -294,13 +295,13 @@ static int start_discovery(struct up *u)
 	struct in_addr gateway;
 
 	if (u->nat.portmap && mg_portmap_default_gateway(&gateway) < 0) {
-		mg_log(MG_LOG_INFO, "nat: no default gateway, port mapping off");
+		mg_log(NULL, MG_LOG_INFO, "nat: no default gateway, port mapping off");
 		u->nat.portmap = false;
 	}
 	if (!u->nat.portmap)
 		return mg_daemon_start_discovery(&u->daemon, &u->nat);
 	if (mkdir(base, 0700) < 0 && errno != EEXIST)
-		mg_log(MG_LOG_INFO, "nat: cannot create %s: %s", base, strerror(errno));
+		mg_log(NULL, MG_LOG_INFO, "nat: cannot create %s: %s", base, strerror(errno));
 	snprintf(dir, sizeof(dir), "%s/%s", base, u->ifname);
 	u->nat.state_dir = dir;
 	return mg_daemon_start_discovery(&u->daemon, &u->nat);
@@ -325,7 +326,7 @@ int mg_cmd_up(int argc, char **argv)
 			ret = mg_daemon_run(&u.daemon);
 		mg_iface_teardown(&u.iface);
 		mg_daemon_close(&u.daemon);
-		mg_log(MG_LOG_INFO, "interface %s removed", u.ifname);
+		mg_log(NULL, MG_LOG_INFO, "interface %s removed", u.ifname);
 	}
 	mg_config_free(&u.config);
 	return ret == 0 ? 0 : 1;

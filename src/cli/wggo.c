@@ -10,7 +10,7 @@
  *    removed. LOG_LEVEL chooses how much it logs. */
 #include "cli/commands.h"
 #include "cli/daemon.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/messages.h"
 #include "tunnel/netlink.h"
 
@@ -105,7 +105,7 @@ static int open_daemon(struct mg_daemon *d, const struct wggo_args *a)
 	if (ret == 0 && a->tun_fd < 0)
 		set_default_mtu(d->ifname);
 	if (ret == 0)
-		mg_log(MG_LOG_INFO, "interface %s ready, UAPI listener started", d->ifname);
+		mg_log(NULL, MG_LOG_INFO, "interface %s ready, UAPI listener started", d->ifname);
 	return ret;
 }
 
@@ -138,7 +138,7 @@ static void report(int fd, char status)
 	if (fd < 0)
 		return;
 	if (write(fd, &status, 1) != 1)
-		mg_log(MG_LOG_ERROR, "cannot tell the parent process that we started");
+		mg_log(NULL, MG_LOG_ERROR, "cannot tell the parent process that we started");
 	close(fd);
 }
 
@@ -175,6 +175,6 @@ int mg_cmd_wireguard_go(int argc, char **argv)
 		return 1;
 	mg_daemon_run(&d);
 	mg_daemon_close(&d);
-	mg_log(MG_LOG_INFO, "shut down");
+	mg_log(NULL, MG_LOG_INFO, "shut down");
 	return 0;
 }

@@ -6,8 +6,7 @@
 #include "crypto/primitives.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <gcrypt.h>
@@ -23,60 +22,90 @@ _Static_assert(MG_KEY_BASE64_LEN + 1 ==
 		       sodium_base64_ENCODED_LEN(MG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL),
 	       "base64 key length");
 
-/* One cipher handle per thread, opened on first use and kept: giving it a
- * new nonce per packet costs far less than opening one, and no packet
- * allocates. It keeps the last key it was given (a batch of packets mostly
- * shares one), and a copy of it to tell; mg_aead_forget() clears both when
- * that key's session ends. */
+/* One cipher handle per thread, opened on first use and closed when the
+ * thread exits: giving it a new nonce per packet costs far less than opening
+ * one, and no packet allocates. It keeps the last key it was given (a batch
+ * of packets mostly shares one), and a copy of it to tell; mg_aead_forget()
+ * clears both when that key's session ends. */
 static _Thread_local gcry_cipher_hd_t aead_handle;
 static _Thread_local uint8_t aead_loaded_key[MG_KEY_LEN];
 static _Thread_local bool aead_key_loaded;
 
+/* The process-wide part, done once by init_process(). */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_result;
+static pthread_key_t handle_key; /* closes a thread's handle at its exit */
+
+static void close_thread_handle(void *hd)
+{
+	gcry_cipher_close(hd);
+	mg_wipe(aead_loaded_key, MG_KEY_LEN);
+	aead_key_loaded = false;
+	aead_handle = NULL;
+}
+
+/* libgcrypt wants its version check before anything else, once. Its secure
+ * memory is not used: secrets live in our own buffers, wiped with
+ * sodium_memzero, and the handle wipes its key copy on close. A program
+ * that set libgcrypt up itself keeps its own settings. FIPS mode bars
+ * ChaCha20. */
 static int gcrypt_init(void)
 {
-	/* libgcrypt wants its version check before anything else, once. Its
-	 * secure memory is not used: secrets live in our own buffers, wiped
-	 * with sodium_memzero, and the handle wipes its key copy on close. */
 	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
 		if (!gcry_check_version(GCRYPT_VERSION))
-			return -1;
+			return -ENOTSUP;
 		gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
 		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
 	}
-	return 0;
+	return gcry_fips_mode_active() ? -ENOTSUP : 0;
 }
 
-/* Opens the calling thread's handle if it has none yet. -1 when libgcrypt
- * cannot give ChaCha20-Poly1305 (out of memory, or FIPS mode, which bars
- * ChaCha20). */
+static void init_process(void)
+{
+	/* sodium_init returns 1 when someone else initialised it: fine. */
+	if (sodium_init() < 0) {
+		init_result = -EIO;
+		return;
+	}
+	init_result = gcrypt_init();
+	if (!init_result)
+		init_result = -pthread_key_create(&handle_key, close_thread_handle);
+}
+
+static int process_ready(void)
+{
+	int err = pthread_once(&init_once, init_process);
+
+	return err ? -err : init_result;
+}
+
+/* Opens the calling thread's handle if it has none yet. */
 static int open_aead_handle(void)
 {
+	gcry_error_t gerr;
+	int err;
+
 	if (aead_handle)
 		return 0;
-	if (gcrypt_init() != 0 ||
-	    gcry_cipher_open(&aead_handle, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0)) {
+	err = process_ready();
+	if (err < 0)
+		return err;
+	gerr = gcry_cipher_open(&aead_handle, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0);
+	if (gerr) {
 		aead_handle = NULL;
-		return -1;
+		return gcry_err_code_to_errno(gcry_err_code(gerr)) == ENOMEM ? -ENOMEM : -ENOTSUP;
+	}
+	err = pthread_setspecific(handle_key, aead_handle);
+	if (err) {
+		gcry_cipher_close(aead_handle);
+		aead_handle = NULL;
+		return -err;
 	}
 	return 0;
-}
-
-static gcry_cipher_hd_t thread_aead_handle(void)
-{
-	if (open_aead_handle() != 0) {
-		/* mg_crypto_init() reports this at start-up, so only a later
-		 * thread's first packet gets here. */
-		fprintf(stderr, "meshguard: cannot open ChaCha20-Poly1305 (libgcrypt)\n");
-		abort();
-	}
-	return aead_handle;
 }
 
 int mg_crypto_init(void)
 {
-	/* 1 means already initialised, which is fine. */
-	if (sodium_init() < 0)
-		return -1;
 	/* The calling thread's handle opens now, so a libgcrypt that cannot
 	 * give us ChaCha20-Poly1305 shows at start-up, not on a packet. */
 	return open_aead_handle();
@@ -151,9 +180,14 @@ static bool aead_load_key(gcry_cipher_hd_t hd, const uint8_t key[MG_KEY_LEN])
 static gcry_cipher_hd_t aead_start(const uint8_t key[MG_KEY_LEN], uint64_t counter,
 				   const uint8_t *ad, size_t adlen)
 {
-	gcry_cipher_hd_t hd = thread_aead_handle();
 	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	gcry_cipher_hd_t hd;
 
+	/* Fails only in a thread whose first packet finds libgcrypt out of
+	 * memory: that one operation fails. */
+	if (open_aead_handle() < 0)
+		return NULL;
+	hd = aead_handle;
 	make_nonce(nonce, counter);
 	if (!aead_load_key(hd, key) || gcry_cipher_setiv(hd, nonce, sizeof(nonce)) ||
 	    (adlen && gcry_cipher_authenticate(hd, ad, adlen)) || gcry_cipher_final(hd))
@@ -186,19 +220,19 @@ static gcry_error_t aead_crypt(gcry_cipher_hd_t hd, bool encrypt, uint8_t *dst, 
 		       : gcry_cipher_decrypt(hd, dst, len, in, inlen);
 }
 
-void mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
+bool mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
 		  uint64_t counter, const uint8_t key[MG_KEY_LEN])
 {
 	gcry_cipher_hd_t hd = aead_start(key, counter, ad, adlen);
 
-	/* With a valid key and nonce, libgcrypt's ChaCha20-Poly1305 cannot
-	 * fail; the check only keeps a broken library from sending garbage
-	 * as if it were sealed. */
-	if (!hd || aead_crypt(hd, true, dst, src, srclen) ||
-	    gcry_cipher_gettag(hd, dst + srclen, MG_AEAD_TAG_LEN)) {
-		fprintf(stderr, "meshguard: ChaCha20-Poly1305 seal failed (libgcrypt)\n");
-		abort();
-	}
+	/* With a handle, a valid key and nonce, libgcrypt's ChaCha20-Poly1305
+	 * cannot fail; the check keeps a broken library from sending garbage
+	 * as if it were sealed, and dst from holding plaintext. */
+	if (hd && !aead_crypt(hd, true, dst, src, srclen) &&
+	    !gcry_cipher_gettag(hd, dst + srclen, MG_AEAD_TAG_LEN))
+		return true;
+	mg_wipe(dst, srclen + MG_AEAD_TAG_LEN);
+	return false;
 }
 
 bool mg_aead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,

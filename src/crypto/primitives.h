@@ -1,6 +1,13 @@
 /* Thin wrappers over libsodium for the primitives WireGuard uses, named and
- * sized as the protocol needs them, plus TAI64N. Call mg_crypto_init() once
- * before anything else. */
+ * sized as the protocol needs them, plus TAI64N. Call mg_crypto_init()
+ * before anything else.
+ *
+ * Global state, and nothing else is: libsodium's and libgcrypt's process-wide
+ * initialisation, done once (pthread_once) by the first mg_crypto_init() of
+ * any thread; libgcrypt is left as it is when the program set it up itself.
+ * Per thread: the ChaCha20-Poly1305 handle and the last key it was given,
+ * opened on the thread's first use and closed when the thread exits. Every
+ * function here may be called from any thread; none aborts. */
 #ifndef MG_CRYPTO_PRIMITIVES_H
 #define MG_CRYPTO_PRIMITIVES_H
 
@@ -16,7 +23,9 @@
 #define MG_KEY_BASE64_LEN  44 /* without the terminating NUL */
 #define MG_KEY_HEX_LEN	   64
 
-/* 0, or -1 when libsodium cannot initialise. */
+/* Thread-safe and idempotent. 0; -ENOTSUP when libgcrypt cannot give
+ * ChaCha20-Poly1305 (too old, or FIPS mode, which bars ChaCha20); -ENOMEM;
+ * -EIO when libsodium cannot initialise. */
 int mg_crypto_init(void);
 
 /* X25519. mg_x25519 returns false when the shared secret is all zeros (a
@@ -29,9 +38,11 @@ bool mg_x25519(uint8_t out[MG_KEY_LEN], const uint8_t priv[MG_KEY_LEN],
 
 /* ChaCha20-Poly1305 (RFC 8439) with WireGuard's nonce: 4 zero bytes then the
  * 64-bit little-endian counter. dst has room for srclen + 16; src and dst may
- * be the same buffer. */
-void mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
-		  uint64_t counter, const uint8_t key[MG_KEY_LEN]);
+ * be the same buffer. False (dst wiped) only when this thread's cipher
+ * cannot be opened (libgcrypt out of memory): that one message fails. */
+bool mg_aead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
+		  uint64_t counter, const uint8_t key[MG_KEY_LEN])
+	__attribute__((warn_unused_result));
 /* srclen includes the tag; dst gets srclen - 16 bytes. False if forged. */
 bool mg_aead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
 		  uint64_t counter, const uint8_t key[MG_KEY_LEN])

@@ -1,5 +1,5 @@
 #include "nat/discovery.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "util/macros.h"
 
 #include <arpa/inet.h>
@@ -14,14 +14,15 @@ static void log_behaviour(struct mg_nat_discovery *d, const struct mg_nat_behavi
 
 	if (b->answers == 0) {
 		if (d->last.answers != 0 || !d->last.family)
-			mg_log(MG_LOG_INFO, "nat: no STUN server answered");
+			mg_log(d->config.log, MG_LOG_INFO, "nat: no STUN server answered");
 		return;
 	}
 	if (d->last.answers && d->last.mapping == b->mapping &&
 	    mg_endpoint_equal(&d->last.public_endpoint, &b->public_endpoint))
 		return;
 	mg_endpoint_format(ep, sizeof(ep), &b->public_endpoint);
-	mg_log(MG_LOG_INFO, "nat: public endpoint %s (%s mapping, port %s, %u answer(s))", ep,
+	mg_log(d->config.log, MG_LOG_INFO,
+	       "nat: public endpoint %s (%s mapping, port %s, %u answer(s))", ep,
 	       mg_nat_mapping_name(b->mapping),
 	       b->port_preserved == MG_NAT_YES	? "preserved"
 	       : b->port_preserved == MG_NAT_NO ? "changed"
@@ -86,27 +87,28 @@ static void on_timer(uv_timer_t *t)
 static void on_portmap(struct mg_portmap *pm, enum mg_portmap_event event,
 		       const struct mg_portmap_status *s, void *arg)
 {
+	struct mg_nat_discovery *d = arg;
 	char ext[INET_ADDRSTRLEN] = "";
 	(void)pm;
-	(void)arg;
 
 	inet_ntop(AF_INET, &s->external.sin_addr, ext, sizeof(ext));
 	switch (event) {
 	case MG_PORTMAP_MAPPED:
-		mg_log(MG_LOG_INFO, "nat: port mapped with %s at %s:%u for %u s",
+		mg_log(d->config.log, MG_LOG_INFO, "nat: port mapped with %s at %s:%u for %u s",
 		       mg_portmap_proto_name(s->proto), ext, ntohs(s->external.sin_port),
 		       s->lifetime_s);
 		break;
 	case MG_PORTMAP_RENEWED:
-		mg_log(MG_LOG_VERBOSE, "nat: port mapping renewed with %s for %u s",
+		mg_log(d->config.log, MG_LOG_VERBOSE, "nat: port mapping renewed with %s for %u s",
 		       mg_portmap_proto_name(s->proto), s->lifetime_s);
 		break;
 	case MG_PORTMAP_LOST:
-		mg_log(MG_LOG_INFO, "nat: port mapping with %s lost (%s), probing again",
+		mg_log(d->config.log, MG_LOG_INFO,
+		       "nat: port mapping with %s lost (%s), probing again",
 		       mg_portmap_proto_name(s->proto), strerror(-s->error));
 		break;
 	case MG_PORTMAP_FAILED:
-		mg_log(MG_LOG_VERBOSE, "nat: no port mapping from the gateway (%s)",
+		mg_log(d->config.log, MG_LOG_VERBOSE, "nat: no port mapping from the gateway (%s)",
 		       strerror(-s->error));
 		break;
 	}
@@ -118,13 +120,14 @@ static void start_portmap(struct mg_nat_discovery *d)
 		.protocols = d->config.portmap_protocols,
 		.upnp_url = d->config.upnp_url,
 		.state_dir = d->config.state_dir,
+		.log = d->config.log,
 	};
 	int ret = mg_portmap_start(&d->portmap, d->loop, &pc, d->port->engine->udp.port, on_portmap,
 				   d);
 
 	if (ret < 0) {
 		d->portmap = NULL;
-		mg_log(MG_LOG_INFO, "nat: port mapping off: %s", strerror(-ret));
+		mg_log(d->config.log, MG_LOG_INFO, "nat: port mapping off: %s", strerror(-ret));
 	}
 }
 

@@ -31,6 +31,7 @@ struct mg_nat_discovery_config {
 	unsigned portmap_protocols; /* MG_PORTMAP_BIT()s; 0: all */
 	const char *upnp_url;	    /* copied by the mapper */
 	const char *state_dir;	    /* copied by the mapper */
+	const struct mg_log *log;   /* borrowed; NULL: mg_log_default() */
 	/* Optional: the public endpoint or the NAT's kind changed (the same
 	 * rounds that are logged); b is valid during the call. */
 	void (*on_change)(void *arg, const struct mg_nat_behaviour *b);

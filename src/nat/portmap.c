@@ -22,7 +22,7 @@
 #include "nat/epoch.h"
 #include "nat/portmap_backend.h"
 #include "nat/portmap_journal.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #define NSEC_PER_MSEC UINT64_C(1000000)
 #define NSEC_PER_SEC  UINT64_C(1000000000)
@@ -153,8 +153,8 @@ static void journal_save(struct mg_portmap *pm)
 {
 	int err = mg_portmap_journal_save(&pm->journal);
 	if (err < 0)
-		mg_log(MG_LOG_ERROR, "portmap: cannot write journal '%s': %s", pm->journal.path,
-		       strerror(-err));
+		mg_log(pm->cfg.log, MG_LOG_ERROR, "portmap: cannot write journal '%s': %s",
+		       pm->journal.path, strerror(-err));
 }
 
 static void journal_forget(struct mg_portmap *pm, int proto)
@@ -239,7 +239,7 @@ static int submit(struct slot *s, enum mg_portmap_opcode code, uint16_t ext_port
 	op->data = s;
 	int err = s->ops->submit(s->state, op);
 	if (err < 0) {
-		mg_log(MG_LOG_VERBOSE, "portmap: %s: cannot send request: %s",
+		mg_log(s->pm->cfg.log, MG_LOG_VERBOSE, "portmap: %s: cannot send request: %s",
 		       mg_portmap_proto_name(s->ops->proto), strerror(-err));
 		return err;
 	}
@@ -310,8 +310,8 @@ static void lose(struct mg_portmap *pm, int error)
 	char ep[32];
 
 	format_ep(ep, sizeof(ep), &pm->external);
-	mg_log(MG_LOG_INFO, "portmap: %s: lost mapping %s: %s", mg_portmap_proto_name(proto), ep,
-	       strerror(-error));
+	mg_log(pm->cfg.log, MG_LOG_INFO, "portmap: %s: lost mapping %s: %s",
+	       mg_portmap_proto_name(proto), ep, strerror(-error));
 	if (pm->slot[proto].busy) {
 		pm->slot[proto].ops->cancel(pm->slot[proto].state);
 		pm->slot[proto].busy = false;
@@ -330,8 +330,8 @@ static void lose(struct mg_portmap *pm, int error)
 
 static void fail_all(struct mg_portmap *pm)
 {
-	mg_log(MG_LOG_INFO, "portmap: no protocol mapped port %u: %s", pm->internal_port,
-	       strerror(-pm->last_error));
+	mg_log(pm->cfg.log, MG_LOG_INFO, "portmap: no protocol mapped port %u: %s",
+	       pm->internal_port, strerror(-pm->last_error));
 	pm->phase = PHASE_WAIT;
 	pm->active = -1;
 	pm->retry_at = now_ns(pm) + (uint64_t)pm->cfg.retry_ms * NSEC_PER_MSEC;
@@ -347,14 +347,15 @@ static bool epoch_ok(struct mg_portmap *pm, struct slot *s, const struct mg_port
 			  ? mg_epoch_pcp_update(&s->epoch, op->epoch, now_ns(pm))
 			  : mg_epoch_natpmp_update(&s->epoch, op->epoch, now_ns(pm));
 	if (!ok)
-		mg_log(MG_LOG_INFO, "portmap: %s: gateway epoch went to %u: it restarted",
+		mg_log(pm->cfg.log, MG_LOG_INFO,
+		       "portmap: %s: gateway epoch went to %u: it restarted",
 		       mg_portmap_proto_name(s->ops->proto), op->epoch);
 	return ok;
 }
 
 static void log_failure(const struct slot *s, const struct mg_portmap_op *op, const char *what)
 {
-	mg_log(MG_LOG_VERBOSE, "portmap: %s: %s failed: %s%s%s",
+	mg_log(s->pm->cfg.log, MG_LOG_VERBOSE, "portmap: %s: %s failed: %s%s%s",
 	       mg_portmap_proto_name(s->ops->proto), what, strerror(-op->status),
 	       op->detail[0] ? ": " : "", op->detail);
 }
@@ -366,7 +367,8 @@ static void cleanup_done(struct mg_portmap *pm, struct slot *s)
 	if (s->op.status < 0)
 		log_failure(s, &s->op, "deleting the mapping of an earlier run");
 	else
-		mg_log(MG_LOG_INFO, "portmap: %s: deleted the mapping of an earlier run",
+		mg_log(pm->cfg.log, MG_LOG_INFO,
+		       "portmap: %s: deleted the mapping of an earlier run",
 		       mg_portmap_proto_name(proto));
 	if (s->op.status != -ETIMEDOUT)
 		journal_forget(pm, proto);
@@ -389,7 +391,7 @@ static void probe_done(struct mg_portmap *pm, struct slot *s)
 	} else {
 		s->probe = PROBE_OK;
 		s->answer_rank = ++pm->answers;
-		mg_log(MG_LOG_VERBOSE, "portmap: %s: gateway answers",
+		mg_log(pm->cfg.log, MG_LOG_VERBOSE, "portmap: %s: gateway answers",
 		       mg_portmap_proto_name(s->ops->proto));
 	}
 	if (pm->phase == PHASE_PROBE && pm->active < 0)
@@ -412,7 +414,7 @@ static void mapped(struct mg_portmap *pm, struct slot *s, bool recreated)
 	pm->phase = PHASE_MAPPED;
 	set_mapped(pm, op);
 	format_ep(ep, sizeof(ep), &pm->external);
-	mg_log(first || recreated || moved ? MG_LOG_INFO : MG_LOG_VERBOSE,
+	mg_log(pm->cfg.log, first || recreated || moved ? MG_LOG_INFO : MG_LOG_VERBOSE,
 	       "portmap: %s: UDP %u mapped at %s for %u s%s", mg_portmap_proto_name(s->ops->proto),
 	       pm->internal_port, ep, pm->lifetime_s,
 	       recreated ? " (re-created)" : (first || moved ? "" : " (renewed)"));
@@ -458,7 +460,8 @@ static void check_done(struct mg_portmap *pm, struct slot *s)
 
 	pm->check_at = now_ns(pm) + (uint64_t)pm->cfg.check_interval_ms * NSEC_PER_MSEC;
 	if (op->status == -ENOENT || restarted) {
-		mg_log(MG_LOG_INFO, "portmap: %s: the gateway lost the mapping; re-creating it",
+		mg_log(pm->cfg.log, MG_LOG_INFO,
+		       "portmap: %s: the gateway lost the mapping; re-creating it",
 		       mg_portmap_proto_name(s->ops->proto));
 		if (submit_map(pm, s->ops->proto, true) < 0) {
 			lose(pm, -EIO);
@@ -648,6 +651,7 @@ static void open_backends(struct mg_portmap *pm)
 		.gateway = pm->gateway,
 		.upnp_url = pm->upnp_url,
 		.timeout_ms = pm->cfg.timeout_ms,
+		.log = pm->cfg.log,
 	};
 
 	for (int p = 0; p < MG_PORTMAP_PROTO_COUNT; p++) {
@@ -658,7 +662,7 @@ static void open_backends(struct mg_portmap *pm)
 			continue;
 		int err = s->ops->open(&s->state, &bc);
 		if (err < 0) {
-			mg_log(MG_LOG_ERROR, "portmap: %s: cannot start: %s",
+			mg_log(pm->cfg.log, MG_LOG_ERROR, "portmap: %s: cannot start: %s",
 			       mg_portmap_proto_name(p), strerror(-err));
 			s->state = NULL;
 		}

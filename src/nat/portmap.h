@@ -34,7 +34,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "tunnel/clock.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 #define MG_PORTMAP_STATE_DIR	     "/var/lib/meshguard"
 #define MG_PORTMAP_LIFETIME_S	     7200
@@ -76,6 +77,8 @@ struct mg_portmap_config {
 	uint32_t timeout_ms;	    /* one request with its retransmits */
 	uint32_t retry_ms;	    /* after FAILED or LOST, before probing again */
 	const struct mg_clock *clock;
+	/* Borrowed, given to the back-ends too; NULL: mg_log_default(). */
+	const struct mg_log *log;
 	/* NULL: the built-in protocol; tests put fakes here. */
 	const struct mg_portmap_backend *backends[MG_PORTMAP_PROTO_COUNT];
 };

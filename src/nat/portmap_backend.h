@@ -60,6 +60,7 @@ struct mg_portmap_backend_config {
 	struct in_addr gateway;
 	const char *upnp_url; /* NULL: SSDP */
 	uint32_t timeout_ms;
+	const struct mg_log *log; /* borrowed; NULL: mg_log_default() */
 };
 
 struct mg_portmap_backend {

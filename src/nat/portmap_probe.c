@@ -207,6 +207,7 @@ static void start_slots(struct mg_portmap_probe *pr, const struct mg_portmap_con
 		.gateway = pr->result.gateway,
 		.upnp_url = config->upnp_url,
 		.timeout_ms = config->timeout_ms ? config->timeout_ms : MG_PORTMAP_TIMEOUT_MS,
+		.log = config->log,
 	};
 	unsigned protocols =
 		config->protocols & MG_PORTMAP_ALL ? config->protocols : MG_PORTMAP_ALL;

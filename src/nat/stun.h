@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 #define MG_STUN_HEADER_SIZE  20
 #define MG_STUN_MAGIC_COOKIE UINT32_C(0x2112A442)

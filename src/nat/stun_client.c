@@ -1,7 +1,7 @@
 #include "nat/stun_client.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
-#include "tunnel/messages.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <string.h>

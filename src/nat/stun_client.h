@@ -26,7 +26,7 @@
 #include <uv.h>
 
 #include "nat/stun.h"
-#include "tunnel/clock.h"
+#include "util/clock.h"
 
 struct mg_stun_schedule {
 	uint32_t rto_ms;     /* the first wait; doubles after every send */

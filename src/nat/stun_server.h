@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "nat/stun.h"
-#include "tunnel/clock.h"
+#include "util/clock.h"
 #include "tunnel/ratelimiter.h"
 
 struct mg_stun_server_stats {

@@ -15,7 +15,6 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,58 +25,11 @@
 _Static_assert(MG_PACKET_HEADROOM == MG_DEVICE_HEADROOM, "public and device headroom");
 _Static_assert(MG_PACKET_TAILROOM == MG_DEVICE_TAILROOM, "public and device tailroom");
 _Static_assert(MG_KEY_BYTES == MG_KEY_LEN, "public and internal key sizes");
-_Static_assert(MG_LOG_LEVEL_DEBUG == MG_LOG_DEBUG, "one log level enum");
 
 #define MTU_MIN 576
 #define MTU_MAX 65535
 
 /* ---- logging and events ---- */
-
-static void log_to_stderr(const char *line)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	fprintf(stderr, "%02d:%02d:%02d.%03ld %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		ts.tv_nsec / 1000000, line);
-}
-
-static void vlog(const struct mg_node_log *log, enum mg_log_level level, const char *fmt,
-		 va_list ap)
-{
-	char line[1024];
-
-	if (level > log->threshold)
-		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log->fn)
-		log->fn(log->user, level, line);
-	else
-		log_to_stderr(line);
-}
-
-static void logf_to(const struct mg_node_log *log, enum mg_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void logf_to(const struct mg_node_log *log, enum mg_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(log, level, fmt, ap);
-	va_end(ap);
-}
-
-void mg_node_logf(const struct mg_node *n, enum mg_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(&n->log, level, fmt, ap);
-	va_end(ap);
-}
 
 static void emit(struct mg_node *n, const struct mg_event *e)
 {
@@ -147,7 +99,7 @@ static void on_tun_gone(void *ctx)
 {
 	struct mg_node *n = ctx;
 
-	mg_node_logf(n, MG_LOG_INFO, "interface %s was removed, shutting down", n->ifname);
+	mg_log(&n->log, MG_LOG_INFO, "interface %s was removed, shutting down", n->ifname);
 	mg_node_report_stopped(n);
 }
 
@@ -325,7 +277,7 @@ static int setup_discovery(struct mg_node *n, const struct mg_node_config *c)
 	struct mg_nat_discovery_config *nat = &n->nat_config;
 
 	if (parse_portmap(nat, c->portmap) < 0) {
-		mg_node_logf(n, MG_LOG_ERROR,
+		mg_log(&n->log, MG_LOG_ERROR,
 			     "portmap \"%s\" (expected auto, natpmp, pcp, upnp or off)", c->portmap);
 		return -EINVAL;
 	}
@@ -334,12 +286,13 @@ static int setup_discovery(struct mg_node *n, const struct mg_node_config *c)
 		int ret = resolve_stun(&nat->stun[i], s);
 
 		if (ret < 0) {
-			mg_node_logf(n, MG_LOG_ERROR, "STUN server \"%s\" is not a reachable HOST:PORT",
+			mg_log(&n->log, MG_LOG_ERROR, "STUN server \"%s\" is not a reachable HOST:PORT",
 				     s);
 			return ret;
 		}
 	}
 	nat->stun_count = c->stun_servers_len;
+	nat->log = &n->log;
 	nat->on_change = on_public_change;
 	nat->arg = n;
 	n->discovery_wanted = c->udp_io == MG_UDP_IO_SOCKETS && (nat->stun_count || nat->portmap);
@@ -378,7 +331,7 @@ static int open_tun(struct mg_node *n, struct mg_engine_config *ec)
 		n->tun_fd = c->tun_fd; /* ours from now on, even on failure */
 		ret = mg_tun_adopt(c->tun_fd, n->ifname, &no_pi);
 		if (ret < 0)
-			mg_node_logf(n, MG_LOG_ERROR, "fd %d is not a usable TUN device: %s",
+			mg_log(&n->log, MG_LOG_ERROR, "fd %d is not a usable TUN device: %s",
 				     c->tun_fd, strerror(-ret));
 		ec->tun_pi = !no_pi;
 		n->ifindex = if_nametoindex(n->ifname);
@@ -386,7 +339,7 @@ static int open_tun(struct mg_node *n, struct mg_engine_config *ec)
 	}
 	ret = mg_tun_open_offload(n->ifname, n->ifname, &n->tun_fd, &ec->tun_offload);
 	if (ret < 0) {
-		mg_node_logf(n, MG_LOG_ERROR, "cannot create TUN device %s: %s%s", n->ifname,
+		mg_log(&n->log, MG_LOG_ERROR, "cannot create TUN device %s: %s%s", n->ifname,
 			     strerror(-ret),
 			     ret == -EPERM ? " (run as root or with CAP_NET_ADMIN)" : "");
 		return ret;
@@ -406,6 +359,7 @@ static int open_engine(struct mg_node *n, struct mg_engine_config *ec)
 	ec->port = c->listen_port;
 	ec->fwmark = c->fwmark;
 	ec->ctx = n;
+	ec->log = &n->log;
 	ec->on_tun_gone = on_tun_gone;
 	ec->on_peer_event = on_peer_event;
 	if (c->packet_io == MG_PACKET_IO_CALLER)
@@ -414,7 +368,7 @@ static int open_engine(struct mg_node *n, struct mg_engine_config *ec)
 		ec->udp_send = on_udp_send;
 	ret = mg_engine_init(&n->engine, n->loop, ec);
 	if (ret < 0) {
-		mg_node_logf(n, MG_LOG_ERROR, "cannot listen on UDP port %u: %s", c->listen_port,
+		mg_log(&n->log, MG_LOG_ERROR, "cannot listen on UDP port %u: %s", c->listen_port,
 			     strerror(-ret));
 		return ret;
 	}
@@ -438,7 +392,7 @@ static int open_uapi(struct mg_node *n)
 	else
 		return 0;
 	if (ret < 0) {
-		mg_node_logf(n, MG_LOG_ERROR, "cannot serve %s/%s.sock: %s%s", MG_UAPI_SOCKET_DIR,
+		mg_log(&n->log, MG_LOG_ERROR, "cannot serve %s/%s.sock: %s%s", MG_UAPI_SOCKET_DIR,
 			     n->ifname, strerror(-ret),
 			     ret == -EADDRINUSE ? " (another daemon runs this interface)" : "");
 		return ret;
@@ -463,20 +417,20 @@ static void node_free(struct mg_node *n)
 static int check_config(const struct mg_node_config *in, struct mg_node_config *c)
 {
 	int ret = read_sized(c, sizeof(*c), in, offsetof(struct mg_node_config, packet_io));
-	struct mg_node_log log = { MG_LOG_ERROR, NULL, NULL };
+	struct mg_log log = { MG_LOG_ERROR, NULL, NULL };
 	const char *why;
 
 	if (ret == 0) {
-		log = (struct mg_node_log){ c->log_level, c->on_log, c->user };
+		log = (struct mg_log){ c->log_level, c->on_log, c->user };
 		why = check_modes(c);
 		if (!why)
 			why = check_values(c);
 		if (why) {
-			logf_to(&log, MG_LOG_ERROR, "node: bad configuration: %s", why);
+			mg_log(&log, MG_LOG_ERROR, "node: bad configuration: %s", why);
 			ret = -EINVAL;
 		}
 	} else {
-		logf_to(&log, MG_LOG_ERROR, "node: bad configuration: %s",
+		mg_log(&log, MG_LOG_ERROR, "node: bad configuration: %s",
 			ret == -E2BIG ? "fields this library does not know are set"
 				      : "size is missing or too small");
 		ret = -EINVAL;
@@ -505,7 +459,7 @@ int mg_node_new(uv_loop_t *loop, const struct mg_node_config *config, struct mg_
 	n->loop = loop;
 	n->tun_fd = -1;
 	n->links.fd = -1;
-	n->log = (struct mg_node_log){ c.log_level, c.on_log, c.user };
+	n->log = (struct mg_log){ c.log_level, c.on_log, c.user };
 	if (c.tun_fd >= 0)
 		n->tun_fd = c.tun_fd;
 	ret = adopt_config(n, &c);
@@ -533,7 +487,7 @@ static void on_uapi_gone(struct mg_uapi_server *s)
 {
 	struct mg_node *n = container_of(s, struct mg_node, uapi);
 
-	mg_node_logf(n, MG_LOG_INFO, "UAPI socket of %s was removed, shutting down", n->ifname);
+	mg_log(&n->log, MG_LOG_INFO, "UAPI socket of %s was removed, shutting down", n->ifname);
 	mg_node_report_stopped(n);
 }
 
@@ -548,12 +502,12 @@ static int start_discovery(struct mg_node *n)
 
 	nat->upnp_url = n->upnp_url;
 	if (nat->portmap && mg_portmap_default_gateway(&gateway) < 0) {
-		mg_node_logf(n, MG_LOG_INFO, "nat: no default gateway, port mapping off");
+		mg_log(&n->log, MG_LOG_INFO, "nat: no default gateway, port mapping off");
 		nat->portmap = false;
 	}
 	if (nat->portmap) {
 		if (mkdir(base, 0700) < 0 && errno != EEXIST)
-			mg_node_logf(n, MG_LOG_INFO, "nat: cannot create %s: %s", base,
+			mg_log(&n->log, MG_LOG_INFO, "nat: cannot create %s: %s", base,
 				     strerror(errno));
 		if (asprintf(&dir, "%s/%s", base, n->ifname[0] ? n->ifname : "node") < 0)
 			return -ENOMEM;
@@ -581,7 +535,7 @@ int mg_node_start(struct mg_node *n)
 		ret = mg_node_watch_mtu(n);
 		/* Not fatal: the kernel fragments what exceeds the path's MTU. */
 		if (ret < 0)
-			mg_node_logf(n, MG_LOG_ERROR,
+			mg_log(&n->log, MG_LOG_ERROR,
 				     "cannot follow the MTU of %s (%s): padding up to %u", n->ifname,
 				     strerror(-ret), n->engine.dev.mtu);
 	}
@@ -602,7 +556,7 @@ static void log_stats(const struct mg_node *n)
 	const struct mg_device_stats *d = &n->engine.dev.stats;
 	const struct mg_engine_stats *s = &n->engine.stats;
 
-	mg_node_logf(n, MG_LOG_INFO,
+	mg_log(&n->log, MG_LOG_INFO,
 		     "stats: tun read %" PRIu64 " (segments %" PRIu64 "), tun writes %" PRIu64
 		     ", udp read %" PRIu64 ", udp send batches %" PRIu64
 		     "; dropped: tun write %" PRIu64 ", udp send %" PRIu64
@@ -610,16 +564,16 @@ static void log_stats(const struct mg_node *n)
 		     s->tun_read_packets, s->tun_segments, s->tun_writes, s->udp_read_datagrams,
 		     s->udp_send_calls, s->tun_write_dropped, s->udp_send_failed,
 		     s->udp_kernel_drops, s->tun_bad_packets);
-	mg_node_logf(n, MG_LOG_INFO,
+	mg_log(&n->log, MG_LOG_INFO,
 		     "stats: rx invalid %" PRIu64 ", bad mac1 %" PRIu64 ", handshake failed %" PRIu64
 		     ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
 		     ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
 		     "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
-		     "; cookies sent %" PRIu64,
+		     ", encrypt failed %" PRIu64 "; cookies sent %" PRIu64,
 		     d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
 		     d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
 		     d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
-		     d->rx_cookie_sent);
+		     d->tx_encrypt_failed, d->rx_cookie_sent);
 }
 
 static void on_drained(uv_handle_t *h)
@@ -764,7 +718,7 @@ static bool one_line(struct mg_node *n, const char *what, const char *v)
 {
 	if (!strchr(v, '\n'))
 		return true;
-	mg_node_logf(n, MG_LOG_ERROR, "set_peer: %s \"%s\" has a line break", what, v);
+	mg_log(&n->log, MG_LOG_ERROR, "set_peer: %s \"%s\" has a line break", what, v);
 	return false;
 }
 
@@ -804,7 +758,7 @@ int mg_node_set_peer(struct mg_node *n, const struct mg_peer_config *peer)
 	int ret = read_sized(&p, sizeof(p), peer, offsetof(struct mg_peer_config, preshared_key));
 
 	if (ret < 0 || (p.allowed_ips_len && !p.allowed_ips)) {
-		mg_node_logf(n, MG_LOG_ERROR, "set_peer: bad struct mg_peer_config");
+		mg_log(&n->log, MG_LOG_ERROR, "set_peer: bad struct mg_peer_config");
 		return -EINVAL;
 	}
 	return run_set(n, &req, put_peer(n, &req, &p));
@@ -933,7 +887,7 @@ int mg_node_set_mtu(struct mg_node *n, uint32_t mtu)
 	if (mtu < MTU_MIN || mtu > MTU_MAX)
 		return -EINVAL;
 	if (mtu != n->engine.dev.mtu)
-		mg_node_logf(n, MG_LOG_INFO, "interface %s: MTU %u", n->ifname, mtu);
+		mg_log(&n->log, MG_LOG_INFO, "interface %s: MTU %u", n->ifname, mtu);
 	n->engine.dev.mtu = mtu;
 	return 0;
 }

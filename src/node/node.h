@@ -14,9 +14,9 @@
 #include "nat/discovery.h"
 #include "nat/stun_port.h"
 #include "tunnel/engine.h"
-#include "tunnel/log.h"
 #include "tunnel/netlink.h"
 #include "tunnel/uapi_server.h"
+#include "util/log.h"
 
 #include <net/if.h>
 #include <stdbool.h>
@@ -31,19 +31,12 @@ struct mg_node_iface {
 	unsigned rule_count;
 };
 
-/* The node's logger: its threshold and destination, never the process's. */
-struct mg_node_log {
-	enum mg_log_level threshold;
-	mg_log_fn fn; /* NULL: stderr with the time of day */
-	void *user;
-};
-
 struct mg_node {
 	uv_loop_t *loop;
 	struct mg_node_config config; /* strings point into the node's copies */
 	char ifname[IFNAMSIZ];
 	char *upnp_url, *state_dir; /* copies; state_dir becomes the journal's */
-	struct mg_node_log log;
+	struct mg_log log; /* the node's own: given to every module it composes */
 
 	struct mg_engine engine;
 	struct mg_stun_port stun;
@@ -76,9 +69,6 @@ struct mg_node {
 	bool engine_ready, stun_ready, uapi_ready, started, closing, close_called;
 	bool stopped_reported;
 };
-
-void mg_node_logf(const struct mg_node *n, enum mg_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Reports MG_EVENT_STOPPED once: the TUN or the UAPI socket went away. */
 void mg_node_report_stopped(struct mg_node *n);

@@ -23,7 +23,7 @@ static void on_link(const struct mg_netlink_link *link, void *ctx)
 
 	if (link->ifindex != n->ifindex || !link->mtu || link->mtu == dev->mtu)
 		return;
-	mg_node_logf(n, MG_LOG_INFO, "interface %s: MTU %u", n->ifname, link->mtu);
+	mg_log(&n->log, MG_LOG_INFO, "interface %s: MTU %u", n->ifname, link->mtu);
 	dev->mtu = link->mtu;
 }
 
@@ -50,7 +50,7 @@ static void on_links_readable(uv_poll_t *h, int status, int events)
 	(void)events;
 
 	if (status < 0) {
-		mg_node_logf(n, MG_LOG_ERROR, "link notifications failed (%s): MTU of %s stays %u",
+		mg_log(&n->log, MG_LOG_ERROR, "link notifications failed (%s): MTU of %s stays %u",
 			     uv_strerror(status), n->ifname, n->engine.dev.mtu);
 		uv_poll_stop(h);
 		return;
@@ -115,7 +115,7 @@ struct plan {
 
 static int fail(struct mg_node *n, int ret, const char *what, const char *detail)
 {
-	mg_node_logf(n, MG_LOG_ERROR, "%s: %s%s%s: %s", n->ifname, what, detail ? " " : "",
+	mg_log(&n->log, MG_LOG_ERROR, "%s: %s%s%s: %s", n->ifname, what, detail ? " " : "",
 		     detail ? detail : "", strerror(-ret));
 	return ret;
 }
@@ -130,7 +130,7 @@ static int check_prefixes(struct mg_node *n, const char *const *list, size_t len
 		return -EINVAL;
 	for (size_t k = 0; k < len; k++) {
 		if (!list[k] || mg_prefix_parse(&p, list[k], false) < 0) {
-			mg_node_logf(n, MG_LOG_ERROR,
+			mg_log(&n->log, MG_LOG_ERROR,
 				     "%s: %s \"%s\" is not a prefix (expected 10.0.0.1/24 or "
 				     "fd00::1/64)",
 				     n->ifname, what, list[k] ? list[k] : "(null)");
@@ -163,7 +163,7 @@ static void enable_src_valid_mark(struct mg_node *n)
 	if (fd < 0)
 		return;
 	if (write(fd, "1\n", 2) < 0)
-		mg_node_logf(n, MG_LOG_ERROR, "cannot set net.ipv4.conf.all.src_valid_mark");
+		mg_log(&n->log, MG_LOG_ERROR, "cannot set net.ipv4.conf.all.src_valid_mark");
 	close(fd);
 }
 

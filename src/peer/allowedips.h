@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 struct mg_peer;
 struct mg_allowedips_node;

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "peer/index.h"
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 #include "tunnel/cookie.h"
 #include "tunnel/messages.h"
 #include "tunnel/noise.h"

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 #include "tunnel/messages.h"
 
 struct mg_cookie_checker {

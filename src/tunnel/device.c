@@ -1,7 +1,7 @@
 #include "tunnel/device.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/timers.h"
 
 #include <endian.h>
@@ -301,7 +301,10 @@ static void encrypt_and_send(struct mg_peer *peer, struct mg_keypair *kp, enum m
 	hdr->type = htole32(MG_MSG_DATA);
 	hdr->key_idx = htole32(kp->remote_index);
 	hdr->counter = htole64(nonce);
-	mg_aead_seal(packet, packet, padded, NULL, 0, nonce, kp->send_key);
+	if (!mg_aead_seal(packet, packet, padded, NULL, 0, nonce, kp->send_key)) {
+		peer->device->stats.tx_encrypt_failed++;
+		return;
+	}
 	send_to_peer(peer, kind, (const uint8_t *)hdr, MG_DATA_HEADER_SIZE + padded + MG_TAG_SIZE);
 	mg_timers_any_authenticated_packet_traversal(peer);
 	mg_timers_any_authenticated_packet_sent(peer);
@@ -448,7 +451,8 @@ static void set_endpoint_from(struct mg_peer *peer, const struct mg_endpoint *fr
 		return;
 	if (peer->endpoint.sa.sa_family && !mg_endpoint_equal_remote(&peer->endpoint, from)) {
 		mg_endpoint_format(ep, sizeof(ep), from);
-		mg_log(MG_LOG_INFO, "peer %s: roamed to %s", mg_peer_name(peer, name), ep);
+		mg_log(peer->device->log, MG_LOG_INFO, "peer %s: roamed to %s",
+		       mg_peer_name(peer, name), ep);
 		peer->endpoint = *from;
 		notify(peer, MG_DEVICE_EVENT_ROAMED);
 		return;
@@ -522,7 +526,7 @@ static void log_handshake(struct mg_peer *peer, const struct mg_keypair *kp)
 {
 	char name[16];
 	peer->device->stats.handshakes_completed++;
-	mg_log(MG_LOG_INFO, "peer %s: handshake completed, keypair 0x%08x (%s)",
+	mg_log(peer->device->log, MG_LOG_INFO, "peer %s: handshake completed, keypair 0x%08x (%s)",
 	       mg_peer_name(peer, name), kp->entry.index,
 	       kp->i_am_the_initiator ? "initiator" : "responder");
 	notify(peer, MG_DEVICE_EVENT_HANDSHAKE);
@@ -578,7 +582,7 @@ static void receive_cookie_reply(struct mg_device *dev, const uint8_t *buf, uint
 		dev->stats.rx_bad_cookie++;
 		return;
 	}
-	mg_log(MG_LOG_INFO, "peer %s: cookie reply accepted, next handshake carries mac2",
+	mg_log(dev->log, MG_LOG_INFO, "peer %s: cookie reply accepted, next handshake carries mac2",
 	       mg_peer_name(e->peer, name));
 }
 

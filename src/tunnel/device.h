@@ -25,9 +25,10 @@
 #include <stdint.h>
 
 #include "peer/allowedips.h"
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 #include "peer/peer.h"
-#include "tunnel/clock.h"
+#include "util/clock.h"
+#include "util/log.h"
 #include "tunnel/cookie.h"
 #include "tunnel/messages.h"
 #include "tunnel/noise.h"
@@ -111,11 +112,15 @@ struct mg_device_stats {
 	uint64_t tx_no_endpoint;   /* the peer's endpoint is unknown */
 	uint64_t tx_bad_packet;	   /* not an IP packet, or larger than the MTU allows */
 	uint64_t tx_staged_overflow;
+	uint64_t tx_encrypt_failed; /* the cipher could not be opened (out of memory) */
 	uint64_t handshakes_completed;
 };
 
 struct mg_device {
 	const struct mg_clock *clock;
+	/* Borrowed from the owner, who sets it after mg_device_init; NULL:
+	 * mg_log_default(). */
+	const struct mg_log *log;
 	const struct mg_device_ops *ops;
 	void *ctx;
 	mg_device_other_handler other_handler;

@@ -1,6 +1,6 @@
 #include "tunnel/engine.h"
 #include "util/macros.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "tunnel/offload.h"
 #include "tunnel/tun.h"
 
@@ -278,7 +278,7 @@ static bool tun_read_failed(struct mg_engine *e, ssize_t n)
 	if (n > 0)
 		return false;
 	if (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
-		mg_log(MG_LOG_ERROR, "reading the TUN device: %s", strerror(errno));
+		mg_log(e->config.log, MG_LOG_ERROR, "reading the TUN device: %s", strerror(errno));
 		uv_poll_stop(&e->tun_poll);
 		if (e->config.on_tun_gone)
 			e->config.on_tun_gone(e->config.ctx);
@@ -600,6 +600,7 @@ int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_
 		goto fail;
 	mg_held_clock_init(&e->clock, config->clock ? config->clock : &mg_clock_system);
 	ret = mg_device_init(&e->dev, &e->clock.clock, &engine_ops, e);
+	e->dev.log = config->log;
 	if (ret < 0)
 		goto fail;
 	if (config->udp_send) {

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "tunnel/clock.h"
+#include "util/clock.h"
 #include "tunnel/device.h"
 #include "tunnel/udp.h"
 
@@ -71,6 +71,8 @@ struct mg_engine_config {
 	uint32_t fwmark;
 	/* The device's clock; NULL: the system's. Tests pass a fake one. */
 	const struct mg_clock *clock;
+	/* The node's logger, given to the device too; NULL: the default. */
+	const struct mg_log *log;
 	/* Called when the TUN device is gone (deleted by someone else). */
 	void (*on_tun_gone)(void *ctx);
 	/* With no TUN: one decrypted IP packet, valid only during the call. */

@@ -6,13 +6,12 @@
 
 #include <stdint.h>
 
+#include "util/time.h"
+
 #define MG_NOISE_CONSTRUCTION "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
 #define MG_NOISE_IDENTIFIER   "WireGuard v1 zx2c4 Jason@zx2c4.com"
 #define MG_LABEL_MAC1	      "mac1----"
 #define MG_LABEL_COOKIE	      "cookie--"
-
-#define MG_NSEC_PER_SEC	 UINT64_C(1000000000)
-#define MG_NSEC_PER_MSEC UINT64_C(1000000)
 
 /* Protocol limits (whitepaper 6.1 and 6.4). */
 #define REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)

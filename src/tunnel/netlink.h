@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 /* One NETLINK_ROUTE socket. Requests on one handle must not run concurrently. */
 struct mg_netlink {

@@ -2,7 +2,6 @@
  * NETLINK_ROUTE socket, one request in flight at a time. */
 #include "tunnel/netlink.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +22,9 @@ struct request {
 		struct nlmsghdr nh;
 		char buf[REQUEST_SIZE];
 	};
+	/* An attribute did not fit: transact refuses the request rather than
+	 * send it truncated. Cannot happen with today's requests. */
+	bool overflow;
 };
 
 static int open_socket(struct mg_netlink *nl, int flags, uint32_t groups)
@@ -78,7 +80,10 @@ static void put(struct request *r, uint16_t type, const void *data, size_t len)
 	size_t off = NLMSG_ALIGN(r->nh.nlmsg_len);
 	struct rtattr *rta = (struct rtattr *)(r->buf + off);
 
-	assert(off + RTA_SPACE(len) <= sizeof(r->buf));
+	if (r->overflow || off + RTA_SPACE(len) > sizeof(r->buf)) {
+		r->overflow = true;
+		return;
+	}
 	rta->rta_type = type;
 	rta->rta_len = RTA_LENGTH(len);
 	memcpy(RTA_DATA(rta), data, len);
@@ -158,6 +163,8 @@ static int transact(struct mg_netlink *nl, struct request *r,
 {
 	int ret;
 
+	if (r->overflow)
+		return -EMSGSIZE;
 	r->nh.nlmsg_seq = ++nl->seq;
 	while (send(nl->fd, r->buf, r->nh.nlmsg_len, 0) < 0) {
 		if (errno != EINTR)

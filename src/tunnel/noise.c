@@ -88,13 +88,18 @@ static void message_ephemeral(uint8_t ephemeral_dst[MG_KEY_SIZE],
 	mix_key(chaining_key, ephemeral_src, MG_KEY_SIZE);
 }
 
-/* Handshake keys are used once: the cipher must not keep them. */
-static void message_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
+/* Handshake keys are used once: the cipher must not keep them. False when
+ * the cipher failed; the message must then not be sent. */
+static bool message_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 			    const uint8_t key[MG_KEY_SIZE], uint8_t hash[MG_KEY_SIZE])
 {
-	mg_aead_seal(dst, src, len, hash, MG_KEY_SIZE, 0, key);
+	bool ok = mg_aead_seal(dst, src, len, hash, MG_KEY_SIZE, 0, key);
+
 	mg_aead_forget(key);
+	if (!ok)
+		return false;
 	mix_hash(hash, dst, len + MG_TAG_SIZE);
+	return true;
 }
 
 static bool message_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
@@ -173,11 +178,13 @@ bool mg_noise_create_initiation(struct mg_msg_initiation *dst, struct mg_handsha
 	message_ephemeral(dst->unencrypted_ephemeral, ephemeral_public, hs->chaining_key, hs->hash);
 	if (!mix_dh(hs->chaining_key, key, hs->ephemeral_private, hs->remote_static))
 		goto out;
-	message_encrypt(dst->encrypted_static, id->public_key, MG_KEY_SIZE, key, hs->hash);
+	if (!message_encrypt(dst->encrypted_static, id->public_key, MG_KEY_SIZE, key, hs->hash))
+		goto out;
 
 	mix_precomputed_dh(hs->chaining_key, key, hs->precomputed_static_static);
 	mg_tai64n(timestamp, wall);
-	message_encrypt(dst->encrypted_timestamp, timestamp, MG_TIMESTAMP_SIZE, key, hs->hash);
+	if (!message_encrypt(dst->encrypted_timestamp, timestamp, MG_TIMESTAMP_SIZE, key, hs->hash))
+		goto out;
 
 	dst->sender_index = htole32(mg_index_insert(indices, &hs->entry));
 	hs->state = MG_HANDSHAKE_CREATED_INITIATION;
@@ -267,7 +274,8 @@ bool mg_noise_create_response(struct mg_msg_response *dst, struct mg_handshake *
 	if (!mix_dh(hs->chaining_key, NULL, hs->ephemeral_private, hs->remote_static))
 		goto out;
 	mix_psk(hs->chaining_key, hs->hash, key, hs->preshared_key);
-	message_encrypt(dst->encrypted_nothing, ephemeral_public, 0, key, hs->hash);
+	if (!message_encrypt(dst->encrypted_nothing, ephemeral_public, 0, key, hs->hash))
+		goto out;
 
 	dst->sender_index = htole32(mg_index_insert(indices, &hs->entry));
 	hs->state = MG_HANDSHAKE_CREATED_RESPONSE;

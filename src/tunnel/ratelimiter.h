@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 #define MG_RATELIMITER_SLOTS	  4096
 #define MG_RATELIMITER_PER_SECOND 20

@@ -4,7 +4,7 @@
 #include "crypto/primitives.h"
 #include "peer/peer.h"
 #include "tunnel/device.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #include <string.h>
 
@@ -111,7 +111,8 @@ static void expired_retransmit_handshake(struct mg_peer *peer)
 	char name[16];
 
 	if (peer->timers.handshake_attempts > MAX_TIMER_HANDSHAKES) {
-		mg_log(MG_LOG_VERBOSE, "peer %s: handshake did not complete after %u attempts",
+		mg_log(peer->device->log, MG_LOG_VERBOSE,
+		       "peer %s: handshake did not complete after %u attempts",
 		       mg_peer_name(peer, name), peer->timers.handshake_attempts + 2);
 		disarm(peer, MG_TIMER_SEND_KEEPALIVE);
 		mg_device_clear_staged(peer);
@@ -120,8 +121,9 @@ static void expired_retransmit_handshake(struct mg_peer *peer)
 		return;
 	}
 	peer->timers.handshake_attempts++;
-	mg_log(MG_LOG_VERBOSE, "peer %s: no response to handshake, retrying (attempt %u)",
-	       mg_peer_name(peer, name), peer->timers.handshake_attempts + 1);
+	mg_log(peer->device->log, MG_LOG_VERBOSE,
+	       "peer %s: no response to handshake, retrying (attempt %u)", mg_peer_name(peer, name),
+	       peer->timers.handshake_attempts + 1);
 	/* The sticky source may be why there is no answer (the peer no longer
 	 * reaches it, or routing changed): let the kernel choose again. */
 	mg_endpoint_clear_local(&peer->endpoint);

@@ -11,7 +11,7 @@
 #include "tunnel/uapi.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -657,7 +657,8 @@ static int parse_line(struct device_change *c, const char *line, size_t n, const
 
 /* The operator's side of a refusal (the client only sees the errno): the
  * line, quoted and made printable, but never a key's value. */
-static void log_refused(size_t number, const char *line, size_t n, const char *why)
+static void log_refused(const struct mg_log *log, size_t number, const char *line, size_t n,
+			const char *why)
 {
 	const char *eq = memchr(line, '=', n);
 	size_t shown = n < 96 ? n : 96;
@@ -669,12 +670,12 @@ static void log_refused(size_t number, const char *line, size_t n, const char *w
 	for (size_t i = 0; i < shown; i++)
 		text[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
 	memcpy(text + shown, shown < n ? "..." : "", shown < n ? 4 : 1);
-	mg_log(MG_LOG_INFO, "uapi: set refused at line %zu \"%s\": %s", number, text, why);
+	mg_log(log, MG_LOG_INFO, "uapi: set refused at line %zu \"%s\": %s", number, text, why);
 }
 
 /* req[0, len) is one set request as mg_uapi_frame found it. Stops at the
  * first bad line with wireguard-go's errno for it. */
-static int parse_set(struct device_change *c, const char *req, size_t len)
+static int parse_set(const struct mg_log *log, struct device_change *c, const char *req, size_t len)
 {
 	size_t pos = OP_LEN;
 	const char *why;
@@ -691,7 +692,7 @@ static int parse_set(struct device_change *c, const char *req, size_t len)
 			return 0;
 		ret = parse_line(c, line, n, &why);
 		if (ret < 0) {
-			log_refused(number, line, n, ret == -ENOMEM ? "out of memory" : why);
+			log_refused(log, number, line, n, ret == -ENOMEM ? "out of memory" : why);
 			return ret;
 		}
 	}
@@ -712,8 +713,9 @@ static int validate(const struct mg_device *dev, const struct device_change *c)
 			count++;
 	if (count <= MAX_PEERS)
 		return 0;
-	mg_log(MG_LOG_INFO, "uapi: set refused: it could make %zu peers, past the limit of %u",
-	       count, (unsigned)MAX_PEERS);
+	mg_log(dev->log, MG_LOG_INFO,
+	       "uapi: set refused: it could make %zu peers, past the limit of %u", count,
+	       (unsigned)MAX_PEERS);
 	return -EINVAL;
 }
 
@@ -725,7 +727,7 @@ static int validate(const struct mg_device *dev, const struct device_change *c)
  * undoing a rebind could (someone may take the old port meanwhile); the
  * hook keeps the old sockets when a rebind fails. wireguard-go answers
  * EADDRINUSE for either failure. */
-static int apply_sockets(const struct mg_uapi_hooks *hooks, void *ctx,
+static int apply_sockets(const struct mg_log *log, const struct mg_uapi_hooks *hooks, void *ctx,
 			 const struct device_change *c)
 {
 	uint32_t old_mark = hooks->fwmark(ctx);
@@ -736,8 +738,8 @@ static int apply_sockets(const struct mg_uapi_hooks *hooks, void *ctx,
 	if ((c->flags & DEV_FWMARK) && c->fwmark != old_mark) {
 		ret = hooks->set_fwmark(ctx, c->fwmark);
 		if (ret < 0) {
-			mg_log(MG_LOG_INFO, "uapi: set refused: fwmark %" PRIu32 ": %s", c->fwmark,
-			       strerror(-ret));
+			mg_log(log, MG_LOG_INFO, "uapi: set refused: fwmark %" PRIu32 ": %s",
+			       c->fwmark, strerror(-ret));
 			return -EADDRINUSE;
 		}
 		marked = true;
@@ -747,7 +749,7 @@ static int apply_sockets(const struct mg_uapi_hooks *hooks, void *ctx,
 	    (!c->listen_port || c->listen_port != hooks->listen_port(ctx))) {
 		ret = hooks->set_listen_port(ctx, c->listen_port);
 		if (ret < 0) {
-			mg_log(MG_LOG_INFO, "uapi: set refused: listen_port %u: %s",
+			mg_log(log, MG_LOG_INFO, "uapi: set refused: listen_port %u: %s",
 			       (unsigned)c->listen_port, strerror(-ret));
 			if (marked)
 				hooks->set_fwmark(ctx, old_mark);
@@ -866,7 +868,7 @@ static int apply_peer(struct mg_device *dev, const struct peer_change *pc)
 static int apply(struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx,
 		 const struct device_change *c)
 {
-	int ret = apply_sockets(hooks, ctx, c);
+	int ret = apply_sockets(dev->log, hooks, ctx, c);
 
 	if (ret < 0)
 		return ret;
@@ -996,14 +998,15 @@ static int handle_set(struct mg_device *dev, const struct mg_uapi_hooks *hooks, 
 		      const char *request, size_t len, struct mg_uapi_buf *out)
 {
 	struct device_change c = { 0 };
-	int err = parse_set(&c, request, len);
+	int err = parse_set(dev->log, &c, request, len);
 
 	if (!err)
 		err = validate(dev, &c);
 	if (!err) {
 		err = apply(dev, hooks, ctx, &c);
 		if (err == -ENOMEM)
-			mg_log(MG_LOG_ERROR, "uapi: out of memory; a set may be applied in part");
+			mg_log(dev->log, MG_LOG_ERROR,
+			       "uapi: out of memory; a set may be applied in part");
 	}
 	change_free(&c);
 	return reply(out, err);

@@ -9,7 +9,7 @@
 #include "tunnel/uapi_server.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -231,7 +231,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		/* libuv keeps the connection queued and stops accepting. */
-		mg_log(MG_LOG_ERROR, "uapi: out of memory for a connection");
+		mg_log(s->dev->log, MG_LOG_ERROR, "uapi: out of memory for a connection");
 		return;
 	}
 	uv_pipe_init(s->loop, &c->pipe, 0);

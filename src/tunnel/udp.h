@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 /* Bytes per receive slot: the largest UDP payload (65535 - 8 over IPv6),
  * rounded up to a power of two so every slot is as aligned as the first. */

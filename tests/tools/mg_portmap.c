@@ -19,7 +19,7 @@
 #include <uv.h>
 
 #include "nat/portmap.h"
-#include "tunnel/log.h"
+#include "util/log.h"
 
 struct tool {
 	uv_loop_t *loop;

@@ -16,7 +16,7 @@
 #include "check.h"
 #include "nat/portmap.h"
 #include "nat/portmap_backend.h"
-#include "tunnel/clock.h"
+#include "util/clock.h"
 
 #define SEC UINT64_C(1000000000)
 

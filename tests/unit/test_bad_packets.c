@@ -23,13 +23,15 @@ static struct wire w;
 static int v, u; /* the victim and its peer on the wire */
 
 static const char *const field_names[NSTATS] = {
-	"rx_invalid",	      "rx_bad_mac1",	      "rx_handshake_failed", "rx_cookie_sent",
-	"rx_ratelimited",     "rx_bad_cookie",	      "rx_unknown_index",    "rx_expired_key",
-	"rx_decrypt_failed",  "rx_replayed",	      "rx_bad_ip",	     "rx_not_allowed",
-	"rx_not_wireguard",   "tx_no_route",	      "tx_no_endpoint",	     "tx_bad_packet",
-	"tx_staged_overflow", "handshakes_completed",
+	"rx_invalid",		"rx_bad_mac1",	      "rx_handshake_failed",
+	"rx_cookie_sent",	"rx_ratelimited",     "rx_bad_cookie",
+	"rx_unknown_index",	"rx_expired_key",     "rx_decrypt_failed",
+	"rx_replayed",		"rx_bad_ip",	      "rx_not_allowed",
+	"rx_not_wireguard",	"tx_no_route",	      "tx_no_endpoint",
+	"tx_bad_packet",	"tx_staged_overflow", "tx_encrypt_failed",
+	"handshakes_completed",
 };
-_Static_assert(NSTATS == 18, "name every field of struct mg_device_stats");
+_Static_assert(NSTATS == 19, "name every field of struct mg_device_stats");
 
 static void snapshot(uint64_t out[NSTATS])
 {
@@ -138,7 +140,7 @@ static void seal_from_peer(const uint8_t *payload, size_t len, struct datagram *
 	memcpy(out->buf, &type, 4);
 	memcpy(out->buf + 4, &idx, 4);
 	memcpy(out->buf + 8, &ctr, 8);
-	mg_aead_seal(out->buf + 16, payload, len, NULL, 0, nonce, kp->send_key);
+	CHECK(mg_aead_seal(out->buf + 16, payload, len, NULL, 0, nonce, kp->send_key));
 	out->len = len + MG_DATA_MIN_SIZE;
 	out->to = v;
 	out->from = w.nodes[u].addr;

@@ -2,7 +2,7 @@
  * reads its base clock otherwise; the wall clock always comes from the base.
  * The base here advances by 1 ms on every read, so a read that reached it
  * shows. */
-#include "tunnel/clock.h"
+#include "util/clock.h"
 
 #include "check.h"
 

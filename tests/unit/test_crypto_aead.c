@@ -45,8 +45,8 @@ int main(void)
 	CHECK_MEM(got, want, PT_LEN + 16);
 
 	CHECK_EQ(mg_test_unhex(want, sizeof(want), wg_sealed_hex), PT_LEN + 16);
-	mg_aead_seal(got, (const uint8_t *)plaintext, PT_LEN, ad, sizeof(ad),
-		     UINT64_C(0x4746454443424140), key);
+	CHECK(mg_aead_seal(got, (const uint8_t *)plaintext, PT_LEN, ad, sizeof(ad),
+			   UINT64_C(0x4746454443424140), key));
 	CHECK_MEM(got, want, PT_LEN + 16);
 	CHECK(mg_aead_open(back, got, sizeof(got), ad, sizeof(ad), UINT64_C(0x4746454443424140),
 			   key));

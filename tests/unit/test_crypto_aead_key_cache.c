@@ -29,7 +29,7 @@ static void check_packet(int k, uint64_t counter)
 
 	for (int i = 0; i < LEN; i++)
 		msg[i] = (uint8_t)(i * 7 + k + counter);
-	mg_aead_seal(got, msg, LEN, NULL, 0, counter, keys[k]);
+	CHECK(mg_aead_seal(got, msg, LEN, NULL, 0, counter, keys[k]));
 	sodium_seal(want, msg, counter, keys[k]);
 	CHECK(memcmp(got, want, sizeof(got)) == 0);
 	CHECK(mg_aead_open(back, got, sizeof(got), NULL, 0, counter, keys[k]));

@@ -92,7 +92,7 @@ static void mix_dh(struct side *s, const uint8_t priv[32], const uint8_t pub[32]
 static void seal_hash(struct side *s, uint8_t *dst, const uint8_t *src, size_t len,
 		      const uint8_t key[32])
 {
-	mg_aead_seal(dst, src, len, s->h, HASH_LEN, 0, key);
+	CHECK(mg_aead_seal(dst, src, len, s->h, HASH_LEN, 0, key));
 	mix_hash(s->h, dst, len + TAG_LEN);
 }
 
@@ -216,7 +216,7 @@ static void check_transport(const uint8_t *init_send, const uint8_t *init_recv,
 		uint64_t counter = i / 2;
 
 		unhex_exact(want, len + TAG_LEN, transport[i].msg_hex);
-		mg_aead_seal(got, payload, len, NULL, 0, counter, send);
+		CHECK(mg_aead_seal(got, payload, len, NULL, 0, counter, send));
 		CHECK_MEM(got, want, len + TAG_LEN);
 		CHECK(mg_aead_open(back, got, len + TAG_LEN, NULL, 0, counter, recv));
 		CHECK_MEM(back, payload, len);

@@ -4,7 +4,7 @@
 #include <errno.h>
 
 #include "check.h"
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 struct prefix_case {
 	const char *in;

@@ -7,7 +7,7 @@
  * many other sources arrive at the same instant. */
 #include "check.h"
 #include "crypto/primitives.h"
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 #include "tunnel/messages.h"
 #include "tunnel/ratelimiter.h"
 

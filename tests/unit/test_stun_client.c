@@ -13,7 +13,7 @@
 #include "crypto/primitives.h"
 #include "nat/stun_client.h"
 #include "nat/stun_server.h"
-#include "tunnel/messages.h"
+#include "util/time.h"
 
 #define MAX_SENDS	16
 #define T0		(1000 * MG_NSEC_PER_SEC)

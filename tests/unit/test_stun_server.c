@@ -10,7 +10,7 @@
 #include "check.h"
 #include "crypto/primitives.h"
 #include "nat/stun_server.h"
-#include "tunnel/messages.h"
+#include "util/time.h"
 
 struct fake_clock {
 	struct mg_clock clock;

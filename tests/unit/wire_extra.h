@@ -5,7 +5,7 @@
 #ifndef MG_TEST_WIRE_EXTRA_H
 #define MG_TEST_WIRE_EXTRA_H
 
-#include "tunnel/log.h"
+#include "util/log.h"
 #include "wire.h"
 
 #define MSEC MG_NSEC_PER_MSEC
@@ -15,7 +15,7 @@
  * clock complete many handshakes. */
 static inline void wire_quiet(void)
 {
-	mg_log_threshold = MG_LOG_ERROR;
+	mg_log_default()->threshold = MG_LOG_ERROR;
 	mg_log_init_from_env();
 }
 

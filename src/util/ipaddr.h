@@ -1,7 +1,7 @@
 /* IP addresses, prefixes and UDP endpoints as the rest of meshguard passes
  * them around: parsing and formatting in the forms wg and wg-quick use. */
-#ifndef MG_PEER_IPADDR_H
-#define MG_PEER_IPADDR_H
+#ifndef MG_UTIL_IPADDR_H
+#define MG_UTIL_IPADDR_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * (CLOCK_BOOTTIME) so that keys expire on time after a laptop wakes. TAI64N
  * timestamps read the wall clock, which keeps rising across restarts, so a
  * peer never sees our new initiations as replays of old ones. */
-#ifndef MG_TUNNEL_CLOCK_H
-#define MG_TUNNEL_CLOCK_H
+#ifndef MG_UTIL_CLOCK_H
+#define MG_UTIL_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-#include "tunnel/clock.h"
+#include "util/clock.h"
 
 #include "util/macros.h"
 

@@ -8,7 +8,7 @@
  * something on the host that received it. mg_endpoint_format still prints a
  * non-zero scope id (it can arrive as the source of a datagram) so logs are
  * not misleading. */
-#include "peer/ipaddr.h"
+#include "util/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

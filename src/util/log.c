@@ -1,0 +1,75 @@
+#include "util/log.h"
+#include "util/macros.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct mg_log default_log = { .threshold = MG_LOG_INFO };
+
+struct mg_log *mg_log_default(void)
+{
+	return &default_log;
+}
+
+void mg_log_init_from_env(void)
+{
+	static const char *const names[] = { "error", "info", "verbose", "debug" };
+	const char *v = getenv("LOG_LEVEL");
+
+	if (!v)
+		return;
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(v, names[i]))
+			default_log.threshold = (enum mg_log_level)i;
+	if (!strcmp(v, "silent"))
+		default_log.threshold = MG_LOG_ERROR;
+}
+
+static void to_stderr(const char *line)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, line);
+}
+
+/* Ends a line that did not fit with "…", cut at a character boundary so
+ * that a callback never sees half a UTF-8 sequence. */
+static void mark_truncated(char line[MG_LOG_LINE_MAX])
+{
+	static const char ellipsis[] = "\xe2\x80\xa6";
+	size_t at = MG_LOG_LINE_MAX - sizeof(ellipsis);
+
+	while (at > 0 && ((unsigned char)line[at] & 0xc0) == 0x80)
+		at--;
+	memcpy(line + at, ellipsis, sizeof(ellipsis));
+}
+
+void mg_log(const struct mg_log *log, enum mg_log_level level, const char *fmt, ...)
+{
+	char line[MG_LOG_LINE_MAX];
+	va_list ap;
+	int n;
+
+	if (!log)
+		log = &default_log;
+	if (!mg_log_enabled(log, level))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		mark_truncated(line);
+	if (log->fn)
+		log->fn(log->user, level, line);
+	else
+		to_stderr(line);
+}
