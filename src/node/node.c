@@ -195,10 +195,10 @@ static int read_sized(void *out, size_t out_size, const void *in, size_t min_siz
 	memcpy(&size, in, sizeof(size));
 	if (size < min_size)
 		return -EINVAL;
+	memcpy(out, in, size < out_size ? size : out_size);
 	for (size_t i = out_size; i < size; i++)
 		if (((const uint8_t *)in)[i])
 			return -E2BIG;
-	memcpy(out, in, size < out_size ? size : out_size);
 	return 0;
 }
 
@@ -420,8 +420,9 @@ static int check_config(const struct mg_node_config *in, struct mg_node_config *
 	struct mg_log log = { MG_LOG_ERROR, NULL, NULL };
 	const char *why;
 
-	if (ret == 0) {
+	if (ret != -EINVAL)
 		log = (struct mg_log){ c->log_level, c->on_log, c->user };
+	if (ret == 0) {
 		why = check_modes(c);
 		if (!why)
 			why = check_values(c);
