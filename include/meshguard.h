@@ -41,16 +41,21 @@
  * never reaches a caller because the library sends with MSG_NOSIGNAL.
  *
  * Structs the caller fills start with a size field set to sizeof the struct
- * as the caller compiled it (the *_INIT macros do it), so later versions can
- * add fields at the end without breaking built programs. */
-#ifndef MESHGUARD_H
-#define MESHGUARD_H
+ * as the caller compiled it (the *_INIT macros do it in C; C++ sets .size
+ * itself), so later versions can add fields at the end without breaking
+ * built programs.
+ *
+ * With strict -std=c11, define _POSIX_C_SOURCE (200809L) before including
+ * this header: uv.h needs POSIX types. */
+#ifndef MG_MESHGUARD_H
+#define MG_MESHGUARD_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 #ifdef __cplusplus
