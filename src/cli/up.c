@@ -3,31 +3,32 @@
  * created. */
 #include "cli/commands.h"
 #include "node/wgquick.h"
-#include "cli/iface.h"
+#include "cli/runner.h"
 #include "crypto/primitives.h"
-#include "cli/daemon.h"
 #include "util/log.h"
-#include "tunnel/tun.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <sys/stat.h>
-#include <netdb.h>
-#include <inttypes.h>
 #include <libgen.h>
 #include <net/if.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#define MAX_STUN	  8
+#define DEFAULT_TABLE	  51820
+#define DEFAULT_MTU	  1420
 
 struct up {
 	const char *config_path;
-	struct mg_nat_discovery_config nat;
+	const char *stun[MAX_STUN];
+	size_t stun_len;
+	const char *portmap, *upnp_url, *state_dir;
 	char ifname[IFNAMSIZ];
 	struct mg_config config;
-	struct mg_iface iface;
-	struct mg_daemon daemon;
+	struct mg_cli_runner run;
 };
 
 static void usage(FILE *f)
@@ -72,67 +73,43 @@ static int ifname_from_path(char out[IFNAMSIZ], const char *path)
 	return 0;
 }
 
-/* HOST:PORT, numeric or a name looked up once, now. */
-static int add_stun(struct mg_nat_discovery_config *nat, const char *arg)
+static int add_stun(struct up *u, const char *arg)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
-	char host[256];
-	const char *colon = strrchr(arg, ':');
-	struct mg_endpoint *ep = &nat->stun[nat->stun_count];
-
-	if (nat->stun_count == MG_DISCOVERY_MAX_SERVERS) {
-		fprintf(stderr, "meshguard up: at most %d --stun servers\n",
-			MG_DISCOVERY_MAX_SERVERS);
+	if (u->stun_len == MAX_STUN) {
+		fprintf(stderr, "meshguard up: at most %d --stun servers\n", MAX_STUN);
 		return -EINVAL;
 	}
-	if (mg_endpoint_parse(ep, arg) == 0)
-		goto ok;
-	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(host) || *arg == '[')
-		goto bad;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
-	if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
-		goto bad;
-	memset(ep, 0, sizeof(*ep));
-	memcpy(&ep->sa, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-ok:
-	nat->stun_count++;
+	u->stun[u->stun_len++] = arg;
 	return 0;
-bad:
-	fprintf(stderr, "meshguard up: --stun \"%s\" is not a reachable HOST:PORT\n", arg);
-	return -EINVAL;
 }
 
-static int set_portmap(struct mg_nat_discovery_config *nat, const char *arg)
+static int set_portmap(struct up *u, const char *arg)
 {
-	enum mg_portmap_proto proto;
+	static const char *const words[] = { "auto", "natpmp", "pcp", "upnp", "off" };
 
-	nat->portmap = strcmp(arg, "off") != 0;
-	if (!strcmp(arg, "auto") || !strcmp(arg, "off"))
-		return 0;
-	if (mg_portmap_proto_parse(&proto, arg) < 0) {
-		fprintf(stderr,
-			"meshguard up: --portmap \"%s\" (expected auto, natpmp, pcp, upnp or "
-			"off)\n",
-			arg);
-		return -EINVAL;
+	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+		if (!strcmp(arg, words[k])) {
+			u->portmap = arg;
+			return 0;
+		}
 	}
-	nat->portmap_protocols = MG_PORTMAP_BIT(proto);
-	return 0;
+	fprintf(stderr, "meshguard up: --portmap \"%s\" (expected auto, natpmp, pcp, upnp or off)\n",
+		arg);
+	return -EINVAL;
 }
 
 static int parse_nat_option(struct up *u, int c, const char *arg)
 {
 	switch (c) {
 	case 'S':
-		return add_stun(&u->nat, arg);
+		return add_stun(u, arg);
 	case 'P':
-		return set_portmap(&u->nat, arg);
+		return set_portmap(u, arg);
 	case 'U':
-		u->nat.upnp_url = arg;
+		u->upnp_url = arg;
 		return 0;
 	case 'D':
-		u->nat.state_dir = arg;
+		u->state_dir = arg;
 		return 0;
 	}
 	return -EINVAL;
@@ -154,7 +131,7 @@ static int parse_args(struct up *u, int argc, char **argv)
 	int c;
 
 	optind = 1;
-	u->nat.portmap = true;
+	u->portmap = "auto";
 	while ((c = getopt_long(argc, argv, "c:i:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
@@ -198,51 +175,6 @@ static int parse_args(struct up *u, int argc, char **argv)
 	return 0;
 }
 
-static int configure_peer(struct mg_device *dev, const struct mg_config_peer *cp)
-{
-	struct mg_peer *peer;
-	int ret = mg_device_add_peer(dev, cp->public_key, &peer);
-
-	if (ret == -EINVAL)
-		return 0; /* our own key: ignored, as wg does */
-	if (ret < 0)
-		return ret;
-	if (cp->flags & MG_CONFIG_PEER_HAS_PRESHARED_KEY)
-		mg_device_peer_set_preshared_key(peer, cp->preshared_key);
-	if (cp->flags & MG_CONFIG_PEER_HAS_ENDPOINT_ADDR)
-		mg_device_peer_set_endpoint(peer, &cp->endpoint);
-	for (size_t k = 0; k < cp->allowed_ips_len; k++) {
-		ret = mg_device_peer_add_allowed_ip(peer, &cp->allowed_ips[k]);
-		if (ret < 0)
-			return ret;
-	}
-	if (cp->persistent_keepalive)
-		mg_device_peer_set_persistent_keepalive(peer, cp->persistent_keepalive);
-	return 0;
-}
-
-static int configure_device(struct up *u)
-{
-	struct mg_device *dev = &u->daemon.engine.dev;
-	char pub[MG_KEY_BASE64_LEN + 1];
-
-	if (u->config.flags & MG_CONFIG_HAS_PRIVATE_KEY)
-		mg_device_set_private_key(dev, u->config.private_key);
-	for (size_t k = 0; k < u->config.peers_len; k++) {
-		int ret = configure_peer(dev, &u->config.peers[k]);
-		if (ret < 0) {
-			fprintf(stderr, "meshguard up: %s:%u: cannot add peer: %s\n",
-				u->config_path, u->config.peers[k].line, strerror(-ret));
-			return ret;
-		}
-	}
-	mg_key_to_base64(pub, dev->identity.public_key);
-	mg_log(NULL, MG_LOG_INFO,
-	       "interface %s up: public key %s, listening on port %u, %u peer(s)", u->ifname,
-	       dev->identity.has_identity ? pub : "(none)", u->daemon.engine.udp.port,
-	       dev->peers.count);
-	return 0;
-}
 
 static int load_config(struct up *u)
 {
@@ -258,53 +190,233 @@ static int load_config(struct up *u)
 	return ret;
 }
 
-/* Creates the interface and configures the kernel's side of it. With no
- * configuration file the device starts empty, for `wg` to configure, as
- * wireguard-go does. */
-static int bring_up(struct up *u)
+static bool has_default_route(const struct mg_config *c)
 {
-	struct mg_daemon_options o = {
-		.ifname = u->ifname,
-		.tun_fd = -1,
-		.uapi_fd = -1,
-		.port = u->config.listen_port,
-	};
-	char err[256] = "";
+	for (size_t k = 0; k < c->peers_len; k++)
+		for (size_t j = 0; j < c->peers[k].allowed_ips_len; j++)
+			if (c->peers[k].allowed_ips[j].cidr == 0)
+				return true;
+	return false;
+}
+
+/* wg-quick's table number when a default route goes into the tunnel (the
+ * tunnel's own UDP carries it as its mark), else FwMark, else 0. */
+static uint32_t fwmark_of(const struct mg_config *c)
+{
+	uint32_t fwmark = (c->flags & MG_CONFIG_HAS_FWMARK) ? c->fwmark : 0;
+
+	if (has_default_route(c))
+		return fwmark ? fwmark : DEFAULT_TABLE;
+	return fwmark;
+}
+
+/* ---- the configuration as a UAPI set, as `wg setconf` would send it ---- */
+
+struct text {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	while (!t->failed) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		char *grown = malloc(cap);
+		if (n < 0 || !grown) {
+			free(grown);
+			t->failed = true;
+			return;
+		}
+		if (t->len)
+			memcpy(grown, t->data, t->len);
+		if (t->data) {
+			mg_wipe(t->data, t->cap); /* holds keys */
+			free(t->data);
+		}
+		t->data = grown;
+		t->cap = cap;
+	}
+}
+
+static void put_key(struct text *t, const char *name, const uint8_t key[MG_KEY_LEN])
+{
+	char hex[MG_KEY_HEX_LEN + 1];
+
+	mg_key_to_hex(hex, key);
+	put(t, "%s=%s\n", name, hex);
+	mg_wipe(hex, sizeof(hex));
+}
+
+static void put_peer(struct text *t, const struct mg_config_peer *p)
+{
+	char buf[MG_ENDPOINT_STRLEN];
+
+	put_key(t, "public_key", p->public_key);
+	if (p->flags & MG_CONFIG_PEER_HAS_PRESHARED_KEY)
+		put_key(t, "preshared_key", p->preshared_key);
+	if (p->flags & MG_CONFIG_PEER_HAS_ENDPOINT_ADDR) {
+		mg_endpoint_format(buf, sizeof(buf), &p->endpoint);
+		put(t, "endpoint=%s\n", buf);
+	}
+	if (p->persistent_keepalive)
+		put(t, "persistent_keepalive_interval=%u\n", p->persistent_keepalive);
+	for (size_t k = 0; k < p->allowed_ips_len; k++) {
+		mg_prefix_format(buf, sizeof(buf), &p->allowed_ips[k]);
+		put(t, "allowed_ip=%s\n", buf);
+	}
+}
+
+static int configure_node(struct up *u)
+{
+	struct text t = { 0 };
+	char *reply = NULL;
 	int ret;
 
-	if (u->config_path)
-		o.fwmark = mg_config_fwmark(&u->config);
-	ret = mg_daemon_open(&u->daemon, &o);
+	put(&t, "set=1\n");
+	if (u->config.flags & MG_CONFIG_HAS_PRIVATE_KEY)
+		put_key(&t, "private_key", u->config.private_key);
+	for (size_t k = 0; k < u->config.peers_len; k++)
+		put_peer(&t, &u->config.peers[k]);
+	put(&t, "\n");
+	ret = t.failed ? -ENOMEM : mg_node_uapi(u->run.node, t.data, t.len, &reply);
 	if (ret < 0)
-		return ret;
-	ret = mg_iface_configure(&u->iface, u->ifname, u->config_path ? &u->config : NULL, err,
-				 sizeof(err));
-	if (ret < 0) {
-		fprintf(stderr, "meshguard up: %s: %s\n", u->ifname, err);
-		mg_daemon_close(&u->daemon);
+		fprintf(stderr, "meshguard up: %s: cannot configure the interface: %s\n",
+			u->config_path, strerror(-ret));
+	mg_node_uapi_free(reply);
+	if (t.data) {
+		mg_wipe(t.data, t.cap);
+		free(t.data);
 	}
 	return ret;
 }
 
-/* The journal of port mappings lives in a directory per interface, so that
- * interfaces (or namespaces) sharing a port never clean up each other's. */
-static int start_discovery(struct up *u)
-{
-	static char dir[PATH_MAX];
-	const char *base = u->nat.state_dir ? u->nat.state_dir : MG_PORTMAP_STATE_DIR;
-	struct in_addr gateway;
+/* ---- the kernel's side: addresses, MTU, routes, full-tunnel rules ---- */
 
-	if (u->nat.portmap && mg_portmap_default_gateway(&gateway) < 0) {
-		mg_log(NULL, MG_LOG_INFO, "nat: no default gateway, port mapping off");
-		u->nat.portmap = false;
+struct prefixes {
+	char (*text)[MG_PREFIX_STRLEN];
+	const char **list;
+	size_t len;
+};
+
+static int format_prefixes(struct prefixes *out, const struct mg_prefix *p, size_t n)
+{
+	out->text = calloc(n ? n : 1, sizeof(*out->text));
+	out->list = calloc(n ? n : 1, sizeof(*out->list));
+	if (!out->text || !out->list)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		mg_prefix_format(out->text[out->len], sizeof(out->text[0]), &p[k]);
+		out->list[out->len] = out->text[out->len];
+		out->len++;
 	}
-	if (!u->nat.portmap)
-		return mg_daemon_start_discovery(&u->daemon, &u->nat);
-	if (mkdir(base, 0700) < 0 && errno != EEXIST)
-		mg_log(NULL, MG_LOG_INFO, "nat: cannot create %s: %s", base, strerror(errno));
-	snprintf(dir, sizeof(dir), "%s/%s", base, u->ifname);
-	u->nat.state_dir = dir;
-	return mg_daemon_start_discovery(&u->daemon, &u->nat);
+	return 0;
+}
+
+static int allowed_ips(struct prefixes *out, const struct mg_config *c)
+{
+	size_t n = 0;
+	struct mg_prefix *all;
+	int ret;
+
+	for (size_t k = 0; k < c->peers_len; k++)
+		n += c->peers[k].allowed_ips_len;
+	all = calloc(n ? n : 1, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	n = 0;
+	for (size_t k = 0; k < c->peers_len; k++)
+		for (size_t j = 0; j < c->peers[k].allowed_ips_len; j++)
+			all[n++] = c->peers[k].allowed_ips[j];
+	ret = format_prefixes(out, all, n);
+	free(all);
+	return ret;
+}
+
+static void free_prefixes(struct prefixes *p)
+{
+	free(p->text);
+	free(p->list);
+}
+
+static int configure_interface(struct up *u)
+{
+	struct mg_interface_config ic = MG_INTERFACE_CONFIG_INIT;
+	struct prefixes addrs = { 0 }, routes = { 0 };
+	int ret = format_prefixes(&addrs, u->config.addresses, u->config.addresses_len);
+
+	if (ret == 0)
+		ret = allowed_ips(&routes, &u->config);
+	if (ret == 0) {
+		ic.addresses = addrs.list;
+		ic.addresses_len = addrs.len;
+		ic.routes = routes.list;
+		ic.routes_len = routes.len;
+		ic.mtu = (u->config.flags & MG_CONFIG_HAS_MTU) ? u->config.mtu : DEFAULT_MTU;
+		ic.full_tunnel_rules = has_default_route(&u->config);
+		ic.fwmark = fwmark_of(&u->config);
+		ic.table = ic.fwmark;
+		ret = mg_node_configure_interface(u->run.node, &ic);
+	}
+	free_prefixes(&addrs);
+	free_prefixes(&routes);
+	return ret;
+}
+
+/* Creates the interface and configures it. With no configuration file the
+ * device starts empty, for `wg` to configure, as wireguard-go does. */
+static int bring_up(struct up *u)
+{
+	struct mg_node_config c = MG_NODE_CONFIG_INIT;
+	int ret;
+
+	c.ifname = u->ifname;
+	c.packet_io = MG_PACKET_IO_TUN;
+	c.udp_io = MG_UDP_IO_SOCKETS;
+	c.listen_port = u->config.listen_port;
+	c.fwmark = u->config_path ? fwmark_of(&u->config) : 0;
+	c.uapi_socket = true;
+	c.log_level = mg_log_default()->threshold;
+	c.on_event = mg_cli_runner_on_event;
+	c.user = &u->run;
+	c.stun_servers = u->stun;
+	c.stun_servers_len = u->stun_len;
+	c.portmap = u->portmap;
+	c.upnp_url = u->upnp_url;
+	c.state_dir = u->state_dir;
+	ret = mg_node_new(&u->run.loop, &c, &u->run.node);
+	if (ret < 0 || !u->config_path)
+		return ret;
+	ret = configure_interface(u);
+	if (ret == 0)
+		ret = configure_node(u);
+	return ret;
+}
+
+static void log_up(const struct up *u)
+{
+	struct mg_node_status st = MG_NODE_STATUS_INIT;
+	static const uint8_t zero[MG_KEY_LEN];
+	char pub[MG_KEY_BASE64_LEN + 1];
+
+	mg_node_status(u->run.node, &st);
+	mg_key_to_base64(pub, st.public_key);
+	mg_log(NULL, MG_LOG_INFO,
+	       "interface %s up: public key %s, listening on port %u, %u peer(s)", u->ifname,
+	       memcmp(st.public_key, zero, sizeof(zero)) ? pub : "(none)", st.listen_port,
+	       st.peers);
 }
 
 int mg_cmd_up(int argc, char **argv)
@@ -317,17 +429,16 @@ int mg_cmd_up(int argc, char **argv)
 	mg_log_init_from_env();
 	if (mg_crypto_init() < 0 || (u.config_path && load_config(&u) < 0))
 		return 1;
-	ret = bring_up(&u);
+	ret = mg_cli_runner_init(&u.run);
+	if (ret == 0)
+		ret = bring_up(&u);
 	if (ret == 0) {
-		ret = configure_device(&u);
-		if (ret == 0)
-			ret = start_discovery(&u);
-		if (ret == 0)
-			ret = mg_daemon_run(&u.daemon);
-		mg_iface_teardown(&u.iface);
-		mg_daemon_close(&u.daemon);
-		mg_log(NULL, MG_LOG_INFO, "interface %s removed", u.ifname);
+		log_up(&u);
+		ret = mg_cli_runner_run(&u.run);
 	}
+	mg_cli_runner_close(&u.run);
+	if (u.run.closed)
+		mg_log(NULL, MG_LOG_INFO, "interface %s removed", u.ifname);
 	mg_config_free(&u.config);
 	return ret == 0 ? 0 : 1;
 }

@@ -9,14 +9,13 @@
  *  - it exits on SIGINT/SIGTERM, or when the interface or its socket is
  *    removed. LOG_LEVEL chooses how much it logs. */
 #include "cli/commands.h"
-#include "cli/daemon.h"
+#include "cli/runner.h"
 #include "util/log.h"
-#include "tunnel/messages.h"
-#include "tunnel/netlink.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,31 +80,28 @@ static int parse(struct wggo_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* wireguard-go sets this MTU on the devices it creates. */
-static void set_default_mtu(const char *ifname)
+/* A TUN fd from the parent (WG_TUN_FD) or a device of our own, with MTU
+ * 1420 as wireguard-go sets on the devices it creates. */
+static int open_node(struct mg_cli_runner *r, const struct wggo_args *a)
 {
-	struct mg_netlink nl;
-	unsigned int index = if_nametoindex(ifname);
+	struct mg_node_config c = MG_NODE_CONFIG_INIT;
+	struct mg_node_status st = MG_NODE_STATUS_INIT;
+	int ret;
 
-	if (!index || mg_netlink_open(&nl) < 0)
-		return;
-	mg_netlink_link_set_mtu(&nl, index, MG_DEFAULT_MTU);
-	mg_netlink_close(&nl);
-}
-
-static int open_daemon(struct mg_daemon *d, const struct wggo_args *a)
-{
-	struct mg_daemon_options o = {
-		.ifname = a->ifname,
-		.tun_fd = a->tun_fd,
-		.uapi_fd = a->uapi_fd,
-	};
-	int ret = mg_daemon_open(d, &o);
-
-	if (ret == 0 && a->tun_fd < 0)
-		set_default_mtu(d->ifname);
+	c.ifname = a->ifname;
+	c.packet_io = a->tun_fd >= 0 ? MG_PACKET_IO_TUN_FD : MG_PACKET_IO_TUN;
+	c.tun_fd = a->tun_fd;
+	c.udp_io = MG_UDP_IO_SOCKETS;
+	c.uapi_socket = a->uapi_fd < 0;
+	c.uapi_fd = a->uapi_fd;
+	c.log_level = mg_log_default()->threshold;
+	c.on_event = mg_cli_runner_on_event;
+	c.user = r;
+	ret = mg_cli_runner_init(r);
 	if (ret == 0)
-		mg_log(NULL, MG_LOG_INFO, "interface %s ready, UAPI listener started", d->ifname);
+		ret = mg_node_new(&r->loop, &c, &r->node);
+	if (ret == 0 && mg_node_status(r->node, &st) == 0)
+		mg_log(NULL, MG_LOG_INFO, "interface %s ready, UAPI listener started", st.ifname);
 	return ret;
 }
 
@@ -154,7 +150,7 @@ static void detach_stdin(void)
 int mg_cmd_wireguard_go(int argc, char **argv)
 {
 	struct wggo_args a;
-	struct mg_daemon d;
+	struct mg_cli_runner r;
 	int ready = -1, ret = parse(&a, argc, argv);
 
 	if (ret)
@@ -169,12 +165,13 @@ int mg_cmd_wireguard_go(int argc, char **argv)
 		}
 		detach_stdin();
 	}
-	ret = open_daemon(&d, &a);
+	ret = open_node(&r, &a);
 	report(ready, ret == 0 ? 0 : 1);
+	if (ret == 0)
+		mg_cli_runner_run(&r);
+	mg_cli_runner_close(&r);
 	if (ret < 0)
 		return 1;
-	mg_daemon_run(&d);
-	mg_daemon_close(&d);
 	mg_log(NULL, MG_LOG_INFO, "shut down");
 	return 0;
 }

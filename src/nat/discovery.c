@@ -30,6 +30,14 @@ static void log_behaviour(struct mg_nat_discovery *d, const struct mg_nat_behavi
 	       b->answers);
 }
 
+static bool changed(const struct mg_nat_discovery *d, const struct mg_nat_behaviour *b)
+{
+	if (!b->answers)
+		return d->last.answers != 0;
+	return !d->last.answers || d->last.mapping != b->mapping ||
+	       !mg_endpoint_equal(&d->last.public_endpoint, &b->public_endpoint);
+}
+
 static void round_done(struct mg_nat_discovery *d)
 {
 	struct mg_nat_behaviour b;
@@ -40,6 +48,8 @@ static void round_done(struct mg_nat_discovery *d)
 		mg_nat_classify(&b, AF_INET6, d->port->engine->udp.port, d->results,
 				d->config.stun_count, NULL, 0);
 	log_behaviour(d, &b);
+	if (d->config.on_change && changed(d, &b))
+		d->config.on_change(d->config.arg, &b);
 	d->last = b;
 	if (!d->last.family)
 		d->last.family = AF_INET;
@@ -144,17 +154,31 @@ int mg_nat_discovery_start(struct mg_nat_discovery *d, uv_loop_t *loop, struct m
 	return 0;
 }
 
-void mg_nat_discovery_stop(struct mg_nat_discovery *d)
+void mg_nat_discovery_refresh(struct mg_nat_discovery *d)
 {
-	if (!d->running)
+	uint32_t interval = d->config.interval_ms ? d->config.interval_ms : MG_DISCOVERY_INTERVAL_MS;
+
+	if (!d->running || !d->config.stun_count)
 		return;
+	uv_timer_start(&d->timer, on_timer, 0, interval);
+}
+
+bool mg_nat_discovery_stop(struct mg_nat_discovery *d, void (*done)(void *arg), void *arg)
+{
+	bool waiting = false;
+
+	if (!d->running)
+		return false;
 	d->running = false;
 	for (size_t i = 0; i < d->config.stun_count; i++)
 		if (d->tx[i].client)
 			mg_stun_client_cancel(&d->tx[i]);
 	if (d->config.stun_count)
 		uv_close((uv_handle_t *)&d->timer, NULL);
-	if (d->portmap)
-		mg_portmap_close(d->portmap, NULL, NULL);
+	if (d->portmap) {
+		mg_portmap_close(d->portmap, done, arg);
+		waiting = done != NULL;
+	}
 	d->portmap = NULL;
+	return waiting;
 }

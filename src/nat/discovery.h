@@ -32,6 +32,10 @@ struct mg_nat_discovery_config {
 	const char *upnp_url;	    /* copied by the mapper */
 	const char *state_dir;	    /* copied by the mapper */
 	const struct mg_log *log;   /* borrowed; NULL: mg_log_default() */
+	/* Optional: the public endpoint or the NAT's kind changed (the same
+	 * rounds that are logged); b is valid during the call. */
+	void (*on_change)(void *arg, const struct mg_nat_behaviour *b);
+	void *arg;
 };
 
 struct mg_nat_discovery {
@@ -51,6 +55,13 @@ struct mg_nat_discovery {
  * gateway) is logged and left off; STUN goes on. */
 int mg_nat_discovery_start(struct mg_nat_discovery *d, uv_loop_t *loop, struct mg_stun_port *port,
 			   const struct mg_nat_discovery_config *config);
-void mg_nat_discovery_stop(struct mg_nat_discovery *d);
+/* Probes again now (the host's network changed); no-op when stopped or
+ * when no STUN server is configured. */
+void mg_nat_discovery_refresh(struct mg_nat_discovery *d);
+/* Stops probing and deletes the port mapping. Returns true when a mapping
+ * is being deleted: done(arg) then runs from the loop once it is gone and
+ * the mapper's handles have closed. Otherwise false, and done never runs.
+ * Either way run the loop once more for the discovery's own timer. */
+bool mg_nat_discovery_stop(struct mg_nat_discovery *d, void (*done)(void *arg), void *arg);
 
 #endif

@@ -1,11 +1,7 @@
 /* A parsed wg-quick file applied to a node: the keys and peers through the
  * node's UAPI (as `wg setconf`), the kernel side through
  * mg_node_configure_interface (as wg-quick). The translations themselves
- * are in wgquick_api.c.
- *
- * TODO(issue 10): left out of the build (see CMakeLists.txt) until branch
- * `node` brings mg_node_uapi and mg_node_configure_interface; without them
- * libmeshguard.so would not link. */
+ * are in wgquick_api.c. */
 #include "meshguard.h"
 
 #include "node/wgquick.h"

@@ -432,6 +432,14 @@ void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len)
 
 /* ---- receiving ---- */
 
+static void notify(const struct mg_peer *peer, enum mg_device_event event)
+{
+	struct mg_device *dev = peer->device;
+
+	if (dev->ops->event)
+		dev->ops->event(dev->ctx, event, peer);
+}
+
 /* Roaming: the remote address and, with it, the local address the packet
  * arrived at, which replies then leave from (a peer that now reaches us on
  * another of our addresses moves only the local one; that is not logged). */
@@ -445,6 +453,9 @@ static void set_endpoint_from(struct mg_peer *peer, const struct mg_endpoint *fr
 		mg_endpoint_format(ep, sizeof(ep), from);
 		mg_log(peer->device->log, MG_LOG_INFO, "peer %s: roamed to %s",
 		       mg_peer_name(peer, name), ep);
+		peer->endpoint = *from;
+		notify(peer, MG_DEVICE_EVENT_ROAMED);
+		return;
 	}
 	peer->endpoint = *from;
 }
@@ -518,6 +529,7 @@ static void log_handshake(struct mg_peer *peer, const struct mg_keypair *kp)
 	mg_log(peer->device->log, MG_LOG_INFO, "peer %s: handshake completed, keypair 0x%08x (%s)",
 	       mg_peer_name(peer, name), kp->entry.index,
 	       kp->i_am_the_initiator ? "initiator" : "responder");
+	notify(peer, MG_DEVICE_EVENT_HANDSHAKE);
 }
 
 static void receive_initiation(struct mg_device *dev, const struct mg_endpoint *from,
@@ -738,6 +750,11 @@ void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, ui
 
 void mg_device_zero_keys(struct mg_peer *peer)
 {
+	bool had_session = peer->keypairs.current || peer->keypairs.previous ||
+			   peer->keypairs.next;
+
 	mg_noise_handshake_clear(&peer->handshake, &peer->device->indices);
 	mg_noise_keypairs_clear(&peer->keypairs, &peer->device->indices);
+	if (had_session)
+		notify(peer, MG_DEVICE_EVENT_IDLE);
 }

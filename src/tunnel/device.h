@@ -55,6 +55,14 @@ enum mg_send_kind {
 	MG_SEND_TRANSIENT,
 };
 
+/* What the device tells its owner besides output, for a node's observers
+ * (mg_device_ops.event). */
+enum mg_device_event {
+	MG_DEVICE_EVENT_HANDSHAKE, /* a session was established */
+	MG_DEVICE_EVENT_ROAMED,	   /* the peer's remote address moved */
+	MG_DEVICE_EVENT_IDLE,	   /* key material expired: no session */
+};
+
 struct mg_device_ops {
 	/* One datagram to send (see enum mg_send_kind for buf's lifetime) to
 	 * the peer's endpoint, whose local part (when set) is the address the
@@ -73,6 +81,9 @@ struct mg_device_ops {
 	void (*deliver)(void *ctx, const uint8_t *packet, size_t len);
 	/* The earliest timer deadline moved earlier: call mg_device_tick then. */
 	void (*wakeup)(void *ctx, uint64_t deadline);
+	/* Optional: an event of peer, after the device logged it. The peer is
+	 * borrowed for the call; the callee must not add or remove peers. */
+	void (*event)(void *ctx, enum mg_device_event event, const struct mg_peer *peer);
 };
 
 /* A datagram that is not a WireGuard message (STUN, mesh control). buf is

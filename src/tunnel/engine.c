@@ -221,10 +221,19 @@ static void engine_wakeup(void *ctx, uint64_t deadline)
 		arm_timer(e, deadline);
 }
 
+static void engine_event(void *ctx, enum mg_device_event event, const struct mg_peer *peer)
+{
+	struct mg_engine *e = ctx;
+
+	if (e->config.on_peer_event)
+		e->config.on_peer_event(e->config.ctx, event, peer);
+}
+
 static const struct mg_device_ops engine_ops = {
 	.send = engine_send,
 	.deliver = engine_deliver,
 	.wakeup = engine_wakeup,
+	.event = engine_event,
 };
 
 static void on_timer(uv_timer_t *t)
@@ -245,6 +254,11 @@ static void arm_timer(struct mg_engine *e, uint64_t deadline)
 	uint64_t now = mg_clock_now(e->dev.clock);
 	uint64_t ms =
 		deadline > now ? (deadline - now + MG_NSEC_PER_MSEC - 1) / MG_NSEC_PER_MSEC : 0;
+
+	/* Configured before mg_engine_start: the timer does not exist yet, and
+	 * start runs the device's timers at once. */
+	if (!e->timer.loop)
+		return;
 	e->timer_deadline = deadline;
 	uv_timer_start(&e->timer, on_timer, ms, 0);
 }

@@ -82,6 +82,8 @@ struct mg_engine_config {
 	 * arrives through mg_engine_udp_input. port and fwmark are then only
 	 * what the engine reports. */
 	int (*udp_send)(void *ctx, const struct mg_endpoint *to, const uint8_t *buf, size_t len);
+	/* Optional: the device's peer events (see mg_device_ops.event). */
+	void (*on_peer_event)(void *ctx, enum mg_device_event event, const struct mg_peer *peer);
 	void *ctx;
 };
 

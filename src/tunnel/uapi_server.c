@@ -27,20 +27,17 @@
 #define INPUT_LIMIT ((size_t)MG_UAPI_MAX_REQUEST + READ_CHUNK)
 
 struct mg_uapi_conn {
-	uv_pipe_t pipe;
+	uv_poll_t poll;
+	int fd;
 	struct mg_uapi_server *server;
 	struct mg_uapi_conn *prev, *next;
 	char *in; /* received and not yet answered */
 	size_t in_len, in_cap;
 	size_t scan; /* where mg_uapi_frame resumes */
-	bool reading, writing, eof, hang_up, closing;
-};
-
-/* One reply in flight; the write callback frees it. */
-struct reply {
-	uv_write_t req;
-	struct mg_uapi_conn *conn;
-	struct mg_uapi_buf buf;
+	struct mg_uapi_buf out; /* the reply being written; empty: none */
+	size_t out_sent;
+	int events; /* what poll waits for now */
+	bool eof, hang_up, closing;
 };
 
 /* ---- connections ---- */
@@ -59,7 +56,7 @@ static void wipe_input(struct mg_uapi_conn *c)
 
 static void on_conn_closed(uv_handle_t *h)
 {
-	struct mg_uapi_conn *c = container_of((uv_pipe_t *)h, struct mg_uapi_conn, pipe);
+	struct mg_uapi_conn *c = container_of((uv_poll_t *)h, struct mg_uapi_conn, poll);
 	struct mg_uapi_server *s = c->server;
 
 	if (c->prev)
@@ -68,7 +65,9 @@ static void on_conn_closed(uv_handle_t *h)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	close(c->fd);
 	wipe_input(c);
+	mg_uapi_buf_free(&c->out);
 	free(c);
 }
 
@@ -77,7 +76,7 @@ static void close_conn(struct mg_uapi_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+	uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 
 /* Makes room for want more bytes, copying so no stale key is left behind. */
@@ -117,134 +116,134 @@ static void consume(struct mg_uapi_conn *c, size_t n)
 		wipe_input(c); /* an idle connection holds nothing */
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* One read per readiness: the poll is level-triggered. */
+static void read_some(struct mg_uapi_conn *c)
 {
-	struct mg_uapi_conn *c = container_of((uv_pipe_t *)h, struct mg_uapi_conn, pipe);
+	ssize_t n;
 
-	(void)suggested;
 	if (grow_input(c, READ_CHUNK) < 0) {
-		*buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS */
+		c->hang_up = true;
 		return;
 	}
-	*buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+	do
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		c->in_len += (size_t)n;
+	else if (n == 0)
+		c->eof = true; /* a half-closed client still gets its replies */
+	else if (errno != EAGAIN && errno != EWOULDBLOCK)
+		c->hang_up = true;
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+/* Sends what the socket takes of the reply; MSG_NOSIGNAL: a client that
+ * hung up costs an EPIPE here, never a signal to the host process. The
+ * reply (it may hold private keys) is wiped once sent or abandoned. */
+static void write_some(struct mg_uapi_conn *c)
 {
-	struct mg_uapi_conn *c = container_of((uv_pipe_t *)stream, struct mg_uapi_conn, pipe);
-
-	(void)buf;
-	if (nread > 0) {
-		c->in_len += (size_t)nread;
-	} else if (nread == UV_EOF) {
-		/* A half-closed client still gets its replies. */
-		c->eof = true;
-	} else if (nread < 0) {
-		c->hang_up = true;
+	while (c->out_sent < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->out_sent += (size_t)n;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return;
+		} else if (!(n < 0 && errno == EINTR)) {
+			c->hang_up = true;
+			break;
+		}
 	}
+	mg_uapi_buf_free(&c->out);
+	c->out_sent = 0;
+}
+
+static void on_conn_ready(uv_poll_t *h, int status, int events)
+{
+	struct mg_uapi_conn *c = container_of(h, struct mg_uapi_conn, poll);
+
+	if (status < 0)
+		c->hang_up = true;
+	else if (events & UV_WRITABLE)
+		write_some(c);
+	else if (events & UV_READABLE)
+		read_some(c);
 	pump(c);
 }
 
-static void set_reading(struct mg_uapi_conn *c, bool on)
+static void set_events(struct mg_uapi_conn *c, int events)
 {
-	if (on == c->reading)
+	if (events == c->events)
 		return;
-	c->reading = on;
-	if (!on)
-		uv_read_stop((uv_stream_t *)&c->pipe);
-	else if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
+	c->events = events;
+	if (!events)
+		uv_poll_stop(&c->poll);
+	else if (uv_poll_start(&c->poll, events, on_conn_ready) < 0)
 		close_conn(c);
 }
 
-static void on_written(uv_write_t *req, int status)
-{
-	struct reply *r = container_of(req, struct reply, req);
-	struct mg_uapi_conn *c = r->conn;
-
-	mg_uapi_buf_free(&r->buf);
-	free(r);
-	c->writing = false;
-	if (status < 0)
-		c->hang_up = true;
-	pump(c);
-}
-
-/* Takes out's memory; on failure the connection is hung up. */
-static void send_reply(struct mg_uapi_conn *c, struct mg_uapi_buf *out)
-{
-	struct reply *r = malloc(sizeof(*r));
-	uv_buf_t b;
-
-	if (!r) {
-		mg_uapi_buf_free(out);
-		c->hang_up = true;
-		return;
-	}
-	r->conn = c;
-	r->buf = *out;
-	memset(out, 0, sizeof(*out));
-	b = uv_buf_init(r->buf.data, (unsigned)r->buf.len);
-	if (uv_write(&r->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) < 0) {
-		mg_uapi_buf_free(&r->buf);
-		free(r);
-		c->hang_up = true;
-		return;
-	}
-	c->writing = true;
-}
-
-/* Answers complete requests until one reply is in flight; then reads more,
- * waits for the write, or closes when the client is done or must go. */
+/* Answers complete requests until one reply is waiting to be written; then
+ * reads more, waits for the socket, or closes when the client is done or
+ * must go. */
 static void pump(struct mg_uapi_conn *c)
 {
 	struct mg_uapi_server *s = c->server;
-	struct mg_uapi_buf out = { 0 };
 	int n;
 
-	while (!c->closing && !c->writing && !c->hang_up && c->in_len &&
+	while (!c->closing && !c->out.len && !c->hang_up && c->in_len &&
 	       mg_uapi_frame(c->in, c->in_len, &c->scan) != 0) {
-		n = mg_uapi_handle(s->dev, s->hooks, s->ctx, c->in, c->in_len, &out);
+		n = mg_uapi_handle(s->dev, s->hooks, s->ctx, c->in, c->in_len, &c->out);
 		if (n > 0)
 			consume(c, (size_t)n);
 		else
 			c->hang_up = true; /* not a request, or too long: as wireguard-go */
-		if (out.len)
-			send_reply(c, &out);
+		if (c->out.len)
+			write_some(c);
 	}
 	if (c->closing)
 		return;
-	if ((c->hang_up || c->eof) && !c->writing) {
+	if ((c->hang_up || c->eof) && !c->out.len) {
 		close_conn(c);
 		return;
 	}
-	set_reading(c, !c->writing && !c->hang_up && !c->eof);
+	if (c->out.len)
+		set_events(c, UV_WRITABLE);
+	else
+		set_events(c, c->hang_up || c->eof ? 0 : UV_READABLE);
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+static void add_conn(struct mg_uapi_server *s, int fd)
 {
-	struct mg_uapi_server *s =
-		container_of((uv_pipe_t *)listener, struct mg_uapi_server, listener);
-	struct mg_uapi_conn *c;
+	struct mg_uapi_conn *c = calloc(1, sizeof(*c));
 
-	if (status < 0 || s->closing)
-		return;
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		/* libuv keeps the connection queued and stops accepting. */
+	if (!c || uv_poll_init(s->loop, &c->poll, fd) < 0) {
 		mg_log(s->dev->log, MG_LOG_ERROR, "uapi: out of memory for a connection");
+		free(c);
+		close(fd);
 		return;
 	}
-	uv_pipe_init(s->loop, &c->pipe, 0);
+	c->fd = fd;
 	c->server = s;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	if (uv_accept(listener, (uv_stream_t *)&c->pipe) < 0) {
-		close_conn(c);
-		return;
-	}
 	pump(c);
+}
+
+static void on_connection(uv_poll_t *h, int status, int events)
+{
+	struct mg_uapi_server *s = container_of(h, struct mg_uapi_server, listener);
+
+	(void)events;
+	if (status < 0 || s->closing)
+		return;
+	for (int k = 0; k < 16; k++) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return; /* EAGAIN: all taken; anything else: the client's loss */
+		add_conn(s, fd);
+	}
 }
 
 /* ---- the socket file ---- */
@@ -352,6 +351,7 @@ static int init(struct mg_uapi_server *s, uv_loop_t *loop, const char *ifname,
 
 	memset(s, 0, sizeof(*s));
 	s->closing = true; /* until it serves: closing it is then a no-op */
+	s->listen_fd = -1;
 	if (!len || len >= IF_NAMESIZE || strchr(ifname, '/') || !strcmp(ifname, ".") ||
 	    !strcmp(ifname, ".."))
 		return -EINVAL;
@@ -363,20 +363,34 @@ static int init(struct mg_uapi_server *s, uv_loop_t *loop, const char *ifname,
 	return 0;
 }
 
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct mg_uapi_server *s = container_of((uv_poll_t *)h, struct mg_uapi_server, listener);
+
+	close(s->listen_fd);
+	s->listen_fd = -1;
+}
+
 /* Hands fd, a listening socket, to the loop. On failure fd is closed, and
  * if the loop refused it the handle is closing (the loop must run once). */
 static int serve(struct mg_uapi_server *s, int fd)
 {
-	int ret;
+	int flags = fcntl(fd, F_GETFL), ret;
 
-	uv_pipe_init(s->loop, &s->listener, 0);
-	ret = uv_pipe_open(&s->listener, fd);
-	if (ret < 0)
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		ret = -errno;
 		close(fd);
-	else
-		ret = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
+		return ret;
+	}
+	s->listen_fd = fd;
+	ret = uv_poll_init(s->loop, &s->listener, fd);
 	if (ret < 0) {
-		uv_close((uv_handle_t *)&s->listener, NULL);
+		close(fd);
+		return ret;
+	}
+	ret = uv_poll_start(&s->listener, UV_READABLE, on_connection);
+	if (ret < 0) {
+		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 		return ret;
 	}
 	s->closing = false;
@@ -485,7 +499,7 @@ void mg_uapi_server_close(struct mg_uapi_server *s)
 	 * own file, or we would delete the socket of one that replaced us. */
 	if (s->owns_file && still_ours(s))
 		unlink(s->path);
-	uv_close((uv_handle_t *)&s->listener, NULL);
+	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 	for (struct mg_uapi_conn *c = s->conns; c; c = c->next)
 		close_conn(c);
 }

@@ -30,7 +30,11 @@ typedef void (*mg_uapi_server_gone_cb)(struct mg_uapi_server *s);
 
 struct mg_uapi_server {
 	uv_loop_t *loop;
-	uv_pipe_t listener;
+	/* Sockets are polled and written with send(MSG_NOSIGNAL) by us, not
+	 * through uv_stream_t, whose writes raise SIGPIPE when a client has
+	 * gone: the library must not touch the host's signal handling. */
+	uv_poll_t listener;
+	int listen_fd;
 	uv_fs_event_t watch;
 	struct mg_device *dev;
 	const struct mg_uapi_hooks *hooks;

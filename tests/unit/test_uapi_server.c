@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -261,6 +262,22 @@ struct child {
 	int status;
 	bool done;
 };
+
+/* A client that asks and hangs up before the answer: the reply meets a
+ * closed socket, which must cost an EPIPE on that connection and never a
+ * SIGPIPE to the process (this test keeps SIGPIPE's default: death). The
+ * server goes on answering others. */
+static void gone_before_reply(void)
+{
+	for (int k = 0; k < 3; k++) {
+		int fd = dial(path);
+
+		send_all(fd, "get=1\n\n", 7);
+		close(fd);
+		spin_a_while();
+	}
+	CHECK(strstr(ask("get=1\n\n", 1), "errno=0\n\n"));
+}
 
 static bool exited(void *arg)
 {
@@ -536,6 +553,7 @@ int main(void)
 	snprintf(path, sizeof(path), MG_UAPI_SOCKET_DIR "/%s.sock", name);
 	atexit(cleanup);
 	CHECK(mg_crypto_init() == 0);
+	CHECK(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
 	CHECK(uv_loop_init(&loop) == 0);
 	CHECK(mg_device_init(&dev, &mg_clock_system, &ops, NULL) == 0);
 
@@ -544,6 +562,7 @@ int main(void)
 	get_and_set();
 	several_per_connection();
 	bad_clients();
+	gone_before_reply();
 	wg_show();
 	wg_set();
 	wg_setconf();
