@@ -10,7 +10,7 @@
  *    removed. LOG_LEVEL chooses how much it logs. */
 #include "cli/commands.h"
 #include "cli/runner.h"
-#include "util/log.h"
+#include "cli/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,14 +94,15 @@ static int open_node(struct mg_cli_runner *r, const struct wggo_args *a)
 	c.udp_io = MG_UDP_IO_SOCKETS;
 	c.uapi_socket = a->uapi_fd < 0;
 	c.uapi_fd = a->uapi_fd;
-	c.log_level = mg_log_default()->threshold;
+	c.log_level = mg_cli_log_level();
 	c.on_event = mg_cli_runner_on_event;
 	c.user = r;
 	ret = mg_cli_runner_init(r);
 	if (ret == 0)
 		ret = mg_node_new(&r->loop, &c, &r->node);
 	if (ret == 0 && mg_node_status(r->node, &st) == 0)
-		mg_log(NULL, MG_LOG_INFO, "interface %s ready, UAPI listener started", st.ifname);
+		mg_cli_log(MG_LOG_LEVEL_INFO, "interface %s ready, UAPI listener started",
+			   st.ifname);
 	return ret;
 }
 
@@ -134,7 +135,7 @@ static void report(int fd, char status)
 	if (fd < 0)
 		return;
 	if (write(fd, &status, 1) != 1)
-		mg_log(NULL, MG_LOG_ERROR, "cannot tell the parent process that we started");
+		mg_cli_log(MG_LOG_LEVEL_ERROR, "cannot tell the parent process that we started");
 	close(fd);
 }
 
@@ -155,7 +156,7 @@ int mg_cmd_wireguard_go(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
-	mg_log_init_from_env();
+	mg_cli_log_init_from_env();
 	if (!a.foreground) {
 		ready = background();
 		if (ready < 0) {
@@ -172,6 +173,6 @@ int mg_cmd_wireguard_go(int argc, char **argv)
 	mg_cli_runner_close(&r);
 	if (ret < 0)
 		return 1;
-	mg_log(NULL, MG_LOG_INFO, "shut down");
+	mg_cli_log(MG_LOG_LEVEL_INFO, "shut down");
 	return 0;
 }
