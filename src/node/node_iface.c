@@ -216,8 +216,10 @@ static int add_routes(struct mg_node *n, struct plan *pl, const struct mg_interf
 				return ret;
 			continue;
 		}
+		/* As wg-quick: only default routes go to the tunnel's table;
+		 * the others are plain routes of the main table. */
 		r.dst = p;
-		r.table = c->table;
+		r.table = 0;
 		ret = mg_netlink_route_add(&pl->nl, &r);
 		if (ret < 0 && ret != -EEXIST)
 			return fail(n, ret, "cannot add route to", c->routes[k]);
