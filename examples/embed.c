@@ -23,7 +23,7 @@ struct host_node {
 	const char *name;
 	struct mg_node *node;
 	uint8_t private_key[MG_KEY_BYTES], public_key[MG_KEY_BYTES];
-	struct sockaddr_in udp;	 /* where the wire delivers its datagrams */
+	struct sockaddr_in udp;	  /* where the wire delivers its datagrams */
 	struct in_addr tunnel_ip; /* its address inside the tunnel */
 	unsigned handshakes, received;
 	bool closed;
@@ -70,8 +70,7 @@ static void on_packet(void *user, const uint8_t *packet, size_t len)
 	if (len >= 20)
 		inet_ntop(AF_INET, packet + 12, src, sizeof(src));
 	h->received++;
-	printf("node %s: received packet %u (%zu bytes) from %s\n", h->name, h->received, len,
-	       src);
+	printf("node %s: received packet %u (%zu bytes) from %s\n", h->name, h->received, len, src);
 }
 
 /* The node's datagrams go on the host's queue; buf is only lent. */

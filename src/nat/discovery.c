@@ -156,7 +156,8 @@ int mg_nat_discovery_start(struct mg_nat_discovery *d, uv_loop_t *loop, struct m
 
 void mg_nat_discovery_refresh(struct mg_nat_discovery *d)
 {
-	uint32_t interval = d->config.interval_ms ? d->config.interval_ms : MG_DISCOVERY_INTERVAL_MS;
+	uint32_t interval =
+		d->config.interval_ms ? d->config.interval_ms : MG_DISCOVERY_INTERVAL_MS;
 
 	if (!d->running || !d->config.stun_count)
 		return;

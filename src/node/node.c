@@ -278,7 +278,7 @@ static int setup_discovery(struct mg_node *n, const struct mg_node_config *c)
 
 	if (parse_portmap(nat, c->portmap) < 0) {
 		mg_log(&n->log, MG_LOG_ERROR,
-			     "portmap \"%s\" (expected auto, natpmp, pcp, upnp or off)", c->portmap);
+		       "portmap \"%s\" (expected auto, natpmp, pcp, upnp or off)", c->portmap);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->stun_servers_len; i++) {
@@ -286,8 +286,8 @@ static int setup_discovery(struct mg_node *n, const struct mg_node_config *c)
 		int ret = resolve_stun(&nat->stun[i], s);
 
 		if (ret < 0) {
-			mg_log(&n->log, MG_LOG_ERROR, "STUN server \"%s\" is not a reachable HOST:PORT",
-				     s);
+			mg_log(&n->log, MG_LOG_ERROR,
+			       "STUN server \"%s\" is not a reachable HOST:PORT", s);
 			return ret;
 		}
 	}
@@ -332,7 +332,7 @@ static int open_tun(struct mg_node *n, struct mg_engine_config *ec)
 		ret = mg_tun_adopt(c->tun_fd, n->ifname, &no_pi);
 		if (ret < 0)
 			mg_log(&n->log, MG_LOG_ERROR, "fd %d is not a usable TUN device: %s",
-				     c->tun_fd, strerror(-ret));
+			       c->tun_fd, strerror(-ret));
 		ec->tun_pi = !no_pi;
 		n->ifindex = if_nametoindex(n->ifname);
 		return ret;
@@ -340,8 +340,7 @@ static int open_tun(struct mg_node *n, struct mg_engine_config *ec)
 	ret = mg_tun_open_offload(n->ifname, n->ifname, &n->tun_fd, &ec->tun_offload);
 	if (ret < 0) {
 		mg_log(&n->log, MG_LOG_ERROR, "cannot create TUN device %s: %s%s", n->ifname,
-			     strerror(-ret),
-			     ret == -EPERM ? " (run as root or with CAP_NET_ADMIN)" : "");
+		       strerror(-ret), ret == -EPERM ? " (run as root or with CAP_NET_ADMIN)" : "");
 		return ret;
 	}
 	n->tun_created = true;
@@ -369,7 +368,7 @@ static int open_engine(struct mg_node *n, struct mg_engine_config *ec)
 	ret = mg_engine_init(&n->engine, n->loop, ec);
 	if (ret < 0) {
 		mg_log(&n->log, MG_LOG_ERROR, "cannot listen on UDP port %u: %s", c->listen_port,
-			     strerror(-ret));
+		       strerror(-ret));
 		return ret;
 	}
 	n->engine_ready = true;
@@ -384,8 +383,8 @@ static int open_uapi(struct mg_node *n)
 	int ret;
 
 	if (c->uapi_fd >= 0)
-		ret = mg_uapi_server_adopt(&n->uapi, n->loop, c->uapi_fd, n->ifname,
-					   &n->engine.dev, &node_hooks, n);
+		ret = mg_uapi_server_adopt(&n->uapi, n->loop, c->uapi_fd, n->ifname, &n->engine.dev,
+					   &node_hooks, n);
 	else if (c->uapi_socket)
 		ret = mg_uapi_server_start(&n->uapi, n->loop, n->ifname, &n->engine.dev,
 					   &node_hooks, n);
@@ -393,8 +392,8 @@ static int open_uapi(struct mg_node *n)
 		return 0;
 	if (ret < 0) {
 		mg_log(&n->log, MG_LOG_ERROR, "cannot serve %s/%s.sock: %s%s", MG_UAPI_SOCKET_DIR,
-			     n->ifname, strerror(-ret),
-			     ret == -EADDRINUSE ? " (another daemon runs this interface)" : "");
+		       n->ifname, strerror(-ret),
+		       ret == -EADDRINUSE ? " (another daemon runs this interface)" : "");
 		return ret;
 	}
 	n->uapi_ready = true;
@@ -432,8 +431,8 @@ static int check_config(const struct mg_node_config *in, struct mg_node_config *
 		}
 	} else {
 		mg_log(&log, MG_LOG_ERROR, "node: bad configuration: %s",
-			ret == -E2BIG ? "fields this library does not know are set"
-				      : "size is missing or too small");
+		       ret == -E2BIG ? "fields this library does not know are set"
+				     : "size is missing or too small");
 		ret = -EINVAL;
 	}
 	if (ret < 0 && in && c->packet_io == MG_PACKET_IO_TUN_FD && c->tun_fd >= 0)
@@ -509,7 +508,7 @@ static int start_discovery(struct mg_node *n)
 	if (nat->portmap) {
 		if (mkdir(base, 0700) < 0 && errno != EEXIST)
 			mg_log(&n->log, MG_LOG_INFO, "nat: cannot create %s: %s", base,
-				     strerror(errno));
+			       strerror(errno));
 		if (asprintf(&dir, "%s/%s", base, n->ifname[0] ? n->ifname : "node") < 0)
 			return -ENOMEM;
 		free(n->state_dir);
@@ -537,8 +536,8 @@ int mg_node_start(struct mg_node *n)
 		/* Not fatal: the kernel fragments what exceeds the path's MTU. */
 		if (ret < 0)
 			mg_log(&n->log, MG_LOG_ERROR,
-				     "cannot follow the MTU of %s (%s): padding up to %u", n->ifname,
-				     strerror(-ret), n->engine.dev.mtu);
+			       "cannot follow the MTU of %s (%s): padding up to %u", n->ifname,
+			       strerror(-ret), n->engine.dev.mtu);
 	}
 	if (n->uapi_ready && n->uapi.owns_file) {
 		ret = mg_uapi_server_watch(&n->uapi, on_uapi_gone);
@@ -558,23 +557,22 @@ static void log_stats(const struct mg_node *n)
 	const struct mg_engine_stats *s = &n->engine.stats;
 
 	mg_log(&n->log, MG_LOG_INFO,
-		     "stats: tun read %" PRIu64 " (segments %" PRIu64 "), tun writes %" PRIu64
-		     ", udp read %" PRIu64 ", udp send batches %" PRIu64
-		     "; dropped: tun write %" PRIu64 ", udp send %" PRIu64
-		     ", udp receive queue %" PRIu64 ", bad offload %" PRIu64,
-		     s->tun_read_packets, s->tun_segments, s->tun_writes, s->udp_read_datagrams,
-		     s->udp_send_calls, s->tun_write_dropped, s->udp_send_failed,
-		     s->udp_kernel_drops, s->tun_bad_packets);
+	       "stats: tun read %" PRIu64 " (segments %" PRIu64 "), tun writes %" PRIu64
+	       ", udp read %" PRIu64 ", udp send batches %" PRIu64 "; dropped: tun write %" PRIu64
+	       ", udp send %" PRIu64 ", udp receive queue %" PRIu64 ", bad offload %" PRIu64,
+	       s->tun_read_packets, s->tun_segments, s->tun_writes, s->udp_read_datagrams,
+	       s->udp_send_calls, s->tun_write_dropped, s->udp_send_failed, s->udp_kernel_drops,
+	       s->tun_bad_packets);
 	mg_log(&n->log, MG_LOG_INFO,
-		     "stats: rx invalid %" PRIu64 ", bad mac1 %" PRIu64 ", handshake failed %" PRIu64
-		     ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
-		     ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
-		     "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
-		     ", encrypt failed %" PRIu64 "; cookies sent %" PRIu64,
-		     d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
-		     d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
-		     d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
-		     d->tx_encrypt_failed, d->rx_cookie_sent);
+	       "stats: rx invalid %" PRIu64 ", bad mac1 %" PRIu64 ", handshake failed %" PRIu64
+	       ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
+	       ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
+	       "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
+	       ", encrypt failed %" PRIu64 "; cookies sent %" PRIu64,
+	       d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
+	       d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
+	       d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
+	       d->tx_encrypt_failed, d->rx_cookie_sent);
 }
 
 static void on_drained(uv_handle_t *h)
@@ -737,15 +735,16 @@ static int put_peer(struct mg_node *n, struct mg_uapi_buf *b, const struct mg_pe
 			      ? mg_uapi_buf_printf(b, "endpoint=%s\n", p->endpoint)
 			      : -EINVAL;
 	if (ret == 0)
-		ret = mg_uapi_buf_printf(b, "persistent_keepalive_interval=%u\nreplace_allowed_ips=true\n",
-					 p->persistent_keepalive);
+		ret = mg_uapi_buf_printf(
+			b, "persistent_keepalive_interval=%u\nreplace_allowed_ips=true\n",
+			p->persistent_keepalive);
 	for (size_t i = 0; ret == 0 && i < p->allowed_ips_len; i++) {
 		const char *ip = p->allowed_ips[i] ? p->allowed_ips[i] : "";
 		if (!one_line(n, "allowed IP", ip))
 			return -EINVAL;
 		/* The UAPI wants a prefix length; a bare address is a host. */
 		ret = mg_uapi_buf_printf(b, "allowed_ip=%s%s\n", ip,
-					 strchr(ip, '/') ? ""
+					 strchr(ip, '/')   ? ""
 					 : strchr(ip, ':') ? "/128"
 							   : "/32");
 	}
@@ -792,7 +791,8 @@ static void fill_status(const struct mg_node *n, struct mg_node_status *s)
 		memcpy(s->public_key, dev->identity.public_key, MG_KEY_BYTES);
 	s->mtu = dev->mtu;
 	s->peers = dev->peers.count;
-	mg_peer_table_for_each(&dev->peers, p) {
+	mg_peer_table_for_each(&dev->peers, p)
+	{
 		s->rx_bytes += p->rx_bytes;
 		s->tx_bytes += p->tx_bytes;
 	}

@@ -26,7 +26,7 @@
 
 /* What mg_node_configure_interface did to the kernel, to undo on close. */
 struct mg_node_iface {
-	bool applied;	    /* TUN: rules below; TUN_FD: apply_interface ran */
+	bool applied; /* TUN: rules below; TUN_FD: apply_interface ran */
 	struct mg_netlink_rule rules[MG_NODE_MAX_RULES];
 	unsigned rule_count;
 };
@@ -36,7 +36,7 @@ struct mg_node {
 	struct mg_node_config config; /* strings point into the node's copies */
 	char ifname[IFNAMSIZ];
 	char *upnp_url, *state_dir; /* copies; state_dir becomes the journal's */
-	struct mg_log log; /* the node's own: given to every module it composes */
+	struct mg_log log;	    /* the node's own: given to every module it composes */
 
 	struct mg_engine engine;
 	struct mg_stun_port stun;

@@ -51,7 +51,7 @@ static void on_links_readable(uv_poll_t *h, int status, int events)
 
 	if (status < 0) {
 		mg_log(&n->log, MG_LOG_ERROR, "link notifications failed (%s): MTU of %s stays %u",
-			     uv_strerror(status), n->ifname, n->engine.dev.mtu);
+		       uv_strerror(status), n->ifname, n->engine.dev.mtu);
 		uv_poll_stop(h);
 		return;
 	}
@@ -116,13 +116,12 @@ struct plan {
 static int fail(struct mg_node *n, int ret, const char *what, const char *detail)
 {
 	mg_log(&n->log, MG_LOG_ERROR, "%s: %s%s%s: %s", n->ifname, what, detail ? " " : "",
-		     detail ? detail : "", strerror(-ret));
+	       detail ? detail : "", strerror(-ret));
 	return ret;
 }
 
 /* Parses every prefix before anything changes. */
-static int check_prefixes(struct mg_node *n, const char *const *list, size_t len,
-			  const char *what)
+static int check_prefixes(struct mg_node *n, const char *const *list, size_t len, const char *what)
 {
 	struct mg_prefix p;
 
@@ -131,9 +130,9 @@ static int check_prefixes(struct mg_node *n, const char *const *list, size_t len
 	for (size_t k = 0; k < len; k++) {
 		if (!list[k] || mg_prefix_parse(&p, list[k], false) < 0) {
 			mg_log(&n->log, MG_LOG_ERROR,
-				     "%s: %s \"%s\" is not a prefix (expected 10.0.0.1/24 or "
-				     "fd00::1/64)",
-				     n->ifname, what, list[k] ? list[k] : "(null)");
+			       "%s: %s \"%s\" is not a prefix (expected 10.0.0.1/24 or "
+			       "fd00::1/64)",
+			       n->ifname, what, list[k] ? list[k] : "(null)");
 			return -EINVAL;
 		}
 	}

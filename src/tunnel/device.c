@@ -750,8 +750,7 @@ void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, ui
 
 void mg_device_zero_keys(struct mg_peer *peer)
 {
-	bool had_session = peer->keypairs.current || peer->keypairs.previous ||
-			   peer->keypairs.next;
+	bool had_session = peer->keypairs.current || peer->keypairs.previous || peer->keypairs.next;
 
 	mg_noise_handshake_clear(&peer->handshake, &peer->device->indices);
 	mg_noise_keypairs_clear(&peer->keypairs, &peer->device->indices);

@@ -33,7 +33,7 @@ struct mg_uapi_conn {
 	struct mg_uapi_conn *prev, *next;
 	char *in; /* received and not yet answered */
 	size_t in_len, in_cap;
-	size_t scan; /* where mg_uapi_frame resumes */
+	size_t scan;		/* where mg_uapi_frame resumes */
 	struct mg_uapi_buf out; /* the reply being written; empty: none */
 	size_t out_sent;
 	int events; /* what poll waits for now */

@@ -27,4 +27,15 @@ static inline void enter_netns(void)
 	mg_netlink_close(&nl);
 }
 
+/* HOST:PORT as an endpoint, for tests that talk over the namespace's lo. */
+static inline struct mg_endpoint ns_endpoint(const char *host, uint16_t port)
+{
+	char s[MG_ENDPOINT_STRLEN];
+	struct mg_endpoint ep;
+
+	snprintf(s, sizeof(s), "%s:%u", host, port);
+	CHECK_EQ(mg_endpoint_parse(&ep, s), 0);
+	return ep;
+}
+
 #endif

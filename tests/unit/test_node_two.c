@@ -111,8 +111,9 @@ static void on_pump(uv_idle_t *h)
 		for (int j = 0; j < NODES; j++) {
 			if (sides[j].closed || sides[j].addr.sin_port != batch[k].to.sin_port)
 				continue;
-			CHECK_EQ(mg_node_udp_input(sides[j].node, &from, batch[k].buf, batch[k].len),
-				 0);
+			CHECK_EQ(
+				mg_node_udp_input(sides[j].node, &from, batch[k].buf, batch[k].len),
+				0);
 		}
 	}
 }
@@ -158,7 +159,7 @@ static void connect_pair(int a, int b)
 	for (int k = 0; k < 2; k++) {
 		int self = k ? b : a, other = k ? a : b;
 		struct mg_peer_config p = MG_PEER_CONFIG_INIT;
-		char endpoint[32], ip[16];
+		char endpoint[48], ip[24];
 		const char *ips[] = { ip };
 
 		snprintf(endpoint, sizeof(endpoint), "192.0.2.%d:%d", other + 1, 51820 + other);
@@ -274,7 +275,7 @@ int main(void)
 		CHECK(!sides[i].saw_foreign_line);
 		CHECK(sides[i].log_lines > 0 || sides[i].level == MG_LOG_LEVEL_ERROR);
 	}
-	CHECK_EQ(sides[2].log_lines, 0); /* error level: no info line at all */
+	CHECK_EQ(sides[2].log_lines, 0);		    /* error level: no info line at all */
 	CHECK(sides[0].log_lines > sides[1].log_lines / 2); /* debug sees plenty */
 
 	mg_node_close(sides[1].node, on_closed);

@@ -16,16 +16,6 @@
 static struct mg_udp a, b;
 static struct mg_udp_batch *batch;
 
-static struct mg_endpoint endpoint(const char *host, uint16_t port)
-{
-	char s[MG_ENDPOINT_STRLEN];
-	struct mg_endpoint ep;
-
-	snprintf(s, sizeof(s), "%s:%u", host, port);
-	CHECK_EQ(mg_endpoint_parse(&ep, s), 0);
-	return ep;
-}
-
 static uint16_t bound_port(int fd)
 {
 	struct mg_endpoint ep;
@@ -90,7 +80,7 @@ static void test_options(void)
 /* Sent from and to host over lo: that address is both ends. */
 static struct mg_endpoint loopback_from(const char *host, uint16_t port)
 {
-	struct mg_endpoint ep = endpoint(host, port);
+	struct mg_endpoint ep = ns_endpoint(host, port);
 
 	if (ep.sa.sa_family == AF_INET)
 		ep.local.in4 = ep.in4.sin_addr;
@@ -105,7 +95,7 @@ static struct mg_endpoint loopback_from(const char *host, uint16_t port)
  * address they arrived at. */
 static void exchange(const char *host, int fd, int count)
 {
-	struct mg_endpoint to = endpoint(host, b.port), from = loopback_from(host, a.port);
+	struct mg_endpoint to = ns_endpoint(host, b.port), from = loopback_from(host, a.port);
 	char msg[64];
 	int got = 0;
 

@@ -24,20 +24,10 @@ static struct mg_udp a, b;
 static struct mg_udp_batch *batch;
 static unsigned lo;
 
-static struct mg_endpoint endpoint(const char *host, uint16_t port)
-{
-	char s[MG_ENDPOINT_STRLEN];
-	struct mg_endpoint ep;
-
-	snprintf(s, sizeof(s), "%s:%u", host, port);
-	CHECK_EQ(mg_endpoint_parse(&ep, s), 0);
-	return ep;
-}
-
 /* ep with local address host ("1.2.3.4" or "[::1]", port ignored). */
 static struct mg_endpoint with_local(struct mg_endpoint ep, const char *host)
 {
-	struct mg_endpoint l = endpoint(host, 1);
+	struct mg_endpoint l = ns_endpoint(host, 1);
 
 	if (l.sa.sa_family == AF_INET)
 		ep.local.in4 = l.in4.sin_addr;
@@ -112,7 +102,7 @@ static void recv_one(int fd)
 /* The datagram in slot 0 came from host:port. */
 static bool came_from(const char *host, uint16_t port)
 {
-	struct mg_endpoint ep = endpoint(host, port);
+	struct mg_endpoint ep = ns_endpoint(host, port);
 
 	return mg_endpoint_equal_remote(&batch->from[0], &ep);
 }
@@ -128,8 +118,8 @@ static int fd_of(const struct mg_udp *u, const struct mg_endpoint *ep)
  * would pick routed_src. */
 static void reply_from_contacted(const char *host, const char *routed_src)
 {
-	struct mg_endpoint to = with_local(endpoint(host, b.port), routed_src);
-	struct mg_endpoint seen, want = with_local(endpoint(routed_src, a.port), host);
+	struct mg_endpoint to = with_local(ns_endpoint(host, b.port), routed_src);
+	struct mg_endpoint seen, want = with_local(ns_endpoint(routed_src, a.port), host);
 
 	CHECK_EQ(mg_udp_send(&a, &to, (const uint8_t *)"ping", 4), 0);
 	recv_one(fd_of(&b, &to));
@@ -152,13 +142,13 @@ static void reply_from_contacted(const char *host, const char *routed_src)
  * still leaves, from the address routing picks. */
 static void removed_source(const char *prefix, const char *host, const char *routed_src)
 {
-	struct mg_endpoint to = with_local(endpoint(host, b.port), routed_src), seen, want;
+	struct mg_endpoint to = with_local(ns_endpoint(host, b.port), routed_src), seen, want;
 
 	address(prefix, true);
 	CHECK_EQ(mg_udp_send(&a, &to, (const uint8_t *)"ping", 4), 0);
 	recv_one(fd_of(&b, &to));
 	seen = batch->from[0];
-	want = with_local(endpoint(routed_src, a.port), host);
+	want = with_local(ns_endpoint(routed_src, a.port), host);
 	CHECK(mg_endpoint_equal(&seen, &want));
 	address(prefix, false);
 	CHECK_EQ(mg_udp_send(&b, &seen, (const uint8_t *)"pong", 4), 0);
@@ -204,10 +194,10 @@ static void batch_keeps_sources(void)
 {
 	static uint8_t bufs[ITEMS][SIZE];
 	struct mg_udp_tx_item items[ITEMS];
-	struct mg_endpoint to = endpoint("127.0.0.1", a.port);
+	struct mg_endpoint to = ns_endpoint("127.0.0.1", a.port);
 
-	src2 = endpoint("127.0.0.2", b.port);
-	src3 = endpoint("127.0.0.3", b.port);
+	src2 = ns_endpoint("127.0.0.2", b.port);
+	src3 = ns_endpoint("127.0.0.3", b.port);
 	for (unsigned i = 0; i < ITEMS; i++) {
 		memset(bufs[i], (int)i, SIZE);
 		items[i] = (struct mg_udp_tx_item){
@@ -232,10 +222,10 @@ static void batch_stale_source(void)
 {
 	static uint8_t bufs[ITEMS][SIZE];
 	struct mg_udp_tx_item items[ITEMS];
-	struct mg_endpoint to = endpoint("127.0.0.1", a.port);
+	struct mg_endpoint to = ns_endpoint("127.0.0.1", a.port);
 	struct mg_endpoint stale = with_local(to, "192.0.2.99");
 
-	src2 = endpoint("127.0.0.1", b.port);
+	src2 = ns_endpoint("127.0.0.1", b.port);
 	for (unsigned i = 0; i < ITEMS; i++) {
 		memset(bufs[i], (int)i, SIZE);
 		items[i] = (struct mg_udp_tx_item){
