@@ -20,7 +20,8 @@ MG_SRC=${MG_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 MG_BUILD=${MG_BUILD:-$MG_SRC/build}
 CC=${CC:-cc}
 # What embed.c must print: it completes a handshake between its two nodes.
-EXPECT=handshake
+# Its last line once both nodes completed a handshake and exchanged packets.
+EXPECT='^embed: ok$'
 
 PASSED=0
 FAILED=0
