@@ -269,6 +269,65 @@ bool mg_xaead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_
 							  nonce, key) == 0;
 }
 
+void mg_ed25519_generate(uint8_t sk[MG_ED25519_SECRET_LEN], uint8_t pk[MG_ED25519_PUB_LEN])
+{
+	crypto_sign_ed25519_keypair(pk, sk);
+}
+
+void mg_ed25519_from_seed(uint8_t sk[MG_ED25519_SECRET_LEN], uint8_t pk[MG_ED25519_PUB_LEN],
+			  const uint8_t seed[MG_ED25519_SEED_LEN])
+{
+	crypto_sign_ed25519_seed_keypair(pk, sk, seed);
+}
+
+void mg_ed25519_public(uint8_t pk[MG_ED25519_PUB_LEN], const uint8_t sk[MG_ED25519_SECRET_LEN])
+{
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+}
+
+void mg_ed25519_sign(uint8_t sig[MG_ED25519_SIG_LEN], const uint8_t *msg, size_t len,
+		     const uint8_t sk[MG_ED25519_SECRET_LEN])
+{
+	crypto_sign_ed25519_detached(sig, NULL, msg, len, sk);
+}
+
+bool mg_ed25519_verify(const uint8_t sig[MG_ED25519_SIG_LEN], const uint8_t *msg, size_t len,
+		       const uint8_t pk[MG_ED25519_PUB_LEN])
+{
+	return crypto_sign_ed25519_verify_detached(sig, msg, len, pk) == 0;
+}
+
+void mg_ed25519_wipe(uint8_t sk[MG_ED25519_SECRET_LEN])
+{
+	sodium_memzero(sk, MG_ED25519_SECRET_LEN);
+}
+
+size_t mg_base64url_len(size_t len)
+{
+	return sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1;
+}
+
+void mg_base64url_encode(char *out, const uint8_t *in, size_t len)
+{
+	sodium_bin2base64(out, mg_base64url_len(len) + 1, in, len,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int mg_base64url_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in, size_t inlen)
+{
+	const char *end = NULL;
+
+	/* Every 4 characters make 3 bytes; checked first so that libsodium's
+	 * "too long" and "bad character" stay apart. */
+	if (inlen / 4 * 3 + (inlen % 4 ? inlen % 4 - 1 : 0) > outmax)
+		return -EMSGSIZE;
+	if (sodium_base642bin(out, outmax, in, inlen, NULL, outlen, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != in + inlen)
+		return -EINVAL;
+	return 0;
+}
+
 void mg_random_bytes(void *buf, size_t len)
 {
 	randombytes_buf(buf, len);

@@ -23,6 +23,13 @@
 #define MG_KEY_BASE64_LEN  44 /* without the terminating NUL */
 #define MG_KEY_HEX_LEN	   64
 
+/* Ed25519 (RFC 8032) as libsodium keeps it: the secret key is the 32-byte
+ * seed followed by the public key. */
+#define MG_ED25519_PUB_LEN    32
+#define MG_ED25519_SEED_LEN   32
+#define MG_ED25519_SECRET_LEN 64
+#define MG_ED25519_SIG_LEN    64
+
 /* Thread-safe and idempotent. 0; -ENOTSUP when libgcrypt cannot give
  * ChaCha20-Poly1305 (too old, or FIPS mode, which bars ChaCha20); -ENOMEM;
  * -EIO when libsodium cannot initialise. */
@@ -59,6 +66,28 @@ void mg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_
 bool mg_xaead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_t *ad, size_t adlen,
 		   const uint8_t nonce[MG_XAEAD_NONCE_LEN], const uint8_t key[MG_KEY_LEN])
 	__attribute__((warn_unused_result));
+
+/* Ed25519 for the mesh's certificates, invitations and member messages;
+ * never for WireGuard, whose keys are X25519. The caller wipes secret keys
+ * with mg_ed25519_wipe. */
+void mg_ed25519_generate(uint8_t sk[MG_ED25519_SECRET_LEN], uint8_t pk[MG_ED25519_PUB_LEN]);
+void mg_ed25519_from_seed(uint8_t sk[MG_ED25519_SECRET_LEN], uint8_t pk[MG_ED25519_PUB_LEN],
+			  const uint8_t seed[MG_ED25519_SEED_LEN]);
+void mg_ed25519_public(uint8_t pk[MG_ED25519_PUB_LEN], const uint8_t sk[MG_ED25519_SECRET_LEN]);
+void mg_ed25519_sign(uint8_t sig[MG_ED25519_SIG_LEN], const uint8_t *msg, size_t len,
+		     const uint8_t sk[MG_ED25519_SECRET_LEN]);
+/* False for a forged or malformed signature or a non-canonical key. */
+bool mg_ed25519_verify(const uint8_t sig[MG_ED25519_SIG_LEN], const uint8_t *msg, size_t len,
+		       const uint8_t pk[MG_ED25519_PUB_LEN]) __attribute__((warn_unused_result));
+void mg_ed25519_wipe(uint8_t sk[MG_ED25519_SECRET_LEN]);
+
+/* URL-safe base64 without padding (RFC 4648 section 5). out has room for
+ * mg_base64url_len(len) + 1. Decoding refuses any character outside the
+ * alphabet, padding and non-zero leftover bits: 0, or -EINVAL; -EMSGSIZE
+ * when more than outmax bytes would come out. */
+size_t mg_base64url_len(size_t len);
+void mg_base64url_encode(char *out, const uint8_t *in, size_t len);
+int mg_base64url_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in, size_t inlen);
 
 void mg_random_bytes(void *buf, size_t len);
 uint32_t mg_random_u32(void);
