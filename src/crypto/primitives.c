@@ -313,9 +313,22 @@ void mg_base64url_encode(char *out, const uint8_t *in, size_t len)
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+static bool base64url_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
 int mg_base64url_decode(uint8_t *out, size_t outmax, size_t *outlen, const char *in, size_t inlen)
 {
 	const char *end = NULL;
+
+	/* libsodium's decoder takes some bytes outside the alphabet (found by
+	 * fuzzing: the byte 0xc4 read as '_'), which would give one token
+	 * two spellings. */
+	for (size_t i = 0; i < inlen; i++)
+		if (!base64url_char(in[i]))
+			return -EINVAL;
 
 	/* Every 4 characters make 3 bytes; checked first so that libsodium's
 	 * "too long" and "bad character" stay apart. */

@@ -179,7 +179,8 @@ void mg_mesh_get_str(struct mg_mesh_buf *b, char *out, size_t max)
 	}
 	mg_mesh_get(b, out, n);
 	out[b->bad ? 0 : n] = '\0';
-	if (!b->bad && !mg_mesh_name_valid(out, max))
+	/* A NUL inside would shorten the string: it must be all n bytes. */
+	if (!b->bad && (strlen(out) != n || !mg_mesh_name_valid(out, max)))
 		b->bad = true;
 }
 

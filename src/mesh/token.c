@@ -157,7 +157,7 @@ static void get_endpoint(struct mg_mesh_buf *b, struct mg_token_endpoint *e)
 			b->bad = true;
 		mg_mesh_get(b, e->host, b->bad ? 0 : n);
 		e->host[b->bad ? 0 : n] = '\0';
-		if (!b->bad && !host_valid(e->host))
+		if (!b->bad && (strlen(e->host) != n || !host_valid(e->host)))
 			b->bad = true;
 	} else if (type == 4 || type == 6) {
 		e->family = type == 4 ? AF_INET : AF_INET6;

@@ -39,6 +39,9 @@ int main(void)
 	CHECK_EQ(mg_base64url_decode(bin, sizeof(bin), &n, "+/+/", 4), -EINVAL);
 	CHECK_EQ(mg_base64url_decode(bin, sizeof(bin), &n, "Zg==", 4), -EINVAL);
 	CHECK_EQ(mg_base64url_decode(bin, sizeof(bin), &n, "Zm9v!", 5), -EINVAL);
+	/* Outside the alphabet, though libsodium alone reads it as '_'. */
+	CHECK_EQ(mg_base64url_decode(bin, sizeof(bin), &n, "Zm9\xc4", 4), -EINVAL);
+	CHECK_EQ(mg_base64url_decode(bin, sizeof(bin), &n, "Zm9\0", 4), -EINVAL);
 	CHECK_EQ(mg_base64url_decode(bin, sizeof(bin), &n, "Zh", 2), -EINVAL);
 	CHECK_EQ(mg_base64url_decode(bin, sizeof(bin), &n, "Z", 1), -EINVAL);
 	CHECK_EQ(mg_base64url_decode(bin, 5, &n, "Zm9vYmFy", 8), -EMSGSIZE);

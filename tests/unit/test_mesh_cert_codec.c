@@ -49,6 +49,9 @@ static void check_strict(const uint8_t *buf, size_t n)
 	memcpy(bad, buf, n);
 	bad[MG_CERT_FIXED_LEN] = 0; /* empty name */
 	CHECK_EQ(mg_cert_decode(&c, bad, n), -MG_MESH_EMALFORMED);
+	memcpy(bad, buf, n);
+	bad[MG_CERT_FIXED_LEN + 3] = 0; /* a NUL inside the name (found by fuzzing) */
+	CHECK_EQ(mg_cert_decode(&c, bad, n), -MG_MESH_EMALFORMED);
 }
 
 int main(int argc, char **argv)
