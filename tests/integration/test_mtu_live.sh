@@ -77,10 +77,11 @@ check_at up 1420
 for mtu in 1300 1280; do
 	ip -n "$(mg_ns_name a)" link set dev "${MG_N_IF[p]}" mtu "$mtu"
 	mg_check "up: p logged its TUN's new MTU $mtu" \
-		mg_wait_for 2 log_has "${MG_N_LOG[p]}" "MTU $mtu"
+		mg_wait_for 10 log_has "${MG_N_LOG[p]}" "MTU $mtu"
 	check_at up "$mtu"
 done
 mg_check "up: the TCP stream ran to its end" mg_wait_for 40 mg_not_alive "$STREAM_PID"
+mg_check "up: iperf3 finished its transfer" grep -q 'iperf Done' "$MG_TMP/iperf-25.log"
 mg_check "up: node p stops cleanly" mg_node_stop p
 mg_check "up: node q stops cleanly" mg_node_stop q
 mg_check "up: q received nothing undecryptable, unknown or replayed" \
@@ -107,6 +108,7 @@ mg_check "drop-in: logged its TUN's MTU 1300" log_has "$DROPIN_LOG" "MTU 1300"
 stream a "$MG_IN4_B" 6
 check_at drop-in 1300
 mg_check "drop-in: the TCP stream ran to its end" mg_wait_for 30 mg_not_alive "$STREAM_PID"
+mg_check "drop-in: iperf3 finished its transfer" grep -q 'iperf Done' "$MG_TMP/iperf-6.log"
 mg_check "drop-in: stops cleanly" stops_cleanly "$DROPIN_PID"
 mg_check "drop-in: q stops cleanly" mg_node_stop q
 mg_check "drop-in: q received nothing undecryptable, unknown or replayed" \

@@ -58,7 +58,7 @@ static void side_on_packet(void *ctx, const uint8_t *packet, size_t len)
 {
 	struct side *s = ctx;
 	uint8_t room[16 + 64 + 32];
-	struct mg_engine_packet p = { room + 16, 20 };
+	struct mg_packet p = { room + 16, 20 };
 
 	s->delivered++;
 	s->last_len = len < sizeof(s->last) ? len : sizeof(s->last);
@@ -138,7 +138,7 @@ static void pair_sides(void)
 
 /* An IPv4 packet of len bytes from side i to the other, numbered id, laid
  * out in buf with the room the engine needs around it. */
-static struct mg_engine_packet make_packet(uint8_t *buf, int i, size_t len, uint8_t id)
+static struct mg_packet make_packet(uint8_t *buf, int i, size_t len, uint8_t id)
 {
 	uint8_t *pkt = buf + MG_DEVICE_HEADROOM;
 
@@ -150,22 +150,27 @@ static struct mg_engine_packet make_packet(uint8_t *buf, int i, size_t len, uint
 	pkt[9] = 253; /* experimental protocol: nothing parses it */
 	tunnel_ip(i, pkt + 12);
 	tunnel_ip(!i, pkt + 16);
-	return (struct mg_engine_packet){ pkt, len };
+	return (struct mg_packet){ pkt, len };
 }
 
 static void send_batch(int i, unsigned count, size_t len)
 {
 	static uint8_t bufs[8][MG_DEVICE_HEADROOM + 1500 + MG_DEVICE_TAILROOM];
-	struct mg_engine_packet p[8];
+	struct mg_packet p[8];
 	unsigned before = sides[!i].delivered;
 
+	bool keyed = sides[i].engine.dev.peers.first->keypairs.current;
+
 	CHECK(count <= 8);
+	memset(bufs, 0, sizeof(bufs));
 	for (unsigned k = 0; k < count; k++)
 		p[k] = make_packet(bufs[k], i, len, (uint8_t)(k + 1));
 	CHECK_EQ(mg_engine_send_packets(&sides[i].engine, p, count), 0);
-	/* Sealed where they lay: the caller's buffers hold the datagrams. */
-	if (sides[i].engine.dev.peers.first->keypairs.current)
-		CHECK_EQ(bufs[0][0], 4); /* a data message's type, in front of the packet */
+	/* Sealed where they lay: each caller's buffer holds its datagram, a
+	 * data message's type in front of the packet (with no session the
+	 * packets were copied to wait, and the buffers are untouched). */
+	for (unsigned k = 0; k < count; k++)
+		CHECK_EQ(bufs[k][0], keyed ? 4 : 0);
 	pump();
 	CHECK_EQ(sides[!i].delivered, before + count);
 	CHECK_EQ(sides[!i].last_len, len);

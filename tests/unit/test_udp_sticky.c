@@ -60,7 +60,7 @@ static void wait_usable(const struct mg_prefix *p)
 	CHECK_EQ(getsockname(fd, &ep.sa, &len), 0);
 	for (int i = 0;; i++) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		CHECK(i < 200);
+		CHECK(i < 1000); /* up to 10 s for the address to be usable */
 		sendto(fd, "x", 1, 0, &ep.sa, len);
 		if (poll(&pfd, 1, 10) == 1 && recv(fd, &c, 1, 0) == 1)
 			break;
@@ -89,7 +89,7 @@ static void wait_readable(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
-	CHECK_EQ(poll(&p, 1, 2000), 1);
+	CHECK_EQ(poll(&p, 1, 10000), 1); /* readiness, not speed */
 }
 
 /* Reads exactly one datagram from fd into slot 0. */
