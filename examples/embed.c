@@ -73,13 +73,18 @@ static void on_packet(void *user, const uint8_t *packet, size_t len)
 	printf("node %s: received packet %u (%zu bytes) from %s\n", h->name, h->received, len, src);
 }
 
-/* The node's datagrams go on the host's queue; buf is only lent. */
+static void on_wire(uv_idle_t *h);
+
+/* The node's datagrams go on the host's queue; buf is only lent. The wire
+ * runs only while something waits on it, so an idle host sleeps. */
 static int udp_send(void *user, const struct mg_udp_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct datagram *d;
 
 	if (to->remote.ss_family != AF_INET || queued == QUEUE || len > sizeof(d->buf))
 		return -ENOBUFS;
+	if (!queued)
+		uv_idle_start(&wire, on_wire);
 	d = &queue[queued++];
 	d->from = user;
 	memcpy(&d->to, &to->remote, sizeof(d->to));
@@ -93,7 +98,6 @@ static void on_wire(uv_idle_t *h)
 	static struct datagram batch[QUEUE];
 	unsigned count = queued;
 
-	(void)h;
 	memcpy(batch, queue, count * sizeof(batch[0]));
 	queued = 0;
 	for (unsigned k = 0; k < count; k++) {
@@ -104,6 +108,8 @@ static void on_wire(uv_idle_t *h)
 			if (!nodes[i].closed && nodes[i].udp.sin_port == batch[k].to.sin_port)
 				mg_node_udp_input(nodes[i].node, &from, batch[k].buf, batch[k].len);
 	}
+	if (!queued)
+		uv_idle_stop(h);
 }
 
 static int make_node(struct host_node *h, int i)
@@ -204,8 +210,7 @@ int main(void)
 	const char *failed = NULL;
 	int err;
 
-	if (uv_loop_init(&loop) < 0 || uv_idle_init(&loop, &wire) < 0 ||
-	    uv_idle_start(&wire, on_wire) < 0) {
+	if (uv_loop_init(&loop) < 0 || uv_idle_init(&loop, &wire) < 0) {
 		fprintf(stderr, "embed: cannot set up the loop\n");
 		return 1;
 	}

@@ -25,7 +25,7 @@ static const char setup[] =
 static void get(struct mg_device *dev, struct sockets *s, struct mg_uapi_buf *out)
 {
 	out->len = 0;
-	if (mg_uapi_handle(dev, &hooks, s, "get=1\n\n", 7, out) != 7)
+	if (mg_uapi_handle(dev, &hooks, s, "get=1\n\n", 7, out, NULL) != 7)
 		abort();
 }
 
@@ -43,7 +43,7 @@ static size_t step(struct mg_device *dev, struct sockets *s, const char *data, s
 	bool changed_ok;
 
 	get(dev, s, before);
-	n = mg_uapi_handle(dev, &hooks, s, data, size, &out);
+	n = mg_uapi_handle(dev, &hooks, s, data, size, &out, NULL);
 	changed_ok = n > 0 && data[0] == 's' && out.len == 9 && !memcmp(out.data, "errno=0\n\n", 9);
 	mg_uapi_buf_free(&out);
 	get(dev, s, after);
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ready = true;
 	if (mg_device_init(&dev, &mg_clock_system, &ops, NULL) < 0)
 		abort();
-	if (mg_uapi_handle(&dev, &hooks, &s, setup, sizeof(setup) - 1, &out) !=
+	if (mg_uapi_handle(&dev, &hooks, &s, setup, sizeof(setup) - 1, &out, NULL) !=
 	    (int)sizeof(setup) - 1)
 		abort();
 	while (pos < size &&

@@ -255,7 +255,8 @@ void mg_node_close(struct mg_node *node, mg_node_close_cb cb);
  * can do a program can do. A set is atomic. *reply (NUL-terminated, ending
  * "errno=N\n\n", wireguard-go's bytes) is the caller's to release with
  * mg_node_uapi_free, which wipes it (a get holds private keys). Returns the
- * errno the reply carries (0 or negative), or -ENOMEM with *reply NULL. */
+ * errno the reply carries (0 or negative), or -ENOMEM, or -ECANCELED after
+ * mg_node_close, with *reply NULL. */
 int mg_node_uapi(struct mg_node *node, const char *request, size_t len, char **reply);
 void mg_node_uapi_free(char *reply);
 
@@ -346,7 +347,9 @@ struct mg_packet {
 /* Encrypts and sends count packets (one batch: one flush of the UDP queue).
  * The buffers are the library's to overwrite until the call returns, the
  * caller's again afterwards. Packets no peer routes are dropped and counted.
- * -EINVAL when the node has another packet I/O. */
+ * -EINVAL when the node has another packet I/O; -EBUSY when called from
+ * inside one of this node's callbacks (on_packet, udp_send): hand such
+ * packets over from the loop instead; -ECANCELED after mg_node_close. */
 int mg_node_send_packets(struct mg_node *node, const struct mg_packet *packets, size_t count);
 /* The MTU changed (MG_PACKET_IO_CALLER, MG_PACKET_IO_TUN_FD). */
 int mg_node_set_mtu(struct mg_node *node, uint32_t mtu);
@@ -355,7 +358,7 @@ int mg_node_set_mtu(struct mg_node *node, uint32_t mtu);
 
 /* One datagram that arrived for the node; buf is decrypted in place and is
  * the caller's again when the call returns. -EINVAL when the node has its
- * own sockets. */
+ * own sockets; -EBUSY and -ECANCELED as for mg_node_send_packets. */
 int mg_node_udp_input(struct mg_node *node, const struct mg_udp_endpoint *from, uint8_t *buf,
 		      size_t len);
 /* The host's addresses or routes changed: forget the local addresses

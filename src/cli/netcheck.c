@@ -6,6 +6,7 @@
  * There is no built-in list of public servers: a check without --stun says
  * the public endpoint is unknown. */
 #include "cli/commands.h"
+#include "cli/log.h"
 #include "meshguard.h"
 
 #include <errno.h>
@@ -196,7 +197,8 @@ static int run(struct netcheck_cli *cli)
 	cli->config.portmap = "auto";
 	cli->config.on_log = on_log;
 	cli->config.user = cli;
-	(void)mg_log_level_parse(getenv("LOG_LEVEL"), &cli->config.log_level);
+	mg_cli_log_init_from_env();
+	cli->config.log_level = mg_cli_log_level();
 	ret = mg_netcheck_start(cli->loop, &cli->config, on_done, &nc);
 	if (ret == -EINVAL)
 		usage(stderr);

@@ -169,7 +169,7 @@ int mg_cmd_wireguard_go(int argc, char **argv)
 	ret = open_node(&r, &a);
 	report(ready, ret == 0 ? 0 : 1);
 	if (ret == 0)
-		mg_cli_runner_run(&r);
+		ret = mg_cli_runner_run(&r);
 	mg_cli_runner_close(&r);
 	if (ret < 0)
 		return 1;

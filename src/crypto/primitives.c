@@ -297,11 +297,6 @@ bool mg_ed25519_verify(const uint8_t sig[MG_ED25519_SIG_LEN], const uint8_t *msg
 	return crypto_sign_ed25519_verify_detached(sig, msg, len, pk) == 0;
 }
 
-void mg_ed25519_wipe(uint8_t sk[MG_ED25519_SECRET_LEN])
-{
-	sodium_memzero(sk, MG_ED25519_SECRET_LEN);
-}
-
 size_t mg_base64url_len(size_t len)
 {
 	return sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1;

@@ -69,7 +69,7 @@ bool mg_xaead_open(uint8_t *dst, const uint8_t *src, size_t srclen, const uint8_
 
 /* Ed25519 for the mesh's certificates, invitations and member messages;
  * never for WireGuard, whose keys are X25519. The caller wipes secret keys
- * with mg_ed25519_wipe. */
+ * with mg_wipe. */
 void mg_ed25519_generate(uint8_t sk[MG_ED25519_SECRET_LEN], uint8_t pk[MG_ED25519_PUB_LEN]);
 void mg_ed25519_from_seed(uint8_t sk[MG_ED25519_SECRET_LEN], uint8_t pk[MG_ED25519_PUB_LEN],
 			  const uint8_t seed[MG_ED25519_SEED_LEN]);
@@ -79,7 +79,6 @@ void mg_ed25519_sign(uint8_t sig[MG_ED25519_SIG_LEN], const uint8_t *msg, size_t
 /* False for a forged or malformed signature or a non-canonical key. */
 bool mg_ed25519_verify(const uint8_t sig[MG_ED25519_SIG_LEN], const uint8_t *msg, size_t len,
 		       const uint8_t pk[MG_ED25519_PUB_LEN]) __attribute__((warn_unused_result));
-void mg_ed25519_wipe(uint8_t sk[MG_ED25519_SECRET_LEN]);
 
 /* URL-safe base64 without padding (RFC 4648 section 5). out has room for
  * mg_base64url_len(len) + 1. Decoding refuses any character outside the

@@ -129,6 +129,7 @@ int mg_token_seal(char out[MG_TOKEN_TEXT_MAX + 1], struct mg_token *t,
 		  const uint8_t sk[MG_ED25519_SECRET_LEN], size_t *dropped)
 {
 	uint8_t msg[CTX_LEN + BODY_MAX], pub[MG_ED25519_PUB_LEN];
+	size_t endpoints = t->n_endpoints;
 	int n;
 
 	*dropped = 0;
@@ -143,7 +144,13 @@ int mg_token_seal(char out[MG_TOKEN_TEXT_MAX + 1], struct mg_token *t,
 	if (n >= 0)
 		mg_ed25519_sign(t->signature, msg, (size_t)n, sk);
 	mg_wipe(msg, sizeof(msg));
-	return n < 0 ? n : mg_token_encode(out, t);
+	if (n < 0) {
+		/* Not even one endpoint fits: t is left as it came. */
+		t->n_endpoints = endpoints;
+		*dropped = 0;
+		return n;
+	}
+	return mg_token_encode(out, t);
 }
 
 static void get_endpoint(struct mg_mesh_buf *b, struct mg_token_endpoint *e)

@@ -18,7 +18,7 @@ static void log_behaviour(struct mg_nat_discovery *d, const struct mg_nat_behavi
 		return;
 	}
 	if (d->last.answers && d->last.mapping == b->mapping &&
-	    mg_endpoint_equal(&d->last.public_endpoint, &b->public_endpoint))
+	    mg_endpoint_equal_remote(&d->last.public_endpoint, &b->public_endpoint))
 		return;
 	mg_endpoint_format(ep, sizeof(ep), &b->public_endpoint);
 	mg_log(d->config.log, MG_LOG_INFO,
@@ -35,7 +35,7 @@ static bool changed(const struct mg_nat_discovery *d, const struct mg_nat_behavi
 	if (!b->answers)
 		return d->last.answers != 0;
 	return !d->last.answers || d->last.mapping != b->mapping ||
-	       !mg_endpoint_equal(&d->last.public_endpoint, &b->public_endpoint);
+	       !mg_endpoint_equal_remote(&d->last.public_endpoint, &b->public_endpoint);
 }
 
 static void round_done(struct mg_nat_discovery *d)

@@ -2,8 +2,7 @@
  * servers count them. After each call the new observation is the reference
  * for the next, valid or not: a gateway that restarted starts a new epoch. */
 #include "nat/epoch.h"
-
-#define NSEC_PER_SEC UINT64_C(1000000000)
+#include "util/time.h"
 
 static void record(struct mg_epoch *e, uint32_t server_s, uint64_t now_ns)
 {
@@ -14,7 +13,7 @@ static void record(struct mg_epoch *e, uint32_t server_s, uint64_t now_ns)
 
 static uint64_t client_delta_s(const struct mg_epoch *e, uint64_t now_ns)
 {
-	return now_ns > e->client_ns ? (now_ns - e->client_ns) / NSEC_PER_SEC : 0;
+	return now_ns > e->client_ns ? (now_ns - e->client_ns) / MG_NSEC_PER_SEC : 0;
 }
 
 bool mg_epoch_natpmp_update(struct mg_epoch *e, uint32_t server_s, uint64_t now_ns)

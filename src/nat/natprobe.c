@@ -56,7 +56,7 @@ static void compare(struct mg_nat_behaviour *out, const struct mg_stun_result *r
 			out->server_addresses++;
 		if (port_of(&r[i].mapped) != local_port)
 			out->port_preserved = MG_NAT_NO;
-		if (!mg_endpoint_equal(&r[i].mapped, &first->mapped))
+		if (!mg_endpoint_equal_remote(&r[i].mapped, &first->mapped))
 			*differs = true;
 		if (!mg_nat_same_address(&r[i].mapped, &first->mapped))
 			out->varies_address = true;

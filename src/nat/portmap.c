@@ -9,6 +9,7 @@
  * Every mapping is journaled before it is asked for (portmap_journal.h). */
 #include "nat/portmap.h"
 #include "util/macros.h"
+#include "util/time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,10 +25,8 @@
 #include "nat/portmap_journal.h"
 #include "util/log.h"
 
-#define NSEC_PER_MSEC UINT64_C(1000000)
-#define NSEC_PER_SEC  UINT64_C(1000000000)
 /* Shortest wait between two renewal attempts. */
-#define MIN_RENEW_NS NSEC_PER_SEC
+#define MIN_RENEW_NS MG_NSEC_PER_SEC
 
 enum phase {
 	PHASE_CLEANUP, /* deleting what the journal held at start */
@@ -218,7 +217,7 @@ static void arm_timer(struct mg_portmap *pm)
 		return;
 	}
 	uint64_t now = now_ns(pm);
-	uint64_t ms = next > now ? (next - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC : 0;
+	uint64_t ms = next > now ? (next - now + MG_NSEC_PER_MSEC - 1) / MG_NSEC_PER_MSEC : 0;
 	uv_timer_start(&pm->timer, on_timer, ms, 0);
 }
 
@@ -289,7 +288,7 @@ static void try_next(struct mg_portmap *pm)
 static void set_mapped(struct mg_portmap *pm, const struct mg_portmap_op *op)
 {
 	uint64_t now = now_ns(pm);
-	uint64_t life = (uint64_t)op->granted_s * NSEC_PER_SEC;
+	uint64_t life = (uint64_t)op->granted_s * MG_NSEC_PER_SEC;
 
 	pm->mapped = true;
 	pm->external.sin_family = AF_INET;
@@ -299,7 +298,7 @@ static void set_mapped(struct mg_portmap *pm, const struct mg_portmap_op *op)
 	/* Lifetime 0 from UPnP: a permanent lease, only checked. */
 	pm->expire_at = life ? now + life : 0;
 	pm->renew_at = life ? now + (life / 2 > MIN_RENEW_NS ? life / 2 : MIN_RENEW_NS) : 0;
-	pm->check_at = now + (uint64_t)pm->cfg.check_interval_ms * NSEC_PER_MSEC;
+	pm->check_at = now + (uint64_t)pm->cfg.check_interval_ms * MG_NSEC_PER_MSEC;
 	pm->retry_at = 0;
 	journal_granted(pm, pm->active);
 }
@@ -319,7 +318,7 @@ static void lose(struct mg_portmap *pm, int error)
 	pm->mapped = false;
 	pm->renew_at = pm->check_at = pm->expire_at = 0;
 	pm->phase = PHASE_WAIT;
-	pm->retry_at = now_ns(pm) + (uint64_t)pm->cfg.retry_ms * NSEC_PER_MSEC;
+	pm->retry_at = now_ns(pm) + (uint64_t)pm->cfg.retry_ms * MG_NSEC_PER_MSEC;
 	pm->last_error = error;
 	if (!emit(pm, MG_PORTMAP_LOST, proto, error))
 		return;
@@ -334,7 +333,7 @@ static void fail_all(struct mg_portmap *pm)
 	       pm->internal_port, strerror(-pm->last_error));
 	pm->phase = PHASE_WAIT;
 	pm->active = -1;
-	pm->retry_at = now_ns(pm) + (uint64_t)pm->cfg.retry_ms * NSEC_PER_MSEC;
+	pm->retry_at = now_ns(pm) + (uint64_t)pm->cfg.retry_ms * MG_NSEC_PER_MSEC;
 	emit(pm, MG_PORTMAP_FAILED, -1, pm->last_error ? pm->last_error : -ETIMEDOUT);
 }
 
@@ -458,7 +457,7 @@ static void check_done(struct mg_portmap *pm, struct slot *s)
 	const struct mg_portmap_op *op = &s->op;
 	bool restarted = !epoch_ok(pm, s, op);
 
-	pm->check_at = now_ns(pm) + (uint64_t)pm->cfg.check_interval_ms * NSEC_PER_MSEC;
+	pm->check_at = now_ns(pm) + (uint64_t)pm->cfg.check_interval_ms * MG_NSEC_PER_MSEC;
 	if (op->status == -ENOENT || restarted) {
 		mg_log(pm->cfg.log, MG_LOG_INFO,
 		       "portmap: %s: the gateway lost the mapping; re-creating it",
@@ -570,7 +569,7 @@ void mg_portmap_tick(struct mg_portmap *pm)
 	} else if (!s->busy && pm->check_at && now >= pm->check_at) {
 		pm->check_at = 0;
 		if (submit(s, MG_PORTMAP_OP_CHECK, ntohs(pm->external.sin_port), 0, pm->nonce) < 0)
-			pm->check_at = now + (uint64_t)pm->cfg.check_interval_ms * NSEC_PER_MSEC;
+			pm->check_at = now + (uint64_t)pm->cfg.check_interval_ms * MG_NSEC_PER_MSEC;
 	}
 	arm_timer(pm);
 }

@@ -88,23 +88,3 @@ void mg_secret_wipe(void *buf, size_t len)
 {
 	mg_wipe(buf, len);
 }
-
-int mg_log_level_parse(const char *s, enum mg_log_level *out)
-{
-	static const struct {
-		const char *name;
-		enum mg_log_level level;
-	} levels[] = {
-		{ "error", MG_LOG_LEVEL_ERROR },     { "info", MG_LOG_LEVEL_INFO },
-		{ "verbose", MG_LOG_LEVEL_VERBOSE }, { "debug", MG_LOG_LEVEL_DEBUG },
-		{ "silent", MG_LOG_LEVEL_ERROR }, /* wireguard-go's word for "only errors" */
-	};
-
-	for (size_t i = 0; s && i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (!strcmp(s, levels[i].name)) {
-			*out = levels[i].level;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}

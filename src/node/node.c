@@ -8,6 +8,7 @@
 
 #include "crypto/primitives.h"
 #include "nat/portmap.h"
+#include "tunnel/messages.h"
 #include "tunnel/tun.h"
 #include "util/macros.h"
 
@@ -25,9 +26,6 @@
 _Static_assert(MG_PACKET_HEADROOM == MG_DEVICE_HEADROOM, "public and device headroom");
 _Static_assert(MG_PACKET_TAILROOM == MG_DEVICE_TAILROOM, "public and device tailroom");
 _Static_assert(MG_KEY_BYTES == MG_KEY_LEN, "public and internal key sizes");
-
-#define MTU_MIN 576
-#define MTU_MAX 65535
 
 /* ---- logging and events ---- */
 
@@ -230,7 +228,7 @@ static const char *check_values(const struct mg_node_config *c)
 		return "a UAPI socket needs ifname";
 	if (c->uapi_socket && c->uapi_fd >= 0)
 		return "uapi_socket and uapi_fd exclude each other";
-	if (c->mtu && (c->mtu < MTU_MIN || c->mtu > MTU_MAX))
+	if (c->mtu && (c->mtu < MG_MTU_MIN || c->mtu > MG_MTU_MAX))
 		return "mtu is outside 576-65535";
 	if (c->stun_servers_len > MG_DISCOVERY_MAX_SERVERS)
 		return "more than 8 STUN servers";
@@ -449,7 +447,7 @@ int mg_node_new(uv_loop_t *loop, const struct mg_node_config *config, struct mg_
 
 	if (ret < 0)
 		return ret;
-	ret = mg_crypto_init() < 0 ? -ENOTSUP : 0;
+	ret = mg_crypto_init();
 	n = ret == 0 ? calloc(1, sizeof(*n)) : NULL;
 	if (!n) {
 		if (c.tun_fd >= 0)
@@ -618,9 +616,8 @@ static void on_mapping_deleted(void *arg)
 
 void mg_node_close(struct mg_node *n, mg_node_close_cb cb)
 {
-	if (n->close_called)
+	if (n->closing)
 		return;
-	n->close_called = true;
 	n->closing = true;
 	n->close_cb = cb;
 	n->pending = 1;
@@ -641,31 +638,25 @@ void mg_node_close(struct mg_node *n, mg_node_close_cb cb)
 
 /* ---- configuration through the UAPI ---- */
 
-/* The errno of the reply's last line, "errno=N". */
-static int reply_errno(const char *reply)
-{
-	const char *last = NULL;
-
-	for (const char *p = reply; (p = strstr(p, "errno=")); p++)
-		last = p;
-	return last ? (int)strtol(last + 6, NULL, 10) : -EPROTO;
-}
-
 int mg_node_uapi(struct mg_node *n, const char *request, size_t len, char **reply)
 {
 	struct mg_uapi_buf out = { 0 };
-	int ret = mg_uapi_handle(&n->engine.dev, &node_hooks, n, request, len, &out);
+	int status = -EINVAL;
 
 	*reply = NULL;
-	/* Incomplete, or not a request at all: the socket would hang up. */
-	if (ret != -ENOMEM && !out.len && mg_uapi_buf_printf(&out, "errno=%d\n\n", -EINVAL) < 0)
-		ret = -ENOMEM;
+	if (n->closing)
+		return -ECANCELED;
+	mg_uapi_handle(&n->engine.dev, &node_hooks, n, request, len, &out, &status);
+	/* Incomplete, or not a request at all: a socket would hang up; a
+	 * program gets -EINVAL in the reply's words. */
+	if (!out.len && mg_uapi_buf_printf(&out, "errno=%d\n\n", status) < 0)
+		status = -ENOMEM;
 	if (!out.len || mg_uapi_buf_append(&out, "", 1) < 0) {
 		mg_uapi_buf_free(&out);
 		return -ENOMEM;
 	}
 	*reply = out.data;
-	return reply_errno(out.data);
+	return status;
 }
 
 void mg_node_uapi_free(char *reply)
@@ -676,40 +667,30 @@ void mg_node_uapi_free(char *reply)
 	free(reply);
 }
 
-/* Runs a set built by a typed call; the text may hold keys, so it is
- * wiped whatever happens. */
-static int run_set(struct mg_node *n, struct mg_uapi_buf *req, int ret)
+/* Runs a set built by a typed call (w's buffer, "set=1\n..." unless w failed);
+ * the text may hold keys, so it is wiped whatever happens. */
+static int run_set(struct mg_node *n, struct mg_uapi_writer *w)
 {
 	char *reply = NULL;
-
-	if (ret == 0)
-		ret = mg_uapi_buf_append(req, "\n", 1);
-	if (ret == 0)
-		ret = mg_node_uapi(n, req->data, req->len, &reply);
-	mg_node_uapi_free(reply);
-	mg_uapi_buf_free(req);
-	return ret;
-}
-
-static int put_hex_key(struct mg_uapi_buf *b, const char *key, const uint8_t k[MG_KEY_BYTES])
-{
-	char hex[MG_KEY_HEX_LEN + 1];
 	int ret;
 
-	mg_key_to_hex(hex, k);
-	ret = mg_uapi_buf_printf(b, "%s=%s\n", key, hex);
-	mg_wipe(hex, sizeof(hex));
+	mg_uapi_put(w, "\n");
+	ret = w->err;
+	if (ret == 0)
+		ret = mg_node_uapi(n, w->out->data, w->out->len, &reply);
+	mg_node_uapi_free(reply);
+	mg_uapi_buf_free(w->out);
 	return ret;
 }
 
 int mg_node_set_private_key(struct mg_node *n, const uint8_t private_key[MG_KEY_BYTES])
 {
 	struct mg_uapi_buf req = { 0 };
-	int ret = mg_uapi_buf_printf(&req, "set=1\n");
+	struct mg_uapi_writer w = { &req, 0 };
 
-	if (ret == 0)
-		ret = put_hex_key(&req, "private_key", private_key);
-	return run_set(n, &req, ret);
+	mg_uapi_put(&w, "set=1\n");
+	mg_uapi_put_key(&w, "private_key", private_key);
+	return run_set(n, &w);
 }
 
 /* A value that would end its line early would smuggle in another key. */
@@ -721,39 +702,38 @@ static bool one_line(struct mg_node *n, const char *what, const char *v)
 	return false;
 }
 
-static int put_peer(struct mg_node *n, struct mg_uapi_buf *b, const struct mg_peer_config *p)
+static void put_peer(struct mg_node *n, struct mg_uapi_writer *w, const struct mg_peer_config *p)
 {
 	static const uint8_t no_psk[MG_KEY_BYTES];
-	int ret = mg_uapi_buf_printf(b, "set=1\n");
 
-	if (ret == 0)
-		ret = put_hex_key(b, "public_key", p->public_key);
-	if (ret == 0)
-		ret = put_hex_key(b, "preshared_key", p->preshared_key ? p->preshared_key : no_psk);
-	if (ret == 0 && p->endpoint)
-		ret = one_line(n, "endpoint", p->endpoint)
-			      ? mg_uapi_buf_printf(b, "endpoint=%s\n", p->endpoint)
-			      : -EINVAL;
-	if (ret == 0)
-		ret = mg_uapi_buf_printf(
-			b, "persistent_keepalive_interval=%u\nreplace_allowed_ips=true\n",
-			p->persistent_keepalive);
-	for (size_t i = 0; ret == 0 && i < p->allowed_ips_len; i++) {
+	mg_uapi_put(w, "set=1\n");
+	mg_uapi_put_key(w, "public_key", p->public_key);
+	mg_uapi_put_key(w, "preshared_key", p->preshared_key ? p->preshared_key : no_psk);
+	if (p->endpoint && one_line(n, "endpoint", p->endpoint))
+		mg_uapi_put(w, "endpoint=%s\n", p->endpoint);
+	else if (p->endpoint)
+		w->err = -EINVAL;
+	mg_uapi_put(w, "persistent_keepalive_interval=%u\nreplace_allowed_ips=true\n",
+		    p->persistent_keepalive);
+	for (size_t i = 0; !w->err && i < p->allowed_ips_len; i++) {
 		const char *ip = p->allowed_ips[i] ? p->allowed_ips[i] : "";
-		if (!one_line(n, "allowed IP", ip))
-			return -EINVAL;
+
+		if (!one_line(n, "allowed IP", ip)) {
+			w->err = -EINVAL;
+			break;
+		}
 		/* The UAPI wants a prefix length; a bare address is a host. */
-		ret = mg_uapi_buf_printf(b, "allowed_ip=%s%s\n", ip,
-					 strchr(ip, '/')   ? ""
-					 : strchr(ip, ':') ? "/128"
-							   : "/32");
+		mg_uapi_put(w, "allowed_ip=%s%s\n", ip,
+			    strchr(ip, '/')   ? ""
+			    : strchr(ip, ':') ? "/128"
+					      : "/32");
 	}
-	return ret;
 }
 
 int mg_node_set_peer(struct mg_node *n, const struct mg_peer_config *peer)
 {
 	struct mg_uapi_buf req = { 0 };
+	struct mg_uapi_writer w = { &req, 0 };
 	struct mg_peer_config p;
 	int ret = read_sized(&p, sizeof(p), peer, offsetof(struct mg_peer_config, preshared_key));
 
@@ -761,22 +741,21 @@ int mg_node_set_peer(struct mg_node *n, const struct mg_peer_config *peer)
 		mg_log(&n->log, MG_LOG_ERROR, "set_peer: bad struct mg_peer_config");
 		return -EINVAL;
 	}
-	return run_set(n, &req, put_peer(n, &req, &p));
+	put_peer(n, &w, &p);
+	return run_set(n, &w);
 }
 
 int mg_node_remove_peer(struct mg_node *n, const uint8_t public_key[MG_KEY_BYTES])
 {
 	struct mg_uapi_buf req = { 0 };
-	int ret;
+	struct mg_uapi_writer w = { &req, 0 };
 
 	if (!mg_peer_table_lookup(&n->engine.dev.peers, public_key))
 		return -ENOENT;
-	ret = mg_uapi_buf_printf(&req, "set=1\n");
-	if (ret == 0)
-		ret = put_hex_key(&req, "public_key", public_key);
-	if (ret == 0)
-		ret = mg_uapi_buf_printf(&req, "remove=true\n");
-	return run_set(n, &req, ret);
+	mg_uapi_put(&w, "set=1\n");
+	mg_uapi_put_key(&w, "public_key", public_key);
+	mg_uapi_put(&w, "remove=true\n");
+	return run_set(n, &w);
 }
 
 /* ---- status ---- */
@@ -860,32 +839,18 @@ int mg_node_peer_status(struct mg_node *n, const uint8_t public_key[MG_KEY_BYTES
 
 int mg_node_send_packets(struct mg_node *n, const struct mg_packet *packets, size_t count)
 {
-	struct mg_engine_packet batch[64];
-
 	if (n->config.packet_io != MG_PACKET_IO_CALLER)
 		return -EINVAL;
 	if (n->closing)
 		return -ECANCELED;
-	while (count) {
-		size_t k = count < ARRAY_SIZE(batch) ? count : ARRAY_SIZE(batch);
-		int ret;
-
-		for (size_t i = 0; i < k; i++)
-			batch[i] = (struct mg_engine_packet){ packets[i].data, packets[i].len };
-		ret = mg_engine_send_packets(&n->engine, batch, k);
-		if (ret < 0)
-			return ret;
-		packets += k;
-		count -= k;
-	}
-	return 0;
+	return mg_engine_send_packets(&n->engine, packets, count);
 }
 
 int mg_node_set_mtu(struct mg_node *n, uint32_t mtu)
 {
 	if (n->config.packet_io == MG_PACKET_IO_TUN)
 		return -EINVAL;
-	if (mtu < MTU_MIN || mtu > MTU_MAX)
+	if (mtu < MG_MTU_MIN || mtu > MG_MTU_MAX)
 		return -EINVAL;
 	if (mtu != n->engine.dev.mtu)
 		mg_log(&n->log, MG_LOG_INFO, "interface %s: MTU %u", n->ifname, mtu);

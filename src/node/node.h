@@ -66,7 +66,7 @@ struct mg_node {
 	unsigned drain_runs;
 	unsigned pending;
 
-	bool engine_ready, stun_ready, uapi_ready, started, closing, close_called;
+	bool engine_ready, stun_ready, uapi_ready, started, closing;
 	bool stopped_reported;
 };
 

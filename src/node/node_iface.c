@@ -285,7 +285,7 @@ int mg_node_configure_interface(struct mg_node *n, const struct mg_interface_con
 	if (!config || config->size < offsetof(struct mg_interface_config, addresses))
 		return -EINVAL;
 	memcpy(&c, config, config->size < sizeof(c) ? config->size : sizeof(c));
-	if ((c.mtu && (c.mtu < 576 || c.mtu > 65535)) ||
+	if ((c.mtu && (c.mtu < MG_MTU_MIN || c.mtu > MG_MTU_MAX)) ||
 	    check_prefixes(n, c.addresses, c.addresses_len, "address") < 0 ||
 	    check_prefixes(n, c.routes, c.routes_len, "route") < 0)
 		return -EINVAL;

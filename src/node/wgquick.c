@@ -12,6 +12,7 @@
  * The parser does no I/O and no name lookups, so the fuzzer can drive it;
  * mg_config_load and mg_config_resolve_endpoints do those around it. */
 #include "node/wgquick.h"
+#include "tunnel/messages.h"
 #include "util/macros.h"
 
 #include <errno.h>
@@ -257,7 +258,7 @@ static int parse_mtu(struct parser *p, const char *value)
 {
 	unsigned long long v;
 
-	if (parse_number(&v, value, MG_CONFIG_MTU_MAX) < 0 || v < MG_CONFIG_MTU_MIN)
+	if (parse_number(&v, value, MG_MTU_MAX) < 0 || v < MG_MTU_MIN)
 		return bad(p, "MTU", value, "is not an MTU (expected 576-65535)");
 	p->c->mtu = (uint32_t)v;
 	return 0;

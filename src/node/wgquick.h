@@ -24,9 +24,7 @@
 #define MG_CONFIG_FILE_MAX	 (64 << 20) /* bytes, for mg_config_load */
 #define MG_CONFIG_HOST_MAX	 253	    /* longest DNS name */
 #define MG_CONFIG_PORT_MAX	 5	    /* "65535" */
-#define MG_CONFIG_MTU_MIN	 576
-#define MG_CONFIG_MTU_MAX	 65535
-#define MG_CONFIG_ERR_LEN	 512 /* enough for any message the parser writes */
+#define MG_CONFIG_ERR_LEN	 512	    /* enough for any message the parser writes */
 
 /* struct mg_config.flags: which [Interface] keys were present. */
 enum {

@@ -6,9 +6,9 @@
 #include "meshguard.h"
 
 #include "node/wgquick.h"
+#include "tunnel/uapi.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,103 +72,60 @@ void mg_wgquick_free(struct mg_wgquick *q)
 
 /* ---- the UAPI set request ---- */
 
-/* The request is built in one buffer sized beforehand, so no copy of a key
- * is left behind in memory a realloc gave back. */
-struct writer {
-	char *buf;
-	size_t len, cap;
-	bool truncated; /* never, with request_size's bound; checked anyway */
-};
-
-#define KEY_NAME_MAX 40 /* the longest key name, with '=' and '\n' */
-
-__attribute__((format(printf, 2, 3))) static void put(struct writer *w, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(w->buf + w->len, w->cap - w->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= w->cap - w->len)
-		w->truncated = true;
-	else
-		w->len += (size_t)n;
-}
-
-static void put_key(struct writer *w, const char *name, const uint8_t key[MG_KEY_LEN])
-{
-	char hex[MG_KEY_HEX_LEN + 1];
-
-	mg_key_to_hex(hex, key);
-	put(w, "%s=%s\n", name, hex);
-	mg_wipe(hex, sizeof(hex));
-}
-
-static size_t request_size(const struct mg_config *c)
-{
-	size_t line = KEY_NAME_MAX + MG_KEY_HEX_LEN + MG_ENDPOINT_STRLEN;
-	size_t n = 8 * line;
-
-	for (size_t i = 0; i < c->peers_len; i++)
-		n += 8 * line + c->peers[i].allowed_ips_len * (KEY_NAME_MAX + MG_PREFIX_STRLEN);
-	return n;
-}
-
-static int put_peer(struct writer *w, const struct mg_config_peer *peer)
+static int put_peer(struct mg_uapi_writer *w, const struct mg_config_peer *peer)
 {
 	char text[MG_ENDPOINT_STRLEN > MG_PREFIX_STRLEN ? MG_ENDPOINT_STRLEN : MG_PREFIX_STRLEN];
 
 	if ((peer->flags & MG_CONFIG_PEER_HAS_ENDPOINT) &&
 	    !(peer->flags & MG_CONFIG_PEER_HAS_ENDPOINT_ADDR))
 		return -EHOSTUNREACH;
-	put_key(w, "public_key", peer->public_key);
+	mg_uapi_put_key(w, "public_key", peer->public_key);
 	if (peer->flags & MG_CONFIG_PEER_HAS_PRESHARED_KEY)
-		put_key(w, "preshared_key", peer->preshared_key);
+		mg_uapi_put_key(w, "preshared_key", peer->preshared_key);
 	if (peer->flags & MG_CONFIG_PEER_HAS_ENDPOINT_ADDR) {
 		mg_endpoint_format(text, sizeof(text), &peer->endpoint);
-		put(w, "endpoint=%s\n", text);
+		mg_uapi_put(w, "endpoint=%s\n", text);
 	}
 	if (peer->flags & MG_CONFIG_PEER_HAS_KEEPALIVE)
-		put(w, "persistent_keepalive_interval=%u\n", (unsigned)peer->persistent_keepalive);
-	put(w, "replace_allowed_ips=true\n");
+		mg_uapi_put(w, "persistent_keepalive_interval=%u\n",
+			    (unsigned)peer->persistent_keepalive);
+	mg_uapi_put(w, "replace_allowed_ips=true\n");
 	for (size_t k = 0; k < peer->allowed_ips_len; k++) {
 		mg_prefix_format(text, sizeof(text), &peer->allowed_ips[k]);
-		put(w, "allowed_ip=%s\n", text);
+		mg_uapi_put(w, "allowed_ip=%s\n", text);
 	}
 	return 0;
 }
 
+/* The buffer grows by copy-and-wipe and is wiped when freed
+ * (mg_uapi_buf), so no copy of a key is left behind. */
 int mg_config_uapi_text(const struct mg_config *c, char **text, size_t *len)
 {
-	struct writer w = { .cap = request_size(c) };
+	struct mg_uapi_buf out = { 0 };
+	struct mg_uapi_writer w = { &out, 0 };
 	uint32_t fwmark = mg_config_fwmark(c);
 	int ret = 0;
 
-	w.buf = malloc(w.cap);
-	if (!w.buf)
-		return -ENOMEM;
-	w.buf[0] = '\0';
-	put(&w, "set=1\n");
+	mg_uapi_put(&w, "set=1\n");
 	if (c->flags & MG_CONFIG_HAS_PRIVATE_KEY)
-		put_key(&w, "private_key", c->private_key);
+		mg_uapi_put_key(&w, "private_key", c->private_key);
 	if (c->flags & MG_CONFIG_HAS_LISTEN_PORT)
-		put(&w, "listen_port=%u\n", (unsigned)c->listen_port);
+		mg_uapi_put(&w, "listen_port=%u\n", (unsigned)c->listen_port);
 	if ((c->flags & MG_CONFIG_HAS_FWMARK) || fwmark)
-		put(&w, "fwmark=%u\n", (unsigned)fwmark);
-	put(&w, "replace_peers=true\n");
+		mg_uapi_put(&w, "fwmark=%u\n", (unsigned)fwmark);
+	mg_uapi_put(&w, "replace_peers=true\n");
 	for (size_t i = 0; i < c->peers_len && !ret; i++)
 		ret = put_peer(&w, &c->peers[i]);
-	put(&w, "\n");
-	if (!ret && w.truncated)
-		ret = -EOVERFLOW;
+	mg_uapi_put(&w, "\n");
+	/* NUL-terminated for the caller, not counted in len. */
+	if (!ret && !(ret = w.err))
+		ret = mg_uapi_buf_append(&out, "", 1);
 	if (ret < 0) {
-		mg_wipe(w.buf, w.cap);
-		free(w.buf);
+		mg_uapi_buf_free(&out);
 		return ret;
 	}
-	*text = w.buf;
-	*len = w.len;
+	*text = out.data;
+	*len = out.len - 1;
 	return 0;
 }
 

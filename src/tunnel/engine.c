@@ -419,8 +419,7 @@ static void read_udp(struct mg_engine *e, int fd)
 	batch_end(e);
 }
 
-int mg_engine_send_packets(struct mg_engine *e, const struct mg_engine_packet *packets,
-			   size_t count)
+int mg_engine_send_packets(struct mg_engine *e, const struct mg_packet *packets, size_t count)
 {
 	if (e->tx.batching)
 		return -EBUSY;
@@ -487,7 +486,8 @@ static int watch(struct mg_engine *e, struct mg_engine_socket **sp, int fd)
 	struct mg_engine_socket *s;
 	int ret;
 
-	if (fd < 0)
+	/* Already watched: a listen port set before mg_engine_start. */
+	if (fd < 0 || *sp)
 		return 0;
 	s = calloc(1, sizeof(*s));
 	if (!s)

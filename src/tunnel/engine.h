@@ -123,20 +123,14 @@ int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port);
 int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark);
 void mg_engine_free(struct mg_engine *e);
 
-/* An IP packet the caller hands in, at data, with MG_DEVICE_HEADROOM writable
- * bytes before it and MG_DEVICE_TAILROOM after it. */
-struct mg_engine_packet {
-	uint8_t *data;
-	size_t len;
-};
-
-/* Encrypts and sends packets as one batch; each is sealed where it lies, so
+/* Encrypts and sends packets (struct mg_packet of the public header: data
+ * with MG_DEVICE_HEADROOM writable bytes before it and MG_DEVICE_TAILROOM
+ * after it) as one batch; each is sealed where it lies, so
  * the buffers are the engine's until this returns. -EBUSY when called from
  * inside one of the engine's own callbacks (on_packet, udp_send): a host
  * that loops datagrams back to a node in the same process hands them over
  * from its loop instead. */
-int mg_engine_send_packets(struct mg_engine *e, const struct mg_engine_packet *packets,
-			   size_t count);
+int mg_engine_send_packets(struct mg_engine *e, const struct mg_packet *packets, size_t count);
 /* One datagram from the caller's UDP; decrypted in place. -EBUSY as above. */
 int mg_engine_udp_input(struct mg_engine *e, const struct mg_endpoint *from, uint8_t *buf,
 			size_t len);

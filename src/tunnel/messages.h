@@ -87,6 +87,10 @@ struct mg_msg_data {
 #define MG_DATA_MIN_SIZE    (MG_DATA_HEADER_SIZE + MG_TAG_SIZE)
 #define MG_MAX_CONTENT_SIZE (65535 - MG_DATA_MIN_SIZE)
 #define MG_DEFAULT_MTU	    1420
+/* The MTUs an interface may be given: IPv4's minimum datagram to the largest
+ * IP packet. */
+#define MG_MTU_MIN 576
+#define MG_MTU_MAX 65535
 
 _Static_assert(sizeof(struct mg_msg_initiation) == 148, "initiation is 148 bytes");
 _Static_assert(sizeof(struct mg_msg_response) == 92, "response is 92 bytes");

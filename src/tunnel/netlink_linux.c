@@ -120,12 +120,13 @@ static int ack_error(const struct nlmsghdr *nh)
 	return e->error;
 }
 
-/* Reads one datagram and hands the messages answering seq to on_reply.
- * Returns the ack's 0 or -errno once it has arrived, 1 while still waiting.
- * Messages from anyone but the kernel are dropped: a local process could
- * otherwise forge an ack. */
-static int receive(struct mg_netlink *nl, uint32_t seq,
-		   void (*on_reply)(const struct nlmsghdr *, void *), void *arg)
+/* Reads one datagram and hands each message of it to each, which returns 1
+ * to go on or a value to return. Returns 1 once all were handed over (or
+ * the datagram was not the kernel's: a local process could otherwise forge
+ * an ack or a notification), -EMSGSIZE when it was too big to read whole,
+ * -EPROTO when malformed, or recvfrom's -errno. */
+static int recv_kernel(struct mg_netlink *nl, int flags,
+		       int (*each)(const struct nlmsghdr *, void *), void *arg)
 {
 	union {
 		struct nlmsghdr nh;
@@ -133,11 +134,11 @@ static int receive(struct mg_netlink *nl, uint32_t seq,
 	} u;
 	struct sockaddr_nl from;
 	socklen_t fromlen = sizeof(from);
-	ssize_t n = recvfrom(nl->fd, u.buf, sizeof(u.buf), MSG_TRUNC, (struct sockaddr *)&from,
-			     &fromlen);
+	ssize_t n = recvfrom(nl->fd, u.buf, sizeof(u.buf), MSG_TRUNC | flags,
+			     (struct sockaddr *)&from, &fromlen);
 
 	if (n < 0)
-		return errno == EINTR ? 1 : -errno;
+		return -errno;
 	if (from.nl_pid != 0)
 		return 1;
 	if ((size_t)n > sizeof(u.buf))
@@ -145,14 +146,36 @@ static int receive(struct mg_netlink *nl, uint32_t seq,
 	/* NLMSG_OK/NLMSG_NEXT compare signed with unsigned; walk by hand. */
 	for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
 		const struct nlmsghdr *nh = (const void *)(u.buf + off);
+		int ret;
+
 		if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > (size_t)n - off)
 			return -EPROTO;
-		if (nh->nlmsg_seq == seq && nh->nlmsg_type == NLMSG_ERROR)
-			return ack_error(nh);
-		if (nh->nlmsg_seq == seq && on_reply)
-			on_reply(nh, arg);
+		ret = each(nh, arg);
+		if (ret != 1)
+			return ret;
 		off += NLMSG_ALIGN(nh->nlmsg_len);
 	}
+	return 1;
+}
+
+struct awaited {
+	uint32_t seq;
+	void (*on_reply)(const struct nlmsghdr *, void *);
+	void *arg;
+};
+
+/* The ack of the awaited request ends the wait with its 0 or -errno; the
+ * answers before it go to on_reply. */
+static int take_answer(const struct nlmsghdr *nh, void *arg)
+{
+	struct awaited *w = arg;
+
+	if (nh->nlmsg_seq != w->seq)
+		return 1;
+	if (nh->nlmsg_type == NLMSG_ERROR)
+		return ack_error(nh);
+	if (w->on_reply)
+		w->on_reply(nh, w->arg);
 	return 1;
 }
 
@@ -161,18 +184,19 @@ static int receive(struct mg_netlink *nl, uint32_t seq,
 static int transact(struct mg_netlink *nl, struct request *r,
 		    void (*on_reply)(const struct nlmsghdr *, void *), void *arg)
 {
+	struct awaited w = { 0, on_reply, arg };
 	int ret;
 
 	if (r->overflow)
 		return -EMSGSIZE;
-	r->nh.nlmsg_seq = ++nl->seq;
+	w.seq = r->nh.nlmsg_seq = ++nl->seq;
 	while (send(nl->fd, r->buf, r->nh.nlmsg_len, 0) < 0) {
 		if (errno != EINTR)
 			return -errno;
 	}
 	do {
-		ret = receive(nl, r->nh.nlmsg_seq, on_reply, arg);
-	} while (ret == 1);
+		ret = recv_kernel(nl, 0, take_answer, &w);
+	} while (ret == 1 || ret == -EINTR);
 	return ret;
 }
 
@@ -269,47 +293,33 @@ int mg_netlink_link_get(struct mg_netlink *nl, unsigned int ifindex, struct mg_n
 	return ret;
 }
 
-/* Reads one datagram of notifications: 1 when there may be more, 0 when
- * drained, -ENOBUFS when notifications were lost (an overflow, or one too
- * big to read whole), another -errno on failure. */
-static int read_link_events(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx)
-{
-	union {
-		struct nlmsghdr nh;
-		char buf[REPLY_SIZE];
-	} u;
-	struct sockaddr_nl from;
-	socklen_t fromlen = sizeof(from);
-	struct mg_netlink_link link;
-	ssize_t n = recvfrom(nl->fd, u.buf, sizeof(u.buf), MSG_TRUNC | MSG_DONTWAIT,
-			     (struct sockaddr *)&from, &fromlen);
+struct link_watch {
+	mg_netlink_link_fn fn;
+	void *ctx;
+};
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno == EINTR ? 1 : -errno;
-	if ((size_t)n > sizeof(u.buf))
-		return -ENOBUFS;
-	/* Only the kernel's notifications count (see receive). */
-	if (from.nl_pid != 0)
-		return 1;
-	for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
-		const struct nlmsghdr *nh = (const void *)(u.buf + off);
-		if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > (size_t)n - off)
-			return -EPROTO;
-		if (parse_link(nh, &link))
-			fn(&link, ctx);
-		off += NLMSG_ALIGN(nh->nlmsg_len);
-	}
+static int take_link_event(const struct nlmsghdr *nh, void *arg)
+{
+	struct link_watch *w = arg;
+	struct mg_netlink_link link;
+
+	if (parse_link(nh, &link))
+		w->fn(&link, w->ctx);
 	return 1;
 }
 
 int mg_netlink_link_events(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx)
 {
+	struct link_watch w = { fn, ctx };
 	int ret;
 
 	do {
-		ret = read_link_events(nl, fn, ctx);
-	} while (ret == 1);
-	return ret;
+		ret = recv_kernel(nl, MSG_DONTWAIT, take_link_event, &w);
+	} while (ret == 1 || ret == -EINTR);
+	if (ret == -EAGAIN || ret == -EWOULDBLOCK)
+		return 0; /* drained */
+	/* Too big to read whole: a notification was lost, as in an overflow. */
+	return ret == -EMSGSIZE ? -ENOBUFS : ret;
 }
 
 static int change_addr(struct mg_netlink *nl, uint16_t type, uint16_t flags, unsigned int ifindex,

@@ -85,6 +85,33 @@ void mg_uapi_buf_free(struct mg_uapi_buf *b)
 	b->len = b->cap = 0;
 }
 
+void mg_uapi_put(struct mg_uapi_writer *w, const char *fmt, ...)
+{
+	va_list ap;
+	char line[256];
+	int n;
+
+	if (w->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		w->err = -EINVAL;
+	else
+		w->err = mg_uapi_buf_append(w->out, line, (size_t)n);
+	mg_wipe(line, sizeof(line)); /* it may have held a private key */
+}
+
+void mg_uapi_put_key(struct mg_uapi_writer *w, const char *name, const uint8_t key[MG_KEY_SIZE])
+{
+	char hex[MG_KEY_HEX_LEN + 1];
+
+	mg_key_to_hex(hex, key);
+	mg_uapi_put(w, "%s=%s\n", name, hex);
+	mg_wipe(hex, sizeof(hex));
+}
+
 /* ---- framing ---- */
 
 /* Lines after "set=1\n" up to an empty one; wireguard-go's scanner drops one
@@ -131,29 +158,34 @@ int mg_uapi_frame(const char *buf, size_t len, size_t *scan)
 
 /* ---- requests ---- */
 
-static int reply(struct mg_uapi_buf *out, int err)
+static int reply(struct mg_uapi_buf *out, int err, int *status)
 {
+	if (status)
+		*status = err;
 	return mg_uapi_buf_printf(out, "errno=%d\n\n", err);
 }
 
 static int handle_get(const struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx,
-		      const char *request, struct mg_uapi_buf *out)
+		      const char *request, struct mg_uapi_buf *out, int *status)
 {
 	if (request[OP_LEN] != '\n')
-		return reply(out, -EINVAL);
-	if (mg_uapi_get(dev, hooks, ctx, out) == 0)
+		return reply(out, -EINVAL, status);
+	if (mg_uapi_get(dev, hooks, ctx, out) == 0) {
+		if (status)
+			*status = 0;
 		return 0;
-	return reply(out, -ENOMEM);
+	}
+	return reply(out, -ENOMEM, status);
 }
 
 static int handle_set(struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx,
-		      const char *request, size_t len, struct mg_uapi_buf *out)
+		      const char *request, size_t len, struct mg_uapi_buf *out, int *status)
 {
-	return reply(out, mg_uapi_set(dev, hooks, ctx, request + OP_LEN, len - OP_LEN));
+	return reply(out, mg_uapi_set(dev, hooks, ctx, request + OP_LEN, len - OP_LEN), status);
 }
 
 int mg_uapi_handle(struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx,
-		   const char *request, size_t len, struct mg_uapi_buf *out)
+		   const char *request, size_t len, struct mg_uapi_buf *out, int *status)
 {
 	size_t scan = 0;
 	int n = mg_uapi_frame(request, len, &scan), ret;
@@ -161,12 +193,12 @@ int mg_uapi_handle(struct mg_device *dev, const struct mg_uapi_hooks *hooks, voi
 	if (n == 0)
 		return -ENODATA;
 	if (n == -EMSGSIZE) /* wireguard-go: "failed to read input", EIO */
-		return reply(out, -EIO) < 0 ? -ENOMEM : -EMSGSIZE;
+		return reply(out, -EIO, status) < 0 ? -ENOMEM : -EMSGSIZE;
 	if (n < 0)
 		return n;
 	if (request[0] == 'g')
-		ret = handle_get(dev, hooks, ctx, request, out);
+		ret = handle_get(dev, hooks, ctx, request, out, status);
 	else
-		ret = handle_set(dev, hooks, ctx, request, (size_t)n, out);
+		ret = handle_set(dev, hooks, ctx, request, (size_t)n, out, status);
 	return ret < 0 ? -ENOMEM : n;
 }

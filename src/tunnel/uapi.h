@@ -52,6 +52,20 @@ int mg_uapi_buf_printf(struct mg_uapi_buf *b, const char *fmt, ...)
 /* Wipes and frees; the buffer is empty and reusable afterwards. */
 void mg_uapi_buf_free(struct mg_uapi_buf *b);
 
+/* Writes key=value lines into out until the first failure, which it keeps
+ * in err, so code that writes many lines checks once, at the end. A line is
+ * formatted in a buffer on the stack that is wiped afterwards (it may hold a
+ * key): at most 255 bytes, or -EINVAL. */
+struct mg_uapi_writer {
+	struct mg_uapi_buf *out;
+	int err;
+};
+
+void mg_uapi_put(struct mg_uapi_writer *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "name=<64 hex digits>\n", as the UAPI spells keys. */
+void mg_uapi_put_key(struct mg_uapi_writer *w, const char *name, const uint8_t key[MG_KEY_SIZE]);
+
 /* Framing for a byte stream: the length of the request at the start of buf,
  * or 0 while it is incomplete, -EPROTO if buf does not start with "get=1\n"
  * or "set=1\n", -EMSGSIZE if a line or the request is over the limits above.
@@ -71,8 +85,10 @@ int mg_uapi_frame(const char *buf, size_t len, size_t *scan);
  * A set that fails validation (-22, -71), or whose hooks fail (-98), changes
  * nothing. Only when the device runs out of memory while applying a valid
  * set ("errno=-12") may part of it have been applied: the device has no way
- * to reserve peers and allowed-ip nodes ahead. */
+ * to reserve peers and allowed-ip nodes ahead. When status is not NULL
+ * and a reply was appended, *status gets the errno it carries (0 or
+ * negative), for callers that want it without reading the text back. */
 int mg_uapi_handle(struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx,
-		   const char *request, size_t len, struct mg_uapi_buf *out);
+		   const char *request, size_t len, struct mg_uapi_buf *out, int *status);
 
 #endif

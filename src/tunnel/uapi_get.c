@@ -8,89 +8,59 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-/* Appends until the first failure, which it keeps. */
-struct writer {
-	struct mg_uapi_buf *out;
-	int err;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct writer *w, const char *fmt, ...)
-{
-	va_list ap;
-	char line[256];
-	int n;
-
-	if (w->err)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		w->err = -EINVAL;
-	else
-		w->err = mg_uapi_buf_append(w->out, line, (size_t)n);
-	mg_wipe(line, sizeof(line)); /* it may have held a private key */
-}
-
-static void put_key(struct writer *w, const char *name, const uint8_t key[MG_KEY_SIZE])
-{
-	char hex[MG_KEY_HEX_LEN + 1];
-
-	mg_key_to_hex(hex, key);
-	put(w, "%s=%s\n", name, hex);
-	mg_wipe(hex, sizeof(hex));
-}
-
 static int put_allowed_ip(void *ctx, const struct mg_prefix *p)
 {
 	char ip[INET6_ADDRSTRLEN];
 
 	mg_uapi_value_format_ip(ip, p->family, p->addr);
-	put(ctx, "allowed_ip=%s/%u\n", ip, (unsigned)p->cidr);
+	mg_uapi_put(ctx, "allowed_ip=%s/%u\n", ip, (unsigned)p->cidr);
 	return 0;
 }
 
-static void put_endpoint(struct writer *w, const struct mg_endpoint *ep)
+static void put_endpoint(struct mg_uapi_writer *w, const struct mg_endpoint *ep)
 {
 	char ip[INET6_ADDRSTRLEN];
 
 	if (ep->sa.sa_family == AF_INET) {
 		mg_uapi_value_format_ip(ip, AF_INET, (const uint8_t *)&ep->in4.sin_addr);
-		put(w, "endpoint=%s:%u\n", ip, (unsigned)ntohs(ep->in4.sin_port));
+		mg_uapi_put(w, "endpoint=%s:%u\n", ip, (unsigned)ntohs(ep->in4.sin_port));
 	} else if (ep->sa.sa_family == AF_INET6) {
 		mg_uapi_value_format_ip(ip, AF_INET6, ep->in6.sin6_addr.s6_addr);
-		put(w, "endpoint=[%s]:%u\n", ip, (unsigned)ntohs(ep->in6.sin6_port));
+		mg_uapi_put(w, "endpoint=[%s]:%u\n", ip, (unsigned)ntohs(ep->in6.sin6_port));
 	}
 }
 
-static void put_peer(struct writer *w, const struct mg_device *dev, const struct mg_peer *peer)
+static void put_peer(struct mg_uapi_writer *w, const struct mg_device *dev,
+		     const struct mg_peer *peer)
 {
-	put_key(w, "public_key", peer->public_key);
-	put_key(w, "preshared_key", peer->handshake.preshared_key);
-	put(w, "protocol_version=1\n");
+	mg_uapi_put_key(w, "public_key", peer->public_key);
+	mg_uapi_put_key(w, "preshared_key", peer->handshake.preshared_key);
+	mg_uapi_put(w, "protocol_version=1\n");
 	put_endpoint(w, &peer->endpoint);
-	put(w, "last_handshake_time_sec=%lld\nlast_handshake_time_nsec=%ld\n",
-	    (long long)peer->last_handshake.tv_sec, (long)peer->last_handshake.tv_nsec);
-	put(w, "tx_bytes=%" PRIu64 "\nrx_bytes=%" PRIu64 "\n", peer->tx_bytes, peer->rx_bytes);
-	put(w, "persistent_keepalive_interval=%u\n", (unsigned)peer->persistent_keepalive_interval);
+	mg_uapi_put(w, "last_handshake_time_sec=%lld\nlast_handshake_time_nsec=%ld\n",
+		    (long long)peer->last_handshake.tv_sec, (long)peer->last_handshake.tv_nsec);
+	mg_uapi_put(w, "tx_bytes=%" PRIu64 "\nrx_bytes=%" PRIu64 "\n", peer->tx_bytes,
+		    peer->rx_bytes);
+	mg_uapi_put(w, "persistent_keepalive_interval=%u\n",
+		    (unsigned)peer->persistent_keepalive_interval);
 	mg_allowedips_walk_by_peer(&dev->allowedips, peer, put_allowed_ip, w);
 }
 
 static int put_device(struct mg_uapi_buf *out, const struct mg_device *dev,
 		      const struct mg_uapi_hooks *hooks, void *ctx)
 {
-	struct writer w = { .out = out };
+	struct mg_uapi_writer w = { .out = out };
 	uint16_t port = hooks->listen_port(ctx);
 	uint32_t mark = hooks->fwmark(ctx);
 
 	if (dev->identity.has_identity)
-		put_key(&w, "private_key", dev->identity.private_key);
+		mg_uapi_put_key(&w, "private_key", dev->identity.private_key);
 	if (port)
-		put(&w, "listen_port=%u\n", (unsigned)port);
+		mg_uapi_put(&w, "listen_port=%u\n", (unsigned)port);
 	if (mark)
-		put(&w, "fwmark=%" PRIu32 "\n", mark);
+		mg_uapi_put(&w, "fwmark=%" PRIu32 "\n", mark);
 	mg_peer_table_for_each(&dev->peers, p) put_peer(&w, dev, p);
-	put(&w, "errno=0\n\n");
+	mg_uapi_put(&w, "errno=0\n\n");
 	return w.err;
 }
 

@@ -191,7 +191,7 @@ static void pump(struct mg_uapi_conn *c)
 
 	while (!c->closing && !c->out.len && !c->hang_up && c->in_len &&
 	       mg_uapi_frame(c->in, c->in_len, &c->scan) != 0) {
-		n = mg_uapi_handle(s->dev, s->hooks, s->ctx, c->in, c->in_len, &c->out);
+		n = mg_uapi_handle(s->dev, s->hooks, s->ctx, c->in, c->in_len, &c->out, NULL);
 		if (n > 0)
 			consume(c, (size_t)n);
 		else
@@ -230,6 +230,24 @@ static void add_conn(struct mg_uapi_server *s, int fd)
 	pump(c);
 }
 
+static int open_spare(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void drop_waiting_client(struct mg_uapi_server *s)
+{
+	int fd;
+
+	if (s->spare_fd < 0)
+		return;
+	close(s->spare_fd);
+	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	s->spare_fd = open_spare();
+}
+
 static void on_connection(uv_poll_t *h, int status, int events)
 {
 	struct mg_uapi_server *s = container_of(h, struct mg_uapi_server, listener);
@@ -240,8 +258,12 @@ static void on_connection(uv_poll_t *h, int status, int events)
 	for (int k = 0; k < 16; k++) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
-			return; /* EAGAIN: all taken; anything else: the client's loss */
+		if (fd < 0) {
+			/* EAGAIN: all taken; anything else: the client's loss */
+			if (errno == EMFILE || errno == ENFILE)
+				drop_waiting_client(s);
+			return;
+		}
 		add_conn(s, fd);
 	}
 }
@@ -352,6 +374,7 @@ static int init(struct mg_uapi_server *s, uv_loop_t *loop, const char *ifname,
 	memset(s, 0, sizeof(*s));
 	s->closing = true; /* until it serves: closing it is then a no-op */
 	s->listen_fd = -1;
+	s->spare_fd = -1;
 	if (!len || len >= IF_NAMESIZE || strchr(ifname, '/') || !strcmp(ifname, ".") ||
 	    !strcmp(ifname, ".."))
 		return -EINVAL;
@@ -369,6 +392,9 @@ static void on_listener_closed(uv_handle_t *h)
 
 	close(s->listen_fd);
 	s->listen_fd = -1;
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
+	s->spare_fd = -1;
 }
 
 /* Hands fd, a listening socket, to the loop. On failure fd is closed, and
@@ -393,6 +419,7 @@ static int serve(struct mg_uapi_server *s, int fd)
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 		return ret;
 	}
+	s->spare_fd = open_spare();
 	s->closing = false;
 	return 0;
 }

@@ -35,6 +35,10 @@ struct mg_uapi_server {
 	 * gone: the library must not touch the host's signal handling. */
 	uv_poll_t listener;
 	int listen_fd;
+	/* An fd held in reserve: out of descriptors, the listener frees it to
+	 * accept and drop the waiting client, which a level-triggered poll
+	 * would otherwise report again at once, forever (libuv's own trick). */
+	int spare_fd;
 	uv_fs_event_t watch;
 	struct mg_device *dev;
 	const struct mg_uapi_hooks *hooks;

@@ -1,4 +1,5 @@
 #include "util/clock.h"
+#include "util/time.h"
 
 #include "util/macros.h"
 
@@ -7,7 +8,7 @@ static uint64_t system_monotonic_ns(const struct mg_clock *c)
 	struct timespec ts;
 	(void)c;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * MG_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 static void system_wall(const struct mg_clock *c, struct timespec *ts)

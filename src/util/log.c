@@ -1,6 +1,7 @@
 #include "util/log.h"
 #include "util/macros.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,18 +15,31 @@ struct mg_log *mg_log_default(void)
 	return &default_log;
 }
 
+/* The public API's parser (include/meshguard.h), defined here so that
+ * mg_log_init_from_env and programs read LOG_LEVEL the same way. */
+int mg_log_level_parse(const char *s, enum mg_log_level *out)
+{
+	static const struct {
+		const char *name;
+		enum mg_log_level level;
+	} levels[] = {
+		{ "error", MG_LOG_LEVEL_ERROR },     { "info", MG_LOG_LEVEL_INFO },
+		{ "verbose", MG_LOG_LEVEL_VERBOSE }, { "debug", MG_LOG_LEVEL_DEBUG },
+		{ "silent", MG_LOG_LEVEL_ERROR }, /* wireguard-go's word for "only errors" */
+	};
+
+	for (size_t i = 0; s && i < ARRAY_SIZE(levels); i++) {
+		if (!strcmp(s, levels[i].name)) {
+			*out = levels[i].level;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 void mg_log_init_from_env(void)
 {
-	static const char *const names[] = { "error", "info", "verbose", "debug" };
-	const char *v = getenv("LOG_LEVEL");
-
-	if (!v)
-		return;
-	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
-		if (!strcmp(v, names[i]))
-			default_log.threshold = (enum mg_log_level)i;
-	if (!strcmp(v, "silent"))
-		default_log.threshold = MG_LOG_ERROR;
+	(void)mg_log_level_parse(getenv("LOG_LEVEL"), &default_log.threshold);
 }
 
 static void to_stderr(const char *line)

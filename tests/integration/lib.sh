@@ -762,17 +762,23 @@ mg_wire_clean() {
 		[ "${n[$seen]}" -gt 0 ]
 }
 
+# mg_log_stat LOG NAME: the counter NAME ("replayed", "tx no route"…) of
+# the last exit stats line a stopped meshguard daemon wrote to LOG; empty
+# when there is none.
+mg_log_stat() {
+	grep 'stats: rx invalid' "$1" | tail -n 1 | grep -o "$2 [0-9]*" | awk '{ print $NF }'
+}
+
 # mg_rx_clean LOG: a stopped meshguard daemon's exit stats (LOG) count no
 # data that failed to decrypt, named no keypair of ours, or was replayed.
 mg_rx_clean() {
-	local stats k n bad=0
-	stats=$(grep 'stats: rx invalid' "$1" | tail -n 1)
-	[ -n "$stats" ] || {
+	local k n bad=0
+	grep -q 'stats: rx invalid' "$1" || {
 		echo "    no stats line in ${1##*/}"
 		return 1
 	}
 	for k in 'unknown index' 'decrypt failed' replayed; do
-		n=$(grep -o "$k [0-9]*" <<<"$stats" | awk '{ print $NF }')
+		n=$(mg_log_stat "$1" "$k")
 		echo "    ${1##*/}: $k ${n:-?}"
 		[ "${n:-1}" -eq 0 ] || bad=1
 	done

@@ -40,7 +40,7 @@ static inline void fx_member(struct mg_cert *c, const struct fixture *f, const c
 	c->not_after = T0 + MG_CERT_LIFETIME;
 	mg_random_bytes(c->wg_key, sizeof(c->wg_key));
 	mg_ed25519_generate(sk, c->key);
-	mg_ed25519_wipe(sk);
+	mg_wipe(sk, MG_ED25519_SECRET_LEN);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->n_addresses = 2;
 	fx_prefix(&c->addresses[0], AF_INET, "100.70.0.2/32");

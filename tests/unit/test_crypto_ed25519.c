@@ -54,7 +54,7 @@ static void check_vector(const struct vector *v)
 	} else {
 		CHECK(!mg_ed25519_verify(sig, msg, 1, pub));
 	}
-	mg_ed25519_wipe(sk);
+	mg_wipe(sk, MG_ED25519_SECRET_LEN);
 	CHECK(mg_is_zero(sk, sizeof(sk)));
 }
 
@@ -71,7 +71,7 @@ int main(void)
 	mg_ed25519_sign(sig, hello, 5, sk);
 	CHECK(mg_ed25519_verify(sig, hello, 5, pk));
 	CHECK(!mg_ed25519_verify(sig, hello, 4, pk));
-	mg_ed25519_wipe(sk);
+	mg_wipe(sk, MG_ED25519_SECRET_LEN);
 	mg_test_pass("crypto_ed25519");
 	return 0;
 }

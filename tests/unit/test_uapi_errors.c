@@ -110,7 +110,7 @@ static char *get(void)
 {
 	struct mg_uapi_buf out = { 0 };
 
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &socks, "get=1\n\n", 7, &out), 7);
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &socks, "get=1\n\n", 7, &out, NULL), 7);
 	CHECK(mg_uapi_buf_append(&out, "", 1) == 0);
 	return out.data;
 }
@@ -121,7 +121,7 @@ static void check_row(const struct row *r, size_t len)
 	struct sockets before_socks = socks;
 	struct mg_uapi_buf out = { 0 };
 	char *before = get(), *after;
-	int ret = mg_uapi_handle(&dev, &hooks, &socks, r->request, len, &out);
+	int ret = mg_uapi_handle(&dev, &hooks, &socks, r->request, len, &out, NULL);
 
 	CHECK(mg_uapi_buf_append(&out, "", 1) == 0);
 	if (ret != (r->ret == ANY ? (int)len : r->ret) || strcmp(out.data, r->reply)) {
@@ -186,7 +186,7 @@ int main(void)
 		"58") "\npublic_key=" A "\nendpoint=192.0.2.1:1\nallowed_ip=10.1.0.0/16\n"
 		      "public_key=" K("b2") "\npersistent_keepalive_interval=9\n"
 					    "allowed_ip=fd00::/8\n\n";
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &socks, setup, sizeof(setup) - 1, &out),
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &socks, setup, sizeof(setup) - 1, &out, NULL),
 		 sizeof(setup) - 1);
 	mg_uapi_buf_free(&out);
 

@@ -14,7 +14,8 @@ static const char *run(struct mg_device *dev, struct sockets *s, const char *req
 	static struct mg_uapi_buf out;
 
 	mg_uapi_buf_free(&out);
-	CHECK_EQ(mg_uapi_handle(dev, &hooks, s, req, strlen(req), &out), (long long)strlen(req));
+	CHECK_EQ(mg_uapi_handle(dev, &hooks, s, req, strlen(req), &out, NULL),
+		 (long long)strlen(req));
 	CHECK(mg_uapi_buf_append(&out, "", 1) == 0);
 	return out.data;
 }
@@ -212,15 +213,15 @@ static void framing(void)
 
 	CHECK(mg_device_init(&dev, &mg_clock_system, &ops, NULL) == 0);
 	expect(run(&dev, &s, "get=1\nX"), "errno=-22\n\n");
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=1\n", 6, &out), -ENODATA);
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=", 4, &out), -ENODATA);
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=1\n", 6, &out, NULL), -ENODATA);
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=", 4, &out, NULL), -ENODATA);
 	CHECK_EQ(out.len, 0);
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=2\n\n", 7, &out), -EPROTO);
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=1\r\n\n", 8, &out), -EPROTO);
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=2\n\n", 7, &out, NULL), -EPROTO);
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, "get=1\r\n\n", 8, &out, NULL), -EPROTO);
 	CHECK_EQ(out.len, 0);
 	/* Two requests back to back: each call takes one. */
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, two, sizeof(two) - 1, &out), 7);
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, two + 7, sizeof(two) - 8, &out), 7);
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, two, sizeof(two) - 1, &out, NULL), 7);
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &s, two + 7, sizeof(two) - 8, &out, NULL), 7);
 	CHECK(mg_uapi_buf_append(&out, "", 1) == 0);
 	expect(out.data, "listen_port=7\nerrno=0\n\nlisten_port=7\nerrno=0\n\n");
 	mg_uapi_buf_free(&out);

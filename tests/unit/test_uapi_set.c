@@ -31,7 +31,7 @@ static const char *run(const char *req)
 	static struct mg_uapi_buf out;
 
 	mg_uapi_buf_free(&out);
-	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &socks, req, strlen(req), &out),
+	CHECK_EQ(mg_uapi_handle(&dev, &hooks, &socks, req, strlen(req), &out, NULL),
 		 (long long)strlen(req));
 	CHECK(mg_uapi_buf_append(&out, "", 1) == 0);
 	return out.data;
@@ -258,7 +258,8 @@ static void several(void)
 
 	fresh();
 	while (pos < sizeof(reqs) - 1) {
-		n = mg_uapi_handle(&dev, &hooks, &socks, reqs + pos, sizeof(reqs) - 1 - pos, &out);
+		n = mg_uapi_handle(&dev, &hooks, &socks, reqs + pos, sizeof(reqs) - 1 - pos, &out,
+				   NULL);
 		CHECK(n > 0);
 		pos += (size_t)n;
 		count++;
