@@ -28,13 +28,7 @@
 
 static int parse_port(unsigned long *out, const char *s)
 {
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || *end || *out < 1 || *out > 65535)
+	if (mg_decimal_parse(out, s, 5, 65535) < 0 || *out < 1)
 		return -EINVAL;
 	return 0;
 }
@@ -58,7 +52,7 @@ static int split_server(struct mg_netcheck_server *s, const char *arg)
 		return -EINVAL;
 	memcpy(s->host, host, host_len);
 	s->host[host_len] = '\0';
-	snprintf(s->port, sizeof(s->port), "%lu", port);
+	snprintf(s->port, sizeof(s->port), "%u", (unsigned)(uint16_t)port); /* <= 65535 */
 	snprintf(s->arg, sizeof(s->arg), "%s", arg);
 	return 0;
 }

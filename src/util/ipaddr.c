@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* Reads 1..max_digits decimal digits from s up to its NUL; 0 or -EINVAL. */
-static int parse_decimal(unsigned long *out, const char *s, size_t max_digits, unsigned long max)
+int mg_decimal_parse(unsigned long *out, const char *s, size_t max_digits, unsigned long max)
 {
 	unsigned long v = 0;
 	size_t n = 0;
@@ -70,7 +70,7 @@ int mg_prefix_parse(struct mg_prefix *out, const char *s, bool mask_host_bits)
 	if (parse_addr(out, addr) < 0)
 		goto err;
 	cidr = (unsigned long)addr_len(out->family) * 8;
-	if (slash && parse_decimal(&cidr, slash + 1, 3, cidr) < 0)
+	if (slash && mg_decimal_parse(&cidr, slash + 1, 3, cidr) < 0)
 		goto err;
 	out->cidr = (uint8_t)cidr;
 	if (mask_host_bits)
@@ -112,7 +112,7 @@ static int parse_port(uint16_t *port_be, const char *s)
 {
 	unsigned long port;
 
-	if (parse_decimal(&port, s, 5, 65535) < 0)
+	if (mg_decimal_parse(&port, s, 5, 65535) < 0)
 		return -EINVAL;
 	*port_be = htons((uint16_t)port);
 	return 0;

@@ -52,6 +52,10 @@ void mg_prefix_format(char *out, size_t len, const struct mg_prefix *p);
 /* Clears the bits past p->cidr. */
 void mg_prefix_mask(struct mg_prefix *p);
 
+/* A port or prefix length as written: 1 to max_digits decimal digits, no
+ * sign or space, at most max. 0 or -EINVAL. */
+int mg_decimal_parse(unsigned long *out, const char *s, size_t max_digits, unsigned long max);
+
 /* Numeric "1.2.3.4:51820" or "[fd00::1]:51820" (no name lookup). 0 or -EINVAL. */
 int mg_endpoint_parse(struct mg_endpoint *out, const char *s);
 /* Same form as mg_endpoint_parse reads; the remote address only. */

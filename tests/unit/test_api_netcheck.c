@@ -77,6 +77,9 @@ static const struct {
 	{ "stun.example.com", NULL, "STUN server \"stun.example.com\" is not a server" },
 	{ "2001:db8::1:3478", NULL, "STUN server \"2001:db8::1:3478\" is not a server" },
 	{ "192.0.2.1:0", NULL, "STUN server \"192.0.2.1:0\" is not a server" },
+	/* strtoul took these: a port is digits only. */
+	{ "192.0.2.1: 3478", NULL, "STUN server \"192.0.2.1: 3478\" is not a server" },
+	{ "192.0.2.1:3478 ", NULL, "STUN server \"192.0.2.1:3478 \" is not a server" },
 	{ "192.0.2.1:3478", "upnp2", "port mapping \"upnp2\" is not a protocol" },
 };
 
