@@ -34,64 +34,14 @@ MG_IN4_B=10.77.0.2
 MG_IN6_A=fd6d:6700::1
 MG_IN6_B=fd6d:6700::2
 
-MG_PASSED=0
-MG_FAILED=0
+# shellcheck source=results.sh
+. "$(dirname "${BASH_SOURCE[0]}")/results.sh"
+
 MG_PIDS=()
 MG_NAMESPACES=()
 MG_GEN=0
 declare -A MG_N_NS MG_N_IMPL MG_N_PORT MG_N_IN4 MG_N_IN6 MG_N_IF MG_N_PID MG_N_LOG \
 	MG_N_KEY MG_N_PUB MG_N_PEERS MG_N_MTU MG_N_WGLOG
-
-mg_now() {
-	date +%s.%N
-}
-
-MG_T0=$(mg_now)
-
-# Seconds since the test started, one decimal.
-mg_elapsed() {
-	awk -v a="$MG_T0" -v b="$(mg_now)" 'BEGIN { printf "%.1f", b - a }'
-}
-
-mg_say() {
-	printf '[%6ss] %s\n' "$(mg_elapsed)" "$*"
-}
-
-mg_pass() {
-	MG_PASSED=$((MG_PASSED + 1))
-	printf 'PASS: %s\n' "$*"
-}
-
-# A failed check: recorded, reported with the logs, and the test goes on.
-mg_fail() {
-	MG_FAILED=$((MG_FAILED + 1))
-	printf 'FAIL: %s\n' "$*"
-	mg_dump_logs
-}
-
-# A failure after which the test cannot go on.
-mg_die() {
-	mg_fail "$*"
-	exit 1
-}
-
-# mg_check DESCRIPTION CMD...: PASS or FAIL on CMD's exit status.
-mg_check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		mg_pass "$desc"
-	else
-		mg_fail "$desc"
-	fi
-}
-
-mg_finish() {
-	mg_say "done"
-	printf '%d passed, %d failed\n' "$MG_PASSED" "$MG_FAILED"
-	[ "$MG_FAILED" -eq 0 ] && [ "$MG_PASSED" -gt 0 ]
-	exit $?
-}
 
 mg_dump_logs() {
 	local node

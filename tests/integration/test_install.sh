@@ -19,46 +19,15 @@ set -uo pipefail
 MG_SRC=${MG_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 MG_BUILD=${MG_BUILD:-$MG_SRC/build}
 CC=${CC:-cc}
-# What embed.c must print: it completes a handshake between its two nodes.
-# Its last line once both nodes completed a handshake and exchanged packets.
+# What embed.c must print last, once its two nodes completed a handshake and
+# exchanged packets.
 EXPECT='^embed: ok$'
 
-PASSED=0
-FAILED=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mg-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-pass() {
-	PASSED=$((PASSED + 1))
-	printf 'PASS: %s\n' "$*"
-}
-
-fail() {
-	FAILED=$((FAILED + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-
-# check DESCRIPTION CMD...: PASS or FAIL on CMD's exit status.
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		pass "$desc"
-	else
-		fail "$desc"
-	fi
-}
-
-finish() {
-	printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-	[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
-	exit $?
-}
-
-die() {
-	fail "$*"
-	finish
-}
+# shellcheck source=results.sh
+. "$(dirname "$0")/results.sh"
 
 # dyn FILE TAG: the values of FILE's dynamic-section entries TAG (NEEDED,
 # SONAME, RPATH, RUNPATH), one a line.
@@ -67,51 +36,51 @@ dyn() {
 }
 
 for c in cmake pkg-config readelf "$CC"; do
-	command -v "$c" >/dev/null || die "command '$c' not found (run scripts/deps)"
+	command -v "$c" >/dev/null || mg_die "command '$c' not found (run scripts/deps)"
 done
-[ -f "$MG_BUILD/CMakeCache.txt" ] || die "no build in '$MG_BUILD' (configure and build first)"
-[ -f "$MG_SRC/examples/embed.c" ] || die "'$MG_SRC/examples/embed.c' not found"
+[ -f "$MG_BUILD/CMakeCache.txt" ] || mg_die "no build in '$MG_BUILD' (configure and build first)"
+[ -f "$MG_SRC/examples/embed.c" ] || mg_die "'$MG_SRC/examples/embed.c' not found"
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$MG_BUILD/CMakeCache.txt")
 
 # ---- install ----
 prefix=$tmp/prefix
 if ! cmake --install "$MG_BUILD" --prefix "$prefix" >"$tmp/install.log" 2>&1; then
 	sed 's/^/    /' "$tmp/install.log"
-	die "cmake --install $MG_BUILD --prefix $prefix"
+	mg_die "cmake --install $MG_BUILD --prefix $prefix"
 fi
-pass "cmake --install --prefix $prefix"
+mg_pass "cmake --install --prefix $prefix"
 sed 's/^/    /' "$tmp/install.log"
 
 pc=$(find "$prefix" -name meshguard.pc -path '*/pkgconfig/*' | head -n 1)
-[ -n "$pc" ] || die "no meshguard.pc installed under $prefix"
+[ -n "$pc" ] || mg_die "no meshguard.pc installed under $prefix"
 export PKG_CONFIG_PATH=${pc%/*}
 libdir=$(pkg-config --variable=libdir meshguard)
 echo "    meshguard.pc: $pc"
 sed 's/^/        /' "$pc"
 
-check "bin/meshguard is installed and runs" "$prefix/bin/meshguard" --version
-check "bin/meshguard-wg links to meshguard" \
+mg_check "bin/meshguard is installed and runs" "$prefix/bin/meshguard" --version
+mg_check "bin/meshguard-wg links to meshguard" \
 	[ "$(readlink "$prefix/bin/meshguard-wg")" = meshguard ]
-check "include/meshguard.h is installed" \
+mg_check "include/meshguard.h is installed" \
 	cmp -s "$prefix/include/meshguard.h" "$MG_SRC/include/meshguard.h"
-check "meshguard.pc: libdir $libdir is under the prefix" [ "${libdir#"$prefix"/}" != "$libdir" ]
-check "meshguard.pc: version $(pkg-config --modversion meshguard) is the project's ($version)" \
+mg_check "meshguard.pc: libdir $libdir is under the prefix" [ "${libdir#"$prefix"/}" != "$libdir" ]
+mg_check "meshguard.pc: version $(pkg-config --modversion meshguard) is the project's ($version)" \
 	[ "$(pkg-config --modversion meshguard)" = "$version" ]
-check "libmeshguard.a is installed" [ -f "$libdir/libmeshguard.a" ]
-check "libmeshguard.so is the dev link to libmeshguard.so.0" \
+mg_check "libmeshguard.a is installed" [ -f "$libdir/libmeshguard.a" ]
+mg_check "libmeshguard.so is the dev link to libmeshguard.so.0" \
 	[ "$(readlink -f "$libdir/libmeshguard.so")" = "$(readlink -f "$libdir/libmeshguard.so.0")" ]
-check "libmeshguard.so.0 is installed with soname libmeshguard.so.0" \
+mg_check "libmeshguard.so.0 is installed with soname libmeshguard.so.0" \
 	[ "$(dyn "$libdir/libmeshguard.so.0" SONAME)" = libmeshguard.so.0 ]
 
 # ---- build embed.c from the installed library alone ----
 mkdir "$tmp/embed"
 cp "$MG_SRC/examples/embed.c" "$tmp/embed/"
-cd "$tmp/embed" || die "cd $tmp/embed"
+cd "$tmp/embed" || mg_die "cd $tmp/embed"
 read -r -a flags <<<"$(pkg-config --cflags --libs meshguard)" ||
-	die "pkg-config --cflags --libs meshguard"
+	mg_die "pkg-config --cflags --libs meshguard"
 echo "    pkg-config --cflags --libs meshguard: ${flags[*]}"
 case " ${flags[*]} " in
-*"$MG_SRC"* | *"$MG_BUILD"*) fail "pkg-config's flags point into the source or build tree" ;;
+*"$MG_SRC"* | *"$MG_BUILD"*) mg_fail "pkg-config's flags point into the source or build tree" ;;
 esac
 
 # run_embed NAME [VAR=VALUE...]: runs ./NAME with only the given
@@ -121,34 +90,34 @@ run_embed() {
 	shift
 	env "$@" timeout 60 "./$name" >"$tmp/$name.out" 2>&1 || rc=$?
 	sed 's/^/    /' "$tmp/$name.out"
-	check "$name exits 0 (status $rc)" [ "$rc" -eq 0 ]
-	check "$name printed a line matching '$EXPECT'" grep -q -E "$EXPECT" "$tmp/$name.out"
+	mg_check "$name exits 0 (status $rc)" [ "$rc" -eq 0 ]
+	mg_check "$name printed a line matching '$EXPECT'" grep -q -E "$EXPECT" "$tmp/$name.out"
 }
 
 if "$CC" -o embed embed.c "${flags[@]}"; then
-	pass "embed.c builds with pkg-config --cflags --libs meshguard"
-	check "embed needs libmeshguard.so.0" grep -q -x libmeshguard.so.0 <(dyn embed NEEDED)
-	check "embed has no rpath" [ -z "$(dyn embed RPATH)$(dyn embed RUNPATH)" ]
-	check "embed loads the installed libmeshguard.so.0" \
+	mg_pass "embed.c builds with pkg-config --cflags --libs meshguard"
+	mg_check "embed needs libmeshguard.so.0" grep -q -x libmeshguard.so.0 <(dyn embed NEEDED)
+	mg_check "embed has no rpath" [ -z "$(dyn embed RPATH)$(dyn embed RUNPATH)" ]
+	mg_check "embed loads the installed libmeshguard.so.0" \
 		grep -q -F "$libdir/libmeshguard.so.0" <(LD_LIBRARY_PATH=$libdir ldd ./embed)
 	run_embed embed LD_LIBRARY_PATH="$libdir"
 else
-	fail "embed.c builds with pkg-config --cflags --libs meshguard"
+	mg_fail "embed.c builds with pkg-config --cflags --libs meshguard"
 fi
 
 # ---- and statically against libmeshguard.a ----
 read -r -a flags <<<"$(pkg-config --cflags --static --libs meshguard)" ||
-	die "pkg-config --cflags --static --libs meshguard"
+	mg_die "pkg-config --cflags --static --libs meshguard"
 # libmeshguard itself from the archive; its dependencies as pkg-config says.
 flags=("${flags[@]/#-lmeshguard/-l:libmeshguard.a}")
 echo "    static: ${flags[*]}"
 if "$CC" -o embed-static embed.c "${flags[@]}"; then
-	pass "embed.c builds against libmeshguard.a with pkg-config --static"
-	check "embed-static does not need libmeshguard.so" \
+	mg_pass "embed.c builds against libmeshguard.a with pkg-config --static"
+	mg_check "embed-static does not need libmeshguard.so" \
 		[ -z "$(dyn embed-static NEEDED | grep libmeshguard)" ]
 	run_embed embed-static
 else
-	fail "embed.c builds against libmeshguard.a with pkg-config --static"
+	mg_fail "embed.c builds against libmeshguard.a with pkg-config --static"
 fi
 
-finish
+mg_finish
