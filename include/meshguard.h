@@ -228,6 +228,10 @@ struct mg_node_config {
 	const char *portmap;
 	const char *upnp_url;
 	const char *state_dir;
+	/* Run the mesh whose state is in state_dir (see "meshes" below): keys,
+	 * addresses, routes and one peer per member come from there; ifname
+	 * NULL: the mesh's name (mg_mesh_ifname), listen_port 0: the mesh's. */
+	bool mesh;
 };
 
 #define MG_NODE_CONFIG_INIT                                                         \
@@ -434,6 +438,121 @@ char *mg_netcheck_report_json(const struct mg_netcheck *nc);
 /* Closes what is open and frees nc once the loop has run its close
  * callbacks; call it after done (or to cancel: done does not run then). */
 void mg_netcheck_close(struct mg_netcheck *nc);
+
+/* ---- meshes ----
+ *
+ * A mesh lives in a state directory (one node per directory; default
+ * /var/lib/meshguard): its keys, this member's certificate, the member
+ * directory, invitations. A node runs the mesh in its directory when
+ * struct mg_node_config's mesh is set (state_dir names the directory); the
+ * calls below work on the directory, offline or through the running node's
+ * control socket (DIR/control.sock) when a node runs it.
+ *
+ * Every call returns one of these, which are also exactly the `meshguard`
+ * command's exit statuses, and writes one line a user can act on into msg
+ * (msglen >= 512 avoids truncation). */
+enum mg_mesh_result {
+	MG_MESH_OK = 0,
+	MG_MESH_USAGE = 1,	 /* a bad argument */
+	MG_MESH_REFUSED = 2,	 /* a token or membership refused (malformed, tampered,
+				  * wrong mesh, expired, used, revoked, name taken) */
+	MG_MESH_UNREACHABLE = 3, /* a peer or the local node cannot be reached */
+	MG_MESH_STATE = 4,	 /* the state directory: exists, corrupt, locked,
+				  * permissions */
+};
+
+/* An invite token's longest text, without the NUL. */
+#define MG_MESH_TOKEN_MAX 512
+
+struct mg_mesh_init_config {
+	uint32_t size;
+	const char *mesh_name;	      /* required */
+	const char *prefix4;	      /* NULL: a free /16 inside 100.64.0.0/10 */
+	const char *prefix6;	      /* NULL: a free /48 inside fd00::/8 */
+	const char *node_name;	      /* NULL: the host name */
+	uint16_t listen_port;	      /* 0: 51820 */
+	const char *const *endpoints; /* "HOST:PORT" to put in invitations */
+	size_t endpoints_len;
+};
+
+#define MG_MESH_INIT_CONFIG_INIT                           \
+	{                                                  \
+		.size = sizeof(struct mg_mesh_init_config) \
+	}
+
+/* A new mesh in dir (created 0700), with this host as its first member,
+ * an issuer, and the authority's key. */
+enum mg_mesh_result mg_mesh_init(const char *dir, const struct mg_mesh_init_config *c, char *msg,
+				 size_t msglen);
+
+struct mg_mesh_invite_config {
+	uint32_t size;
+	const char *name;   /* pins the member's name; NULL: the joiner's choice */
+	uint64_t expires_s; /* 0: 24 hours */
+	uint32_t uses;	    /* 0: 1 */
+	const char *const *groups;
+	size_t groups_len;
+};
+
+#define MG_MESH_INVITE_CONFIG_INIT                           \
+	{                                                    \
+		.size = sizeof(struct mg_mesh_invite_config) \
+	}
+
+/* Writes a token (room for MG_MESH_TOKEN_MAX + 1) that lets one machine
+ * (or uses machines) join. Through the running node when there is one (it
+ * accepts the token at once), else on the directory. When not all
+ * endpoints fit, msg names those left out and the result is MG_MESH_OK. */
+enum mg_mesh_result mg_mesh_invite(const char *dir, const struct mg_mesh_invite_config *c,
+				   char *token, char *msg, size_t msglen);
+
+struct mg_mesh_join_config {
+	uint32_t size;
+	const char *name;     /* NULL: the pinned name, else the host name */
+	uint16_t listen_port; /* 0: 51820 */
+	uint32_t timeout_ms;  /* 0: 10000 */
+};
+
+#define MG_MESH_JOIN_CONFIG_INIT                           \
+	{                                                  \
+		.size = sizeof(struct mg_mesh_join_config) \
+	}
+
+/* Reaches the inviter named in token (blocks up to the timeout), proves the
+ * token, and stores the membership in dir. On any failure dir holds no
+ * membership. */
+enum mg_mesh_result mg_mesh_join(const char *dir, const char *token,
+				 const struct mg_mesh_join_config *c, char *msg, size_t msglen);
+
+/* The members as the directory knows them, offline: text lines or (json)
+ * {"schema": 1, "members": [...]}. *out is the caller's to free(). */
+enum mg_mesh_result mg_mesh_members(const char *dir, bool json, char **out, char *msg,
+				    size_t msglen);
+
+/* The running node's view (see the README for the JSON, schema 1): text or
+ * JSON in *out (free()). MG_MESH_UNREACHABLE when no node runs dir. */
+enum mg_mesh_result mg_mesh_status(const char *dir, bool json, char **out, char *msg,
+				   size_t msglen);
+
+/* On the authority's host: revokes the member's key and certificate
+ * everywhere. */
+enum mg_mesh_result mg_mesh_revoke(const char *dir, const char *name, char *msg, size_t msglen);
+
+/* Sends a signed departure and removes the membership from dir. */
+enum mg_mesh_result mg_mesh_leave(const char *dir, char *msg, size_t msglen);
+
+/* A static member for a stock WireGuard client: a new key pair, a
+ * certificate for it, and a wg-quick file in *conf (free() after wiping:
+ * it holds the private key, which is not stored anywhere). */
+enum mg_mesh_result mg_mesh_export_wg(const char *dir, const char *name, char **conf, char *msg,
+				      size_t msglen);
+
+/* True when dir holds a mesh's configuration (`meshguard up` then runs it). */
+bool mg_mesh_present(const char *dir);
+
+/* The interface name `meshguard up` uses for the mesh in dir: "mg-" and the
+ * mesh name, characters outside [a-z0-9-] as '-', cut to 15. */
+enum mg_mesh_result mg_mesh_ifname(const char *dir, char out[16], char *msg, size_t msglen);
 
 #pragma GCC visibility pop
 

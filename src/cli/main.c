@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EXIT_USAGE    2
+#define EXIT_USAGE    1 /* as every command: see mesh.c for the statuses */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct command {
@@ -15,8 +15,17 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{ "init", mg_cmd_init, "Makes a new mesh with this host as its first member" },
+	{ "invite", mg_cmd_invite, "Prints an invite token that lets one machine join the mesh" },
+	{ "join", mg_cmd_join, "Joins a mesh with an invite token" },
 	{ "up", mg_cmd_up,
-	  "Runs an interface in the foreground from a wg-quick configuration file" },
+	  "Runs the mesh (or an interface from a wg-quick file) in the foreground" },
+	{ "status", mg_cmd_status, "Shows this node and its path to every member" },
+	{ "members", mg_cmd_members, "Lists the members the state directory knows" },
+	{ "revoke", mg_cmd_revoke, "Revokes a member everywhere (on the authority's host)" },
+	{ "leave", mg_cmd_leave, "Leaves the mesh" },
+	{ "export-wg", mg_cmd_export_wg,
+	  "Makes a static member for a stock WireGuard client, as a wg-quick file" },
 	{ "wireguard-go", mg_cmd_wireguard_go,
 	  "Runs as a drop-in for wireguard-go: [-f|--foreground] INTERFACE-NAME" },
 	{ "netcheck", mg_cmd_netcheck,

@@ -230,5 +230,5 @@ int mg_cmd_netcheck(int argc, char **argv)
 	free(cli.servers);
 	if (ret > 0)
 		return 0;
-	return ret == -EINVAL ? 2 : ret < 0 ? 1 : 0;
+	return ret == -EINVAL ? 1 : ret < 0 ? 4 : 0;
 }

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_STUN 8
+#define MAX_STUN	 8
+#define DEFAULT_STATE "/var/lib/meshguard"
 
 struct up {
 	const char *config_path;
@@ -25,11 +26,13 @@ struct up {
 	char ifname[IFNAMSIZ];
 	struct mg_wgquick *config; /* NULL without -c */
 	struct mg_cli_runner run;
+	bool mesh; /* the state directory holds a mesh: run it */
 };
 
 static void usage(FILE *f)
 {
-	fputs("Usage: meshguard up -c FILE [-i IFNAME]\n"
+	fputs("Usage: meshguard up [-i IFNAME] [--state DIR]  (the mesh in DIR)\n"
+	      "       meshguard up -c FILE [-i IFNAME]\n"
 	      "       meshguard up -i IFNAME          (an empty interface, for `wg setconf`)\n"
 	      "  -c, --config FILE     wg-quick style configuration ([Interface], [Peer])\n"
 	      "  -i, --interface NAME  interface name (default: FILE's name without .conf)\n"
@@ -38,7 +41,8 @@ static void usage(FILE *f)
 	      "  --portmap auto|natpmp|pcp|upnp|off\n"
 	      "                        port mapping through the gateway (default auto)\n"
 	      "  --upnp-url URL        the UPnP root description, instead of discovery\n"
-	      "  --state DIR           where mappings are recorded (default /var/lib/meshguard)\n",
+	      "  --state DIR           the mesh's state directory, where mappings are also\n"
+	      "                        recorded (default /var/lib/meshguard)\n",
 	      f);
 }
 
@@ -111,6 +115,8 @@ static int parse_nat_option(struct up *u, int c, const char *arg)
 	return -EINVAL;
 }
 
+static int check_mode(struct up *u, const char *ifname);
+
 static int parse_args(struct up *u, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -151,15 +157,36 @@ static int parse_args(struct up *u, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
-	if ((!u->config_path && !ifname) || optind != argc) {
-		fprintf(stderr, "meshguard up: %s\n",
-			optind != argc ? "unexpected argument"
-				       : "a configuration file (-c) or an interface name (-i) "
-					 "is needed");
+	if (optind != argc) {
+		fprintf(stderr, "meshguard up: unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
 		return -EINVAL;
 	}
-	if (ifname ? !valid_ifname(ifname) : ifname_from_path(u->ifname, u->config_path) < 0) {
+	return check_mode(u, ifname);
+}
+
+/* The mode follows the state directory: a mesh there runs the mesh, else a
+ * wg-quick file (-c) or an empty interface (-i) as before. */
+static int check_mode(struct up *u, const char *ifname)
+{
+	char msg[512];
+
+	u->mesh = mg_mesh_present(u->state_dir ? u->state_dir : DEFAULT_STATE);
+	if (u->mesh && u->config_path) {
+		fprintf(stderr,
+			"meshguard up: %s holds a mesh; -c runs a wg-quick file: give it another "
+			"--state DIR\n",
+			u->state_dir ? u->state_dir : DEFAULT_STATE);
+		return -EINVAL;
+	}
+	if (!u->mesh && !u->config_path && !ifname) {
+		fprintf(stderr, "meshguard up: a configuration file (-c), an interface name (-i) or "
+				"a --state DIR holding a mesh is needed\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (ifname ? !valid_ifname(ifname)
+		   : !u->mesh && ifname_from_path(u->ifname, u->config_path) < 0) {
 		fprintf(stderr,
 			"meshguard up: \"%s\" is not a valid interface name (expected 1-15 of "
 			"a-z A-Z 0-9 _ = + . -)\n",
@@ -168,6 +195,11 @@ static int parse_args(struct up *u, int argc, char **argv)
 	}
 	if (ifname)
 		snprintf(u->ifname, IFNAMSIZ, "%s", ifname);
+	else if (u->mesh && mg_mesh_ifname(u->state_dir ? u->state_dir : DEFAULT_STATE, u->ifname,
+					   msg, sizeof(msg)) != MG_MESH_OK) {
+		fprintf(stderr, "meshguard up: %s\n", msg);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -218,6 +250,7 @@ static int bring_up(struct up *u)
 	c.portmap = u->portmap;
 	c.upnp_url = u->upnp_url;
 	c.state_dir = u->state_dir;
+	c.mesh = u->mesh;
 	ret = mg_node_new(&u->run.loop, &c, &u->run.node);
 	if (ret < 0 || !u->config)
 		return ret;
@@ -244,7 +277,7 @@ int mg_cmd_up(int argc, char **argv)
 	int ret = parse_args(&u, argc, argv);
 
 	if (ret)
-		return ret > 0 ? 0 : 2;
+		return ret > 0 ? 0 : ret == -EINVAL ? 1 : 4;
 	mg_cli_log_init_from_env();
 	if (u.config_path && load_config(&u) < 0)
 		return 1;
@@ -259,5 +292,6 @@ int mg_cmd_up(int argc, char **argv)
 	if (u.run.closed)
 		mg_cli_log(MG_LOG_LEVEL_INFO, "interface %s removed", u.ifname);
 	mg_wgquick_free(u.config);
-	return ret == 0 ? 0 : 1;
+	/* A node that could not start: its port, interface or state is taken. */
+	return ret == 0 ? 0 : 4;
 }

@@ -142,6 +142,8 @@ static void on_public_change(void *arg, const struct mg_nat_behaviour *b)
 	else
 		memset(&n->public_endpoint, 0, sizeof(n->public_endpoint));
 	e.endpoint = n->public_endpoint;
+	if (n->mesh && b->answers)
+		mg_agent_public_endpoint(n->mesh, &b->public_endpoint);
 	emit(n, &e);
 }
 
@@ -400,6 +402,8 @@ static int open_uapi(struct mg_node *n)
 
 static void node_free(struct mg_node *n)
 {
+	mg_node_mesh_close(n);
+	mg_node_mesh_free(n);
 	if (n->engine_ready)
 		mg_engine_free(&n->engine);
 	if (n->links.fd >= 0)
@@ -461,6 +465,8 @@ int mg_node_new(uv_loop_t *loop, const struct mg_node_config *config, struct mg_
 	if (c.tun_fd >= 0)
 		n->tun_fd = c.tun_fd;
 	ret = adopt_config(n, &c);
+	if (ret == 0 && c.mesh)
+		ret = mg_node_mesh_open(n, &c);
 	if (ret == 0)
 		ret = open_tun(n, &ec);
 	if (ret == 0)
@@ -524,6 +530,10 @@ int mg_node_start(struct mg_node *n)
 		return -EINVAL;
 	n->started = true;
 	ret = mg_engine_start(&n->engine);
+	/* The mesh takes control messages first: the STUN port passes on to
+	 * the handler registered before it what is not STUN. */
+	if (ret == 0 && n->mesh)
+		ret = mg_node_mesh_start(n);
 	if (ret == 0)
 		ret = mg_stun_port_attach(&n->stun, &n->engine, NULL);
 	if (ret < 0)
@@ -627,6 +637,7 @@ void mg_node_close(struct mg_node *n, mg_node_close_cb cb)
 		n->pending++;
 	if (n->stun_ready)
 		mg_stun_port_detach(&n->stun);
+	mg_node_mesh_close(n);
 	if (n->engine_ready)
 		mg_engine_close(&n->engine);
 	if (n->uapi_ready)

@@ -11,6 +11,7 @@
 
 #include "meshguard.h"
 
+#include "mesh/agent.h"
 #include "nat/discovery.h"
 #include "nat/stun_port.h"
 #include "tunnel/engine.h"
@@ -66,12 +67,22 @@ struct mg_node {
 	unsigned drain_runs;
 	unsigned pending;
 
+	struct mg_agent *mesh; /* config.mesh: the mesh in state_dir */
+
 	bool engine_ready, stun_ready, uapi_ready, started, closing;
 	bool stopped_reported;
 };
 
 /* Reports MG_EVENT_STOPPED once: the TUN or the UAPI socket went away. */
 void mg_node_report_stopped(struct mg_node *n);
+
+/* node_mesh.c: open loads the mesh (before the TUN: it may name it and
+ * the port); start hands it the engine and configures the interface; close
+ * releases what it holds (handles close with the loop); free after that. */
+int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c);
+int mg_node_mesh_start(struct mg_node *n);
+void mg_node_mesh_close(struct mg_node *n);
+void mg_node_mesh_free(struct mg_node *n);
 
 /* node_iface.c */
 /* Subscribes to link changes of n->ifindex and reads its MTU now. */

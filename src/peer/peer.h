@@ -44,6 +44,9 @@ struct mg_peer {
 	uint64_t last_sent_handshake;
 	struct timespec last_handshake; /* wall clock; zero: never */
 	uint64_t rx_bytes, tx_bytes;
+	/* A mesh member's peer: the mesh configures it from certificates and
+	 * announcements, and a UAPI set that would change it is refused. */
+	bool managed;
 };
 
 struct mg_peer_table {

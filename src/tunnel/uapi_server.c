@@ -191,7 +191,9 @@ static void pump(struct mg_uapi_conn *c)
 
 	while (!c->closing && !c->out.len && !c->hang_up && c->in_len &&
 	       mg_uapi_frame(c->in, c->in_len, &c->scan) != 0) {
-		n = mg_uapi_handle(s->dev, s->hooks, s->ctx, c->in, c->in_len, &c->out, NULL);
+		n = s->handle ? s->handle(s->ctx, c->in, c->in_len, &c->out)
+			      : mg_uapi_handle(s->dev, s->hooks, s->ctx, c->in, c->in_len, &c->out,
+					       NULL);
 		if (n > 0)
 			consume(c, (size_t)n);
 		else
@@ -216,7 +218,7 @@ static void add_conn(struct mg_uapi_server *s, int fd)
 	struct mg_uapi_conn *c = calloc(1, sizeof(*c));
 
 	if (!c || uv_poll_init(s->loop, &c->poll, fd) < 0) {
-		mg_log(s->dev->log, MG_LOG_ERROR, "uapi: out of memory for a connection");
+		mg_log(s->log, MG_LOG_ERROR, "uapi: out of memory for a connection");
 		free(c);
 		close(fd);
 		return;
@@ -381,6 +383,7 @@ static int init(struct mg_uapi_server *s, uv_loop_t *loop, const char *ifname,
 	snprintf(s->path, sizeof(s->path), "%s/%s.sock", MG_UAPI_SOCKET_DIR, ifname);
 	s->loop = loop;
 	s->dev = dev;
+	s->log = dev->log;
 	s->hooks = hooks;
 	s->ctx = ctx;
 	return 0;
@@ -442,6 +445,32 @@ int mg_uapi_server_start(struct mg_uapi_server *s, uv_loop_t *loop, const char *
 	if (ret < 0)
 		unlink(s->path);
 	return ret;
+}
+
+int mg_uapi_server_start_at(struct mg_uapi_server *s, uv_loop_t *loop, const char *path,
+			    const struct mg_log *log, mg_uapi_server_handler handle, void *ctx)
+{
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->closing = true;
+	s->listen_fd = -1;
+	s->spare_fd = -1;
+	if (strlen(path) >= sizeof(s->path))
+		return -ENAMETOOLONG;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->loop = loop;
+	s->log = log;
+	s->handle = handle;
+	s->ctx = ctx;
+	fd = open_socket(s->path);
+	if (fd < 0)
+		return fd;
+	remember_file(s);
+	fd = serve(s, fd);
+	if (fd < 0)
+		unlink(s->path);
+	return fd;
 }
 
 /* fd must be a unix stream socket; listening on it now means uv_listen

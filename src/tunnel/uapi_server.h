@@ -28,6 +28,12 @@ struct mg_uapi_conn;
  * another daemon's socket in its place. wireguard-go exits then. */
 typedef void (*mg_uapi_server_gone_cb)(struct mg_uapi_server *s);
 
+/* Another protocol on the same framing (a request ends with an empty line):
+ * handles the request at req[0, len), appends the reply to out, and returns
+ * as mg_uapi_handle does. */
+typedef int (*mg_uapi_server_handler)(void *ctx, const char *req, size_t len,
+				      struct mg_uapi_buf *out);
+
 struct mg_uapi_server {
 	uv_loop_t *loop;
 	/* Sockets are polled and written with send(MSG_NOSIGNAL) by us, not
@@ -41,6 +47,8 @@ struct mg_uapi_server {
 	int spare_fd;
 	uv_fs_event_t watch;
 	struct mg_device *dev;
+	const struct mg_log *log;
+	mg_uapi_server_handler handle; /* NULL: the UAPI (mg_uapi_handle on dev) */
 	const struct mg_uapi_hooks *hooks;
 	void *ctx;
 	mg_uapi_server_gone_cb gone;
@@ -63,6 +71,10 @@ int mg_uapi_server_start(struct mg_uapi_server *s, uv_loop_t *loop, const char *
  * wireguard-go does. */
 int mg_uapi_server_adopt(struct mg_uapi_server *s, uv_loop_t *loop, int fd, const char *ifname,
 			 struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx);
+/* Serves handle on a socket at path (made under umask 077; a stale one is
+ * removed, a live one is -EADDRINUSE): the mesh's control socket. */
+int mg_uapi_server_start_at(struct mg_uapi_server *s, uv_loop_t *loop, const char *path,
+			    const struct mg_log *log, mg_uapi_server_handler handle, void *ctx);
 /* Calls cb once, from the loop, when the socket file is deleted or replaced.
  * -ENOENT if that has already happened (cb is not called). */
 int mg_uapi_server_watch(struct mg_uapi_server *s, mg_uapi_server_gone_cb cb);

@@ -349,6 +349,16 @@ static int parse_set(const struct mg_log *log, struct device_change *c, const ch
 
 /* ---- checking what cannot be checked line by line ---- */
 
+static const struct mg_peer *first_managed(const struct mg_device *dev)
+{
+	for (const struct mg_peer *p = dev->peers.first; p; p = p->list_next)
+		if (p->managed)
+			return p;
+	return NULL;
+}
+
+/* Mesh members' peers are the mesh's: a set that names one, or replaces
+ * all peers while there are such, is refused with EPERM. */
 /* wireguard-go refuses a peer past its limit with EINVAL. Counting every
  * block for a key not there now as a new peer is an upper bound, so a
  * request that passes cannot fail on the limit halfway through. */
@@ -357,9 +367,24 @@ static int validate(const struct mg_device *dev, const struct device_change *c)
 	bool replace = c->flags & DEV_REPLACE_PEERS;
 	size_t count = replace ? 0 : dev->peers.count;
 
-	for (const struct peer_change *pc = c->peers; pc; pc = pc->next)
-		if (replace || !mg_peer_table_lookup(&dev->peers, pc->public_key))
+	const struct mg_peer *managed = replace ? first_managed(dev) : NULL;
+
+	for (const struct peer_change *pc = c->peers; pc && !managed; pc = pc->next) {
+		const struct mg_peer *p = mg_peer_table_lookup(&dev->peers, pc->public_key);
+
+		if (p && p->managed)
+			managed = p;
+		if (replace || !p)
 			count++;
+	}
+	if (managed) {
+		char name[16];
+
+		mg_log(dev->log, MG_LOG_INFO,
+		       "uapi: set refused: peer %s is a mesh member, configured by the mesh",
+		       mg_peer_name(managed, name));
+		return -EPERM;
+	}
 	if (count <= MAX_PEERS)
 		return 0;
 	mg_log(dev->log, MG_LOG_INFO,

@@ -1,0 +1,1112 @@
+/* The mesh inside a running node (see agent.h). */
+#include "mesh/agent.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "mesh/admin.h"
+#include "mesh/bootstrap.h"
+#include "mesh/ctl.h"
+#include "peer/allowedips.h"
+#include "util/json.h"
+#include "util/macros.h"
+
+#define SEEN_MAX MG_DIR_MEMBERS_MAX
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_s(void)
+{
+	return wall_ms() / 1000;
+}
+
+void mg_agent_ifname(char out[IFNAMSIZ], const char *mesh_name)
+{
+	size_t i = 0;
+
+	memcpy(out, "mg-", 3);
+	for (i = 3; i < IFNAMSIZ - 1 && mesh_name[i - 3]; i++) {
+		char c = mesh_name[i - 3];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		out[i] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ? c : '-';
+	}
+	out[i] = '\0';
+}
+
+/* ---- loading ---- */
+
+static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_member *m);
+
+static int load_directory(struct mg_agent *a, char *err, size_t errlen)
+{
+	size_t len = 0;
+	uint8_t *blob = malloc(MG_STATE_FILE_MAX);
+	int ret;
+
+	if (!blob)
+		return -ENOMEM;
+	ret = mg_state_read(&a->state, MG_STATE_DIRECTORY, blob, MG_STATE_FILE_MAX, &len, err,
+			    errlen);
+	if (ret == 0) {
+		ret = mg_directory_load(&a->dir, blob, len, wall_s());
+		if (ret < 0)
+			snprintf(err, errlen, "%s/%s: %s", a->state.dir, MG_STATE_DIRECTORY,
+				 mg_mesh_strerror(ret));
+	} else if (ret == -ENOENT) {
+		ret = 0;
+	}
+	free(blob);
+	return ret < 0 ? ret : 0;
+}
+
+static int load_keys(struct mg_agent *a, char *err, size_t errlen)
+{
+	int ret = mg_state_ed25519_load(&a->state, MG_STATE_MEMBER, a->member_sk, err, errlen);
+
+	if (ret == 0)
+		ret = mg_state_key_load(&a->state, MG_STATE_WIREGUARD, a->wg_private, err, errlen);
+	if (ret == 0)
+		ret = mg_state_cert_load(&a->state, MG_STATE_MEMBER_C, &a->cert, err, errlen);
+	if (ret < 0 || mg_state_exists(&a->state, MG_STATE_ISSUER) < 0)
+		return ret;
+	ret = mg_state_ed25519_load(&a->state, MG_STATE_ISSUER, a->issuer_sk, err, errlen);
+	if (ret == 0)
+		ret = mg_state_cert_load(&a->state, MG_STATE_ISSUER_C, &a->issuer_cert, err, errlen);
+	a->is_issuer = ret == 0;
+	return ret;
+}
+
+/* Our issuer certificate goes into the directory before anything it
+ * signed; gossip's init adds our own certificate. */
+static int add_own_issuer(struct mg_agent *a, char *err, size_t errlen)
+{
+	uint8_t item[MG_DIR_ITEM_MAX];
+	int len, ret;
+
+	if (!a->is_issuer)
+		return 0;
+	len = mg_dir_cert_item(item, sizeof(item), &a->issuer_cert);
+	ret = len < 0 ? len : mg_directory_add(&a->dir, item, (size_t)len, wall_s(), NULL);
+	if (ret < 0)
+		snprintf(err, errlen, "%s/%s: %s", a->state.dir, MG_STATE_ISSUER_C,
+			 mg_mesh_strerror(ret));
+	return ret < 0 ? ret : 0;
+}
+
+int mg_agent_load(struct mg_agent *a, const char *dir, const struct mg_log *log, char *err,
+		  size_t errlen)
+{
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	a->log = log;
+	ret = mg_state_open(&a->state, dir, MG_STATE_LOCK, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = mg_state_config_load(&a->state, &a->config, err, errlen);
+	if (ret == -ENOENT)
+		snprintf(err, errlen, "%s holds no mesh (run meshguard init or join)", dir);
+	if (ret == 0)
+		ret = load_keys(a, err, errlen);
+	if (ret == 0)
+		ret = mg_directory_init(&a->dir, a->config.mesh_id, a->config.authority, on_change,
+					a);
+	if (ret == 0) {
+		a->loaded = true;
+		ret = add_own_issuer(a, err, errlen);
+	}
+	if (ret == 0)
+		ret = load_directory(a, err, errlen);
+	if (ret < 0)
+		mg_agent_close(a);
+	return ret;
+}
+
+void mg_agent_interface(const struct mg_agent *a, char addrs[2][64], size_t *n_addrs,
+			char routes[2][64], size_t *n_routes)
+{
+	*n_addrs = 0;
+	for (unsigned i = 0; i < a->cert.n_addresses && *n_addrs < 2; i++)
+		mg_prefix_format(addrs[(*n_addrs)++], 64, &a->cert.addresses[i]);
+	mg_prefix_format(routes[0], 64, &a->config.prefix4);
+	mg_prefix_format(routes[1], 64, &a->config.prefix6);
+	*n_routes = 2;
+}
+
+/* ---- where members are ---- */
+
+static struct mg_agent_member_ep *seen_find(struct mg_agent *a, const uint8_t *key)
+{
+	for (size_t i = 0; i < a->seen_len; i++)
+		if (!memcmp(a->seen[i].key, key, MG_ED25519_PUB_LEN))
+			return &a->seen[i];
+	return NULL;
+}
+
+static void seen_forget(struct mg_agent *a, const uint8_t *key)
+{
+	struct mg_agent_member_ep *s = seen_find(a, key);
+
+	if (s)
+		*s = a->seen[--a->seen_len];
+}
+
+/* Records where a member's valid control message came from. True when
+ * that is news. */
+static bool seen_record(struct mg_agent *a, const uint8_t *key, const struct mg_endpoint *from)
+{
+	struct mg_agent_member_ep *s = seen_find(a, key);
+
+	if (s) {
+		if (mg_endpoint_equal_remote(&s->ep, from))
+			return false;
+		s->ep = *from;
+		return true;
+	}
+	if (a->seen_len == a->seen_cap) {
+		size_t cap = a->seen_cap ? 2 * a->seen_cap : 16;
+		struct mg_agent_member_ep *n =
+			cap <= SEEN_MAX ? realloc(a->seen, cap * sizeof(*n)) : NULL;
+
+		if (!n)
+			return false;
+		a->seen = n;
+		a->seen_cap = cap;
+	}
+	s = &a->seen[a->seen_len++];
+	memcpy(s->key, key, MG_ED25519_PUB_LEN);
+	s->ep = *from;
+	return true;
+}
+
+static void endpoint_from_dir(struct mg_endpoint *ep, const struct mg_dir_endpoint *d)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (d->family == AF_INET) {
+		ep->in4.sin_family = AF_INET;
+		memcpy(&ep->in4.sin_addr, d->addr, 4);
+		ep->in4.sin_port = htons(d->port);
+	} else {
+		ep->in6.sin6_family = AF_INET6;
+		memcpy(&ep->in6.sin6_addr, d->addr, 16);
+		ep->in6.sin6_port = htons(d->port);
+	}
+}
+
+/* Where to send to member m: where it last spoke from, else the first
+ * candidate it announced. False when neither is known. */
+static bool member_endpoint(struct mg_agent *a, const struct mg_dir_member *m,
+			    struct mg_endpoint *ep)
+{
+	struct mg_dir_endpoint cands[MG_DIR_ENDPOINTS_MAX];
+	const struct mg_agent_member_ep *s = seen_find(a, m->cert.key);
+
+	if (s) {
+		*ep = s->ep;
+		return true;
+	}
+	if (!mg_directory_endpoints(m, cands))
+		return false;
+	endpoint_from_dir(ep, &cands[0]);
+	return true;
+}
+
+static bool is_self(const struct mg_agent *a, const struct mg_dir_member *m)
+{
+	return !memcmp(m->cert.key, a->cert.key, MG_ED25519_PUB_LEN);
+}
+
+/* ---- peers ---- */
+
+static struct mg_peer *member_peer(struct mg_agent *a, const struct mg_dir_member *m)
+{
+	return mg_peer_table_lookup(&a->engine->dev.peers, m->cert.wg_key);
+}
+
+static void set_peer_endpoint(struct mg_agent *a, const struct mg_dir_member *m)
+{
+	struct mg_peer *p = member_peer(a, m);
+	struct mg_endpoint ep;
+
+	if (p && member_endpoint(a, m, &ep) && !mg_endpoint_equal_remote(&p->endpoint, &ep))
+		mg_device_peer_set_endpoint(p, &ep);
+}
+
+static void sync_peer(struct mg_agent *a, const struct mg_dir_member *m)
+{
+	struct mg_device *dev = &a->engine->dev;
+	struct mg_peer *p;
+	char name[16];
+
+	if (is_self(a, m))
+		return;
+	p = member_peer(a, m);
+	if (p && !p->managed)
+		mg_device_remove_peer(dev, p); /* a hand-made peer with a member's key */
+	else if (p)
+		mg_allowedips_remove_by_peer(&dev->allowedips, p);
+	if ((!p || !p->managed) && mg_device_add_peer(dev, m->cert.wg_key, &p) < 0)
+		return;
+	p->managed = true;
+	for (unsigned i = 0; i < m->cert.n_addresses; i++)
+		if (mg_device_peer_add_allowed_ip(p, &m->cert.addresses[i]) < 0)
+			mg_log(a->log, MG_LOG_ERROR, "mesh: no memory for %s's addresses",
+			       m->cert.name);
+	set_peer_endpoint(a, m);
+	if (!p->persistent_keepalive_interval)
+		mg_device_peer_set_persistent_keepalive(p, MG_AGENT_KEEPALIVE);
+	mg_log(a->log, MG_LOG_VERBOSE, "mesh: member %s is peer %s", m->cert.name,
+	       mg_peer_name(p, name));
+}
+
+static void drop_peer(struct mg_agent *a, const struct mg_dir_member *m)
+{
+	struct mg_peer *p = member_peer(a, m);
+
+	seen_forget(a, m->cert.key);
+	if (!p || is_self(a, m))
+		return;
+	mg_device_remove_peer(&a->engine->dev, p);
+	mg_log(a->log, MG_LOG_INFO, "mesh: member %s removed", m->cert.name);
+}
+
+static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_member *m)
+{
+	struct mg_agent *a = ctx;
+
+	if (!a->dirty_since)
+		a->dirty_since = wall_ms();
+	if (!a->started)
+		return;
+	switch (ev) {
+	case MG_DIR_MEMBER_ADDED:
+		if (!is_self(a, m))
+			mg_log(a->log, MG_LOG_INFO, "mesh: member %s joined", m->cert.name);
+		sync_peer(a, m);
+		break;
+	case MG_DIR_MEMBER_RENEWED:
+		sync_peer(a, m);
+		break;
+	case MG_DIR_MEMBER_REMOVED:
+		drop_peer(a, m);
+		if (is_self(a, m))
+			mg_log(a->log, MG_LOG_ERROR,
+			       "mesh: this node's membership was revoked or has expired");
+		break;
+	case MG_DIR_ENDPOINTS_CHANGED:
+		set_peer_endpoint(a, m);
+		break;
+	}
+}
+
+/* ---- control messages on the WireGuard port ---- */
+
+static void gossip_send(void *ctx, const uint8_t to[MG_ED25519_PUB_LEN], const uint8_t *buf,
+			size_t len)
+{
+	struct mg_agent *a = ctx;
+	const struct mg_dir_member *m = mg_directory_find(&a->dir, to);
+	struct mg_endpoint ep;
+
+	/* A reply to the datagram being handled goes back where it came from:
+	 * its sender may be new, or have moved. */
+	if (a->replying_to && !memcmp(to, a->replying_key, MG_ED25519_PUB_LEN))
+		ep = *a->replying_to;
+	else if (!m || !member_endpoint(a, m, &ep))
+		return;
+	mg_engine_send_transient(a->engine, &ep, buf, len);
+}
+
+/* The claimed sender of a gossip datagram (gossip.h: right after the ctl
+ * header), to answer it where it came from. */
+static void on_gossip(struct mg_agent *a, const struct mg_endpoint *from, const uint8_t *buf,
+		      size_t len)
+{
+	uint8_t sender[MG_ED25519_PUB_LEN];
+	const struct mg_dir_member *m;
+
+	if (len < MG_GOSSIP_HEADER_LEN)
+		return;
+	memcpy(a->replying_key, buf + MG_CTL_HEADER_LEN, MG_ED25519_PUB_LEN);
+	a->replying_to = from;
+	if (mg_gossip_input(&a->gossip, buf, len, wall_ms(), sender) == 0 &&
+	    seen_record(a, sender, from)) {
+		m = mg_directory_find(&a->dir, sender);
+		if (m)
+			set_peer_endpoint(a, m);
+	}
+	a->replying_to = NULL;
+}
+
+static void on_join(struct mg_agent *a, const struct mg_endpoint *from, const uint8_t *buf,
+		    size_t len)
+{
+	uint8_t out[MG_CTL_MAX_LEN];
+	size_t outlen = 0;
+	socklen_t fromlen = mg_endpoint_len(from);
+
+	if (!a->is_issuer || fromlen > MG_JOIN_FROM_MAX)
+		return;
+	if (mg_join_server_input(&a->join, (const uint8_t *)&from->sa, fromlen, buf, len, wall_s(),
+				 out, &outlen) == 0 &&
+	    outlen)
+		mg_engine_send_transient(a->engine, from, out, outlen);
+}
+
+static void on_datagram(void *ctx, const struct mg_endpoint *from, uint8_t *buf, size_t len)
+{
+	struct mg_agent *a = ctx;
+	int type;
+
+	if (!mg_ctl_is_control(buf, len) || a->stopping)
+		return;
+	type = mg_ctl_parse_header(buf, len);
+	if (type < 0 || !mg_ratelimiter_allow(&a->limiter, from, uv_hrtime()))
+		return;
+	if (type >= MG_CTL_GOSSIP_FIRST && type <= MG_CTL_GOSSIP_LAST)
+		on_gossip(a, from, buf, len);
+	else if (type >= MG_CTL_JOIN_HELLO && type <= MG_CTL_JOIN_RESULT)
+		on_join(a, from, buf, len);
+}
+
+/* ---- announcing our endpoints ---- */
+
+static size_t add_candidate(struct mg_dir_endpoint *out, size_t n, const struct mg_endpoint *ep)
+{
+	struct mg_dir_endpoint d = { 0 };
+
+	if (n == MG_DIR_ENDPOINTS_MAX || (ep->sa.sa_family != AF_INET && ep->sa.sa_family != AF_INET6))
+		return n;
+	d.family = (uint8_t)ep->sa.sa_family;
+	if (d.family == AF_INET) {
+		memcpy(d.addr, &ep->in4.sin_addr, 4);
+		d.port = ntohs(ep->in4.sin_port);
+	} else {
+		memcpy(d.addr, &ep->in6.sin6_addr, 16);
+		d.port = ntohs(ep->in6.sin6_port);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(&out[i], &d, sizeof(d)))
+			return n;
+	out[n] = d;
+	return n + 1;
+}
+
+/* Numeric --endpoint values first, then the public endpoint, then the
+ * interface addresses with our port. */
+static size_t candidates(struct mg_agent *a, struct mg_dir_endpoint *out)
+{
+	struct mg_token_endpoint local[MG_DIR_ENDPOINTS_MAX];
+	struct mg_endpoint ep;
+	size_t n = 0, n_local = 0;
+
+	for (unsigned i = 0; i < a->config.n_endpoints; i++)
+		if (mg_endpoint_parse(&ep, a->config.endpoints[i]) == 0)
+			n = add_candidate(out, n, &ep);
+	if (a->public_endpoint.sa.sa_family)
+		n = add_candidate(out, n, &a->public_endpoint);
+	if (mg_mesh_local_endpoints(a->engine->udp.port, local, MG_DIR_ENDPOINTS_MAX, &n_local) < 0)
+		n_local = 0;
+	for (size_t i = 0; i < n_local; i++) {
+		struct mg_dir_endpoint d = { .family = local[i].family, .port = local[i].port };
+
+		memcpy(d.addr, local[i].addr, sizeof(d.addr));
+		endpoint_from_dir(&ep, &d);
+		n = add_candidate(out, n, &ep);
+	}
+	return n;
+}
+
+static void announce(struct mg_agent *a, bool force)
+{
+	struct mg_dir_announce an = { 0 };
+	uint8_t item[MG_DIR_ANNOUNCE_MAX];
+	size_t n = candidates(a, an.endpoints);
+	int len, ret;
+
+	if (!force && n == a->announced_len &&
+	    !memcmp(an.endpoints, a->announced, n * sizeof(an.endpoints[0])))
+		return;
+	memcpy(an.mesh_id, a->config.mesh_id, MG_MESH_ID_LEN);
+	memcpy(an.key, a->cert.key, MG_ED25519_PUB_LEN);
+	an.seq = wall_ms();
+	an.time = wall_s();
+	an.n_endpoints = (uint8_t)n;
+	len = mg_dir_announce_sign(item, sizeof(item), &an, a->member_sk);
+	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
+	if (ret < 0) {
+		mg_log(a->log, MG_LOG_ERROR, "mesh: cannot announce our endpoints: %s",
+		       mg_mesh_strerror(ret));
+		return;
+	}
+	memcpy(a->announced, an.endpoints, n * sizeof(an.endpoints[0]));
+	a->announced_len = n;
+	mg_log(a->log, MG_LOG_VERBOSE, "mesh: announced %zu endpoint(s)", n);
+}
+
+void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep)
+{
+	a->public_endpoint = *ep;
+	if (a->started)
+		announce(a, false);
+}
+
+/* ---- saving ---- */
+
+static void save_directory(struct mg_agent *a)
+{
+	char err[512] = "";
+	size_t len = mg_directory_encoded_len(&a->dir);
+	uint8_t *blob = malloc(len ? len : 1);
+	int ret = blob ? mg_directory_encode(&a->dir, blob, len) : -ENOMEM;
+
+	if (ret >= 0)
+		ret = mg_state_write(&a->state, MG_STATE_DIRECTORY, blob, len, err, sizeof(err));
+	free(blob);
+	if (ret < 0) {
+		mg_log(a->log, MG_LOG_ERROR, "mesh: cannot save the directory: %s",
+		       err[0] ? err : strerror(-ret));
+		return;
+	}
+	a->dirty_since = 0;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct mg_agent *a = container_of(t, struct mg_agent, tick);
+	uint64_t now = wall_ms();
+
+	mg_gossip_tick(&a->gossip, now);
+	if (now / 1000 != a->last_expire) {
+		a->last_expire = now / 1000;
+		mg_directory_expire(&a->dir, now / 1000);
+	}
+	if (now - a->last_announce_check >= 10000) {
+		a->last_announce_check = now;
+		announce(a, false);
+	}
+	if (a->dirty_since && now - a->last_save >= MG_AGENT_SAVE_MS) {
+		a->last_save = now;
+		save_directory(a);
+	}
+}
+
+/* ---- the join server's policy ---- */
+
+static int join_lookup(void *ctx, const uint8_t id[MG_TOKEN_INVITE_ID_LEN],
+		       struct mg_join_invite *out)
+{
+	struct mg_agent *a = ctx;
+	struct mg_invite_record r;
+	char err[512];
+	int ret = mg_state_invite_load(&a->state, id, &r, err, sizeof(err));
+
+	if (ret < 0)
+		return ret == -ENOENT ? -ENOENT : ret;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->secret, r.secret, sizeof(out->secret));
+	out->expiry = r.expiry;
+	out->uses_left = (uint16_t)(r.uses - r.used);
+	memcpy(out->name, r.name, sizeof(out->name));
+	out->n_groups = r.n_groups;
+	memcpy(out->groups, r.groups, sizeof(out->groups));
+	mg_invite_record_wipe(&r);
+	if (wall_s() > out->expiry)
+		return -EKEYEXPIRED;
+	return out->uses_left ? 0 : -EUSERS;
+}
+
+static bool address_taken(void *ctx, const struct mg_prefix *addr)
+{
+	const struct mg_agent *a = ctx;
+
+	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
+		const struct mg_cert *c = &mg_directory_member(&a->dir, i)->cert;
+
+		for (unsigned k = 0; k < c->n_addresses; k++)
+			if (c->addresses[k].family == addr->family &&
+			    !memcmp(c->addresses[k].addr, addr->addr, 16))
+				return true;
+	}
+	return false;
+}
+
+/* Signs a member certificate with our issuer key and publishes it. */
+static int issue_cert(struct mg_agent *a, struct mg_cert *c, const uint8_t wg_key[MG_KEY_LEN],
+		      const uint8_t key[MG_ED25519_PUB_LEN], const char *name,
+		      const struct mg_join_invite *inv)
+{
+	uint8_t item[MG_DIR_ITEM_MAX];
+	uint64_t now = wall_s();
+	int len, ret;
+
+	memset(c, 0, sizeof(*c));
+	c->role = MG_CERT_ROLE_MEMBER;
+	mg_random_bytes(&c->serial, sizeof(c->serial));
+	memcpy(c->mesh_id, a->config.mesh_id, MG_MESH_ID_LEN);
+	c->not_before = now;
+	c->not_after = now + MG_CERT_LIFETIME;
+	memcpy(c->wg_key, wg_key, MG_KEY_LEN);
+	memcpy(c->key, key, MG_ED25519_PUB_LEN);
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	ret = mg_mesh_pick_addresses(&a->config.prefix4, &a->config.prefix6, wg_key,
+				     address_taken, a, &c->addresses[0], &c->addresses[1]);
+	if (ret < 0)
+		return ret;
+	c->n_addresses = 2;
+	if (inv) {
+		c->n_groups = inv->n_groups;
+		memcpy(c->groups, inv->groups, sizeof(c->groups));
+	}
+	ret = mg_cert_sign(c, a->issuer_sk);
+	len = ret < 0 ? ret : mg_dir_cert_item(item, sizeof(item), c);
+	return len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
+}
+
+static bool name_taken(const struct mg_agent *a, const char *name)
+{
+	return mg_directory_name_taken(&a->dir, name);
+}
+
+/* Adds the directory item of the member with key, if it fits. */
+static void add_member_items(struct mg_bootstrap_writer *w, const struct mg_dir_member *m)
+{
+	if (!m)
+		return;
+	if (mg_bootstrap_add(w, m->cert_item->bytes, m->cert_item->len) == 0 && m->announce)
+		(void)mg_bootstrap_add(w, m->announce->bytes, m->announce->len);
+}
+
+static size_t bootstrap_payload(struct mg_agent *a, const struct mg_cert *c, uint8_t *out,
+				size_t cap)
+{
+	struct mg_bootstrap_writer w;
+	const struct mg_dir_member *joiner = mg_directory_find(&a->dir, c->key);
+	uint8_t issuer[MG_DIR_ITEM_MAX];
+	int len = mg_dir_cert_item(issuer, sizeof(issuer), &a->issuer_cert);
+
+	mg_bootstrap_start(&w, out, cap, a->config.mesh_name, &a->config.prefix4,
+			   &a->config.prefix6);
+	if (!joiner || len < 0 || mg_bootstrap_add(&w, joiner->cert_item->bytes,
+						   joiner->cert_item->len) < 0)
+		return 0;
+	(void)mg_bootstrap_add(&w, issuer, (size_t)len);
+	add_member_items(&w, mg_directory_find(&a->dir, a->cert.key));
+	/* Other members, while they fit: the rest comes by gossip. */
+	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
+		const struct mg_dir_member *m = mg_directory_member(&a->dir, i);
+
+		if (!is_self(a, m) && m != joiner)
+			add_member_items(&w, m);
+	}
+	return cap - w.b.left;
+}
+
+static int join_admit(void *ctx, const struct mg_join_request *req, uint8_t *payload, size_t cap,
+		      size_t *len)
+{
+	struct mg_agent *a = ctx;
+	const char *name = req->invite->name[0] ? req->invite->name : req->name;
+	struct mg_cert c;
+	char err[512] = "";
+	int ret;
+
+	if (!name[0] || !mg_mesh_name_valid(name, MG_MESH_NAME_MAX))
+		return MG_JOIN_REFUSED;
+	if (name_taken(a, name) || mg_directory_key_revoked(&a->dir, req->member_key))
+		return MG_JOIN_NAME_TAKEN;
+	ret = mg_state_invite_consume(&a->state, req->invite_id, wall_s(), NULL, err, sizeof(err));
+	if (ret == -EUSERS)
+		return MG_JOIN_USED_UP;
+	if (ret == -EKEYEXPIRED)
+		return MG_JOIN_EXPIRED;
+	if (ret == 0)
+		ret = issue_cert(a, &c, req->wg_key, req->member_key, name, req->invite);
+	if (ret < 0) {
+		mg_log(a->log, MG_LOG_ERROR, "mesh: cannot admit %s: %s", name,
+		       err[0] ? err : mg_mesh_strerror(ret));
+		return MG_JOIN_INTERNAL;
+	}
+	save_directory(a);
+	*len = bootstrap_payload(a, &c, payload, cap);
+	mg_log(a->log, MG_LOG_INFO, "mesh: admitted %s", name);
+	return *len ? MG_JOIN_OK : MG_JOIN_INTERNAL;
+}
+
+/* ---- the control socket ---- */
+
+/* A request's value for key, copied into out[cap]; false when absent. */
+static bool req_value(const char *req, size_t len, const char *key, char *out, size_t cap,
+		      const char **from)
+{
+	size_t klen = strlen(key);
+	const char *p = from && *from ? *from : req, *end = req + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n;
+
+		if (!nl)
+			break;
+		n = (size_t)(nl - p);
+		if (n > klen && !memcmp(p, key, klen) && p[klen] == '=') {
+			if (n - klen - 1 >= cap)
+				return false;
+			memcpy(out, p + klen + 1, n - klen - 1);
+			out[n - klen - 1] = '\0';
+			if (from)
+				*from = nl + 1;
+			return true;
+		}
+		p = nl + 1;
+	}
+	return false;
+}
+
+static void reply(struct mg_uapi_buf *out, int result, const char *msg, const char *payload)
+{
+	(void)mg_uapi_buf_printf(out, "result=%d\nmessage=%s\n\n%s", result, msg,
+				 payload ? payload : "");
+}
+
+static void control_invite(struct mg_agent *a, const char *req, size_t len,
+			   struct mg_uapi_buf *out)
+{
+	struct mg_mesh_invite_params p = { .now = wall_s(), .issuer_only = true };
+	char name[MG_MESH_NAME_MAX + 2], v[32], groups[MG_MESH_GROUPS_MAX][MG_MESH_GROUP_MAX + 2];
+	const char *gp[MG_MESH_GROUPS_MAX], *cursor = NULL;
+	char token[MG_TOKEN_TEXT_MAX + 2], err[512] = "", msg[640] = "";
+	struct mg_token_endpoint extra[1];
+	size_t dropped = 0, n_extra = 0;
+	int ret;
+
+	if (req_value(req, len, "name", name, sizeof(name), NULL))
+		p.name = name;
+	if (req_value(req, len, "expires", v, sizeof(v), NULL))
+		p.expires = strtoull(v, NULL, 10);
+	if (req_value(req, len, "uses", v, sizeof(v), NULL))
+		p.uses = (uint16_t)strtoul(v, NULL, 10);
+	while (p.n_groups < MG_MESH_GROUPS_MAX &&
+	       req_value(req, len, "group", groups[p.n_groups], sizeof(groups[0]), &cursor)) {
+		gp[p.n_groups] = groups[p.n_groups];
+		p.n_groups++;
+	}
+	p.groups = gp;
+	if (a->public_endpoint.sa.sa_family) {
+		struct mg_dir_endpoint d[1];
+
+		if (add_candidate(d, 0, &a->public_endpoint)) {
+			extra[0] = (struct mg_token_endpoint){ .family = d[0].family,
+							       .port = d[0].port };
+			memcpy(extra[0].addr, d[0].addr, 16);
+			n_extra = 1;
+		}
+	}
+	ret = mg_mesh_admin_invite_locked(&a->state, &p, extra, n_extra, token, &dropped, err,
+					  sizeof(err));
+	if (ret < 0) {
+		reply(out, ret == -EINVAL ? 1 : 4, err[0] ? err : strerror(-ret), NULL);
+		return;
+	}
+	if (dropped)
+		snprintf(msg, sizeof(msg),
+			 "%zu endpoint(s) left out of the token: it holds at most %d characters",
+			 dropped, MG_TOKEN_TEXT_MAX);
+	strcat(token, "\n");
+	reply(out, 0, msg, token);
+	mg_secret_wipe(token, sizeof(token));
+	mg_log(a->log, MG_LOG_INFO, "mesh: invitation made%s%s", p.name ? " for " : "",
+	       p.name ? p.name : "");
+}
+
+static void control_publish(struct mg_agent *a, const char *req, size_t len,
+			    struct mg_uapi_buf *out)
+{
+	char text[2 * MG_DIR_ITEM_MAX];
+	uint8_t item[MG_DIR_ITEM_MAX];
+	size_t n = 0;
+	int ret;
+
+	if (!req_value(req, len, "item", text, sizeof(text), NULL) ||
+	    mg_base64url_decode(item, sizeof(item), &n, text, strlen(text)) < 0 || !n) {
+		reply(out, 1, "publish: no item", NULL);
+		return;
+	}
+	ret = mg_gossip_publish(&a->gossip, item, n, wall_ms());
+	if (ret < 0) {
+		reply(out, 2, mg_mesh_strerror(ret), NULL);
+		return;
+	}
+	save_directory(a);
+	reply(out, 0, ret ? "applied and spreading" : "already known", NULL);
+}
+
+static void member_json(struct mg_agent *a, struct mg_json *j, cJSON *arr,
+			const struct mg_dir_member *m)
+{
+	cJSON *o = mg_json_object(j, arr, NULL), *addrs;
+	struct mg_peer *p = member_peer(a, m);
+	char key[MG_KEY_BASE64_LEN + 1], buf[MG_ENDPOINT_STRLEN];
+	struct timespec now;
+	bool direct = false;
+
+	mg_json_string(j, o, "name", m->cert.name);
+	addrs = mg_json_array(j, o, "addresses");
+	for (unsigned i = 0; i < m->cert.n_addresses; i++) {
+		mg_prefix_format(buf, sizeof(buf), &m->cert.addresses[i]);
+		mg_json_string(j, addrs, NULL, buf);
+	}
+	mg_key_to_base64(key, m->cert.wg_key);
+	mg_json_string(j, o, "public_key", key);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (p && p->last_handshake.tv_sec)
+		direct = now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE;
+	mg_json_string(j, o, "path", direct ? "direct" : "none");
+	if (p && p->endpoint.sa.sa_family) {
+		mg_endpoint_format(buf, sizeof(buf), &p->endpoint);
+		mg_json_string(j, o, "endpoint", buf);
+	} else {
+		mg_json_null(j, o, "endpoint");
+	}
+	mg_json_null(j, o, "via");
+	if (p && p->last_handshake.tv_sec)
+		mg_json_number(j, o, "last_handshake_age_s",
+			       (double)(now.tv_sec - p->last_handshake.tv_sec));
+	else
+		mg_json_null(j, o, "last_handshake_age_s");
+	mg_json_number(j, o, "rx_bytes", p ? (double)p->rx_bytes : 0);
+	mg_json_number(j, o, "tx_bytes", p ? (double)p->tx_bytes : 0);
+}
+
+static char *status_json(struct mg_agent *a)
+{
+	struct mg_json j;
+	cJSON *self, *arr;
+	char key[MG_KEY_BASE64_LEN + 1], buf[MG_ENDPOINT_STRLEN], *text;
+
+	if (mg_json_init(&j) < 0)
+		return NULL;
+	mg_json_number(&j, j.root, "schema", 1);
+	self = mg_json_object(&j, j.root, "self");
+	mg_json_string(&j, self, "name", a->cert.name);
+	arr = mg_json_array(&j, self, "addresses");
+	for (unsigned i = 0; i < a->cert.n_addresses; i++) {
+		mg_prefix_format(buf, sizeof(buf), &a->cert.addresses[i]);
+		mg_json_string(&j, arr, NULL, buf);
+	}
+	mg_key_to_base64(key, a->cert.wg_key);
+	mg_json_string(&j, self, "public_key", key);
+	arr = mg_json_array(&j, self, "endpoints");
+	for (size_t i = 0; i < a->announced_len; i++) {
+		struct mg_endpoint ep;
+
+		endpoint_from_dir(&ep, &a->announced[i]);
+		mg_endpoint_format(buf, sizeof(buf), &ep);
+		mg_json_string(&j, arr, NULL, buf);
+	}
+	arr = mg_json_array(&j, j.root, "members");
+	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
+		const struct mg_dir_member *m = mg_directory_member(&a->dir, i);
+
+		if (!is_self(a, m))
+			member_json(a, &j, arr, m);
+	}
+	text = mg_json_format(&j);
+	mg_json_free(&j);
+	return text;
+}
+
+/* The JSON's rows as aligned text lines. */
+static char *status_text(struct mg_agent *a)
+{
+	struct mg_uapi_buf b = { 0 };
+	char addr[MG_PREFIX_STRLEN], ep[MG_ENDPOINT_STRLEN];
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	mg_prefix_format(addr, sizeof(addr), &a->cert.addresses[0]);
+	(void)mg_uapi_buf_printf(&b, "mesh %s, this node %s (%s)\n", a->config.mesh_name,
+				 a->cert.name, addr);
+	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
+		const struct mg_dir_member *m = mg_directory_member(&a->dir, i);
+		struct mg_peer *p = member_peer(a, m);
+		bool direct;
+
+		if (is_self(a, m))
+			continue;
+		direct = p && p->last_handshake.tv_sec &&
+			 now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE;
+		mg_prefix_format(addr, sizeof(addr), &m->cert.addresses[0]);
+		if (p && p->endpoint.sa.sa_family)
+			mg_endpoint_format(ep, sizeof(ep), &p->endpoint);
+		else
+			snprintf(ep, sizeof(ep), "-");
+		(void)mg_uapi_buf_printf(&b, "  %-20s %-18s %-6s %s\n", m->cert.name, addr,
+					 direct ? "direct" : "none", ep);
+	}
+	if (mg_uapi_buf_append(&b, "", 1) < 0) {
+		mg_uapi_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static void control_status(struct mg_agent *a, const char *req, size_t len,
+			   struct mg_uapi_buf *out)
+{
+	char v[4] = "0";
+	char *text;
+
+	(void)req_value(req, len, "json", v, sizeof(v), NULL);
+	text = v[0] == '1' ? status_json(a) : status_text(a);
+	if (!text) {
+		reply(out, 4, "out of memory", NULL);
+		return;
+	}
+	if (v[0] == '1')
+		strcat(text, ""); /* cJSON's output has no newline: the reply adds it */
+	reply(out, 0, "", text);
+	if (v[0] == '1')
+		(void)mg_uapi_buf_append(out, "\n", 1);
+	free(text);
+}
+
+/* A static member for a stock WireGuard client: a key pair it keeps, a
+ * certificate for it, and us as its one peer. */
+static void control_export(struct mg_agent *a, const char *req, size_t len,
+			   struct mg_uapi_buf *out)
+{
+	char name[MG_MESH_NAME_MAX + 2], priv64[MG_KEY_BASE64_LEN + 1], pub64[MG_KEY_BASE64_LEN + 1];
+	char a4[MG_PREFIX_STRLEN], a6[MG_PREFIX_STRLEN], p4[MG_PREFIX_STRLEN], p6[MG_PREFIX_STRLEN];
+	char ep[MG_ENDPOINT_STRLEN] = "";
+	uint8_t priv[MG_KEY_LEN], pub[MG_KEY_LEN], sk[MG_ED25519_SECRET_LEN],
+		pk[MG_ED25519_PUB_LEN];
+	struct mg_uapi_buf conf = { 0 };
+	struct mg_cert c;
+	int ret;
+
+	if (!req_value(req, len, "name", name, sizeof(name), NULL) ||
+	    !mg_mesh_name_valid(name, MG_MESH_NAME_MAX)) {
+		reply(out, 1, "export: a valid NAME is needed", NULL);
+		return;
+	}
+	if (name_taken(a, name)) {
+		reply(out, 2, "the name is taken by another member", NULL);
+		return;
+	}
+	mg_x25519_generate(priv, pub);
+	mg_ed25519_generate(sk, pk); /* never used: a stock client speaks no gossip */
+	mg_secret_wipe(sk, sizeof(sk));
+	ret = issue_cert(a, &c, pub, pk, name, NULL);
+	if (ret < 0) {
+		mg_secret_wipe(priv, sizeof(priv));
+		reply(out, 4, mg_mesh_strerror(ret), NULL);
+		return;
+	}
+	save_directory(a);
+	mg_key_to_base64(priv64, priv);
+	mg_key_to_base64(pub64, a->cert.wg_key);
+	mg_prefix_format(a4, sizeof(a4), &c.addresses[0]);
+	mg_prefix_format(a6, sizeof(a6), &c.addresses[1]);
+	mg_prefix_format(p4, sizeof(p4), &a->config.prefix4);
+	mg_prefix_format(p6, sizeof(p6), &a->config.prefix6);
+	if (a->announced_len) {
+		struct mg_endpoint e;
+
+		endpoint_from_dir(&e, &a->announced[0]);
+		mg_endpoint_format(ep, sizeof(ep), &e);
+	}
+	(void)mg_uapi_buf_printf(&conf,
+				 "# %s: a static member of mesh %s, exported by %s\n"
+				 "[Interface]\nPrivateKey = %s\nAddress = %s, %s\n\n"
+				 "[Peer]\n# %s\nPublicKey = %s\nAllowedIPs = %s, %s\n%s%s%s"
+				 "PersistentKeepalive = %d\n",
+				 name, a->config.mesh_name, a->cert.name, priv64, a4, a6,
+				 a->cert.name, pub64, p4, p6, ep[0] ? "Endpoint = " : "", ep,
+				 ep[0] ? "\n" : "", MG_AGENT_KEEPALIVE);
+	(void)mg_uapi_buf_append(&conf, "", 1);
+	reply(out, conf.data ? 0 : 4, conf.data ? "" : "out of memory", conf.data);
+	mg_uapi_buf_free(&conf);
+	mg_secret_wipe(priv, sizeof(priv));
+	mg_secret_wipe(priv64, sizeof(priv64));
+	mg_log(a->log, MG_LOG_INFO, "mesh: exported static member %s", name);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+	struct mg_agent *a = container_of(t, struct mg_agent, tick);
+
+	if (a->stop)
+		a->stop(a->stop_ctx);
+}
+
+/* Spreads a signed departure, removes the membership from DIR and stops
+ * the node a few gossip rounds later. */
+static void control_leave(struct mg_agent *a, struct mg_uapi_buf *out)
+{
+	static const char *const files[] = { MG_STATE_MESH,	 MG_STATE_DIRECTORY,
+					      MG_STATE_MEMBER_C, MG_STATE_ISSUER_C,
+					      MG_STATE_ISSUER,	 MG_STATE_MEMBER,
+					      MG_STATE_WIREGUARD };
+	struct mg_dir_depart d = { 0 };
+	uint8_t item[MG_DIR_DEPART_LEN];
+	char err[512] = "";
+	int len, ret;
+
+	memcpy(d.mesh_id, a->config.mesh_id, MG_MESH_ID_LEN);
+	memcpy(d.key, a->cert.key, MG_ED25519_PUB_LEN);
+	d.time = wall_s();
+	len = mg_dir_depart_sign(item, sizeof(item), &d, a->member_sk);
+	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
+	for (size_t i = 0; ret >= 0 && i < ARRAY_SIZE(files); i++)
+		ret = mg_state_remove(&a->state, files[i], err, sizeof(err));
+	if (ret < 0) {
+		reply(out, 4, err[0] ? err : mg_mesh_strerror(ret), NULL);
+		return;
+	}
+	a->left = true;
+	uv_timer_start(&a->tick, on_stop_timer, MG_AGENT_LEAVE_MS, 0);
+	reply(out, 0, "left the mesh; the node stops", NULL);
+	mg_log(a->log, MG_LOG_INFO, "mesh: left the mesh");
+}
+
+static int on_control(void *ctx, const char *req, size_t len, struct mg_uapi_buf *out)
+{
+	struct mg_agent *a = ctx;
+	const char *nl = memchr(req, '\n', len);
+	size_t cmd = nl ? (size_t)(nl - req) : 0;
+	size_t n = len;
+
+	/* The request ends at the first empty line (mg_uapi_frame found it). */
+	for (size_t i = 1; i < len; i++)
+		if (req[i] == '\n' && req[i - 1] == '\n') {
+			n = i + 1;
+			break;
+		}
+	if (a->left)
+		reply(out, 4, "this node has left the mesh", NULL);
+	else if (cmd == 6 && !memcmp(req, "invite", 6))
+		control_invite(a, req, n, out);
+	else if (cmd == 7 && !memcmp(req, "publish", 7))
+		control_publish(a, req, n, out);
+	else if (cmd == 6 && !memcmp(req, "status", 6))
+		control_status(a, req, n, out);
+	else if (cmd == 6 && !memcmp(req, "export", 6))
+		control_export(a, req, n, out);
+	else if (cmd == 5 && !memcmp(req, "leave", 5))
+		control_leave(a, out);
+	else
+		reply(out, 1, "unknown request", NULL);
+	return (int)n;
+}
+
+/* ---- life cycle ---- */
+
+static int start_join_server(struct mg_agent *a)
+{
+	struct mg_join_policy policy = { join_lookup, join_admit, a };
+	uint8_t cert[MG_CERT_MAX_LEN];
+	int len;
+
+	if (!a->is_issuer)
+		return 0;
+	len = mg_cert_encode(cert, sizeof(cert), &a->issuer_cert);
+	return len < 0 ? len : mg_join_server_init(&a->join, &policy, a->member_sk, cert,
+						    (size_t)len);
+}
+
+static int start_gossip(struct mg_agent *a)
+{
+	uint8_t item[MG_DIR_ITEM_MAX];
+	int len = mg_dir_cert_item(item, sizeof(item), &a->cert);
+
+	if (len < 0)
+		return len;
+	return mg_gossip_init(&a->gossip, &a->dir, a->member_sk, item, (size_t)len, NULL,
+			      gossip_send, NULL, a, wall_ms());
+}
+
+static int start_control(struct mg_agent *a)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", a->state.dir, MG_AGENT_CONTROL_SOCKET);
+	return mg_uapi_server_start_at(&a->control, a->loop, path, a->log, on_control, a);
+}
+
+int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
+{
+	int ret;
+
+	a->loop = loop;
+	a->engine = e;
+	mg_ratelimiter_init(&a->limiter);
+	mg_device_set_private_key(&e->dev, a->wg_private);
+	mg_device_set_other_handler(&e->dev, on_datagram, a);
+	ret = start_gossip(a);
+	if (ret < 0)
+		return ret;
+	a->gossip_open = true;
+	ret = start_join_server(a);
+	if (ret < 0)
+		return ret;
+	a->join_open = a->is_issuer;
+	a->started = true;
+	for (size_t i = 0; i < mg_directory_count(&a->dir); i++)
+		sync_peer(a, mg_directory_member(&a->dir, i));
+	ret = uv_timer_init(loop, &a->tick);
+	if (ret < 0)
+		return ret;
+	a->timer_open = true;
+	ret = uv_timer_start(&a->tick, on_tick, MG_AGENT_TICK_MS, MG_AGENT_TICK_MS);
+	if (ret == 0)
+		ret = start_control(a);
+	if (ret < 0)
+		return ret;
+	a->control_open = true;
+	announce(a, true);
+	mg_log(a->log, MG_LOG_INFO, "mesh %s: member %s, %zu other member(s)", a->config.mesh_name,
+	       a->cert.name, mg_directory_count(&a->dir) - 1);
+	return 0;
+}
+
+void mg_agent_close(struct mg_agent *a)
+{
+	if (!a->loaded)
+		return;
+	if (a->dirty_since && !a->left)
+		save_directory(a);
+	if (a->engine)
+		mg_device_set_other_handler(&a->engine->dev, NULL, NULL);
+	if (a->control_open)
+		mg_uapi_server_close(&a->control);
+	if (a->timer_open)
+		uv_close((uv_handle_t *)&a->tick, NULL);
+	if (a->join_open)
+		mg_join_server_free(&a->join);
+	if (a->gossip_open)
+		mg_gossip_free(&a->gossip);
+	mg_directory_free(&a->dir);
+	mg_state_close(&a->state);
+	free(a->seen);
+	a->seen = NULL;
+	mg_secret_wipe(a->member_sk, sizeof(a->member_sk));
+	mg_secret_wipe(a->issuer_sk, sizeof(a->issuer_sk));
+	mg_secret_wipe(a->wg_private, sizeof(a->wg_private));
+	a->loaded = a->started = a->timer_open = a->control_open = false;
+	a->gossip_open = a->join_open = false;
+}

@@ -1,0 +1,136 @@
+/* The mesh at work inside a running node: it loads the state directory,
+ * keeps one WireGuard peer per member, speaks the control messages on the
+ * WireGuard port (join exchange as the inviter, gossip), and serves the
+ * local control socket that the commands use while the node runs.
+ *
+ * What it owns, for the node's whole life:
+ *   - DIR's lock (state.h): while a node runs, invite, revoke, export-wg and
+ *     leave go through the control socket, never to the files;
+ *   - the member directory (directory.h), loaded from DIR/directory, saved
+ *     back (atomic write) whenever it changed, at most once a second;
+ *   - the gossip engine (gossip.h) and the join server (join.h);
+ *   - DIR/control.sock (0600 under umask 077).
+ * It never loads the authority key: invitations made through the node are
+ * signed with the issuer key, and revocations are signed by the command
+ * (which reads authority.key itself) and handed over as items.
+ *
+ * Peers. Every live member but this node is a WireGuard peer, marked
+ * managed (a `wg set` on it is refused): its WireGuard key, allowed IPs its
+ * certificate's addresses, persistent keepalive MG_AGENT_KEEPALIVE, and as
+ * endpoint the address its valid control messages last came from, else the
+ * first candidate of its announcement. A member removed from the directory
+ * (revoked, departed, expired) loses its peer at once, with its sessions.
+ *
+ * Announcements. The node announces its candidate endpoints (global
+ * interface addresses with the listen port, the public endpoint discovery
+ * found, the mesh's --endpoint values when numeric) at start and when they
+ * change; the sequence number is the wall clock in milliseconds, so it
+ * grows across restarts without being stored.
+ *
+ * Control socket protocol (UAPI framing: a request ends with an empty
+ * line; one request per connection):
+ *   request   COMMAND "\n" (KEY "=" VALUE "\n")* "\n"
+ *   reply     "result=" N "\n" "message=" LINE "\n" "\n" PAYLOAD
+ * N is an enum mg_mesh_result. Commands:
+ *   invite    name=, expires= (seconds), uses=, group= (repeated) ->
+ *             the token
+ *   publish   item= (hex of a directory item, e.g. a revocation signed by
+ *             the authority) -> applied, saved and spread
+ *   export    name= -> a wg-quick file for a new static member
+ *   status    json=0|1 -> the status text or JSON (schema 1)
+ *   leave     -> a signed departure is spread; the node then stops
+ *
+ * Part 2 adds paths (direct, relay) per member behind the same peer
+ * table; status reports "direct" for a member with a handshake in the last
+ * MG_AGENT_DIRECT_AGE seconds, else "none". */
+#ifndef MG_MESH_AGENT_H
+#define MG_MESH_AGENT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "mesh/directory.h"
+#include "mesh/gossip.h"
+#include "mesh/join.h"
+#include "mesh/state.h"
+#include "tunnel/engine.h"
+#include "tunnel/ratelimiter.h"
+#include "tunnel/uapi_server.h"
+#include "util/log.h"
+
+#define MG_AGENT_CONTROL_SOCKET "control.sock"
+#define MG_AGENT_KEEPALIVE	25  /* seconds, on every member's peer */
+#define MG_AGENT_DIRECT_AGE	180 /* a handshake this recent: path "direct" */
+#define MG_AGENT_TICK_MS	250
+#define MG_AGENT_SAVE_MS	1000
+#define MG_AGENT_LEAVE_MS	3000 /* gossip rounds for a departure, then stop */
+
+struct mg_agent_member_ep {
+	uint8_t key[MG_ED25519_PUB_LEN];
+	struct mg_endpoint ep;
+};
+
+struct mg_agent {
+	uv_loop_t *loop;
+	struct mg_engine *engine;
+	const struct mg_log *log;
+	struct mg_state state;
+	struct mg_mesh_config config;
+	struct mg_cert cert, issuer_cert;
+	uint8_t member_sk[MG_ED25519_SECRET_LEN];
+	uint8_t issuer_sk[MG_ED25519_SECRET_LEN];
+	uint8_t wg_private[MG_KEY_LEN];
+	bool is_issuer;
+
+	struct mg_directory dir;
+	struct mg_gossip gossip;
+	struct mg_join_server join;
+	struct mg_ratelimiter limiter;
+
+	/* Where each member's control messages last came from. */
+	struct mg_agent_member_ep *seen;
+	size_t seen_len, seen_cap;
+
+	uv_timer_t tick;
+	struct mg_uapi_server control;
+	uint64_t dirty_since; /* 0: the directory file is up to date */
+	uint64_t last_save;
+	struct mg_dir_endpoint announced[MG_DIR_ENDPOINTS_MAX];
+	size_t announced_len;
+	struct mg_endpoint public_endpoint;
+	uint64_t last_expire, last_announce_check;
+	/* While a gossip datagram is handled: its claimed sender and source,
+	 * where replies to that sender go. */
+	const struct mg_endpoint *replying_to;
+	uint8_t replying_key[MG_ED25519_PUB_LEN];
+	void (*stop)(void *ctx); /* asks the node to stop (after leave) */
+	void *stop_ctx;
+	bool loaded, started, timer_open, control_open, gossip_open, join_open;
+	bool stopping, left;
+};
+
+/* Opens and locks dir and loads the mesh (config, keys, certificate,
+ * directory). -ENOENT (no mesh in dir), -EWOULDBLOCK (another node runs
+ * it), or a state error; err says which, with the path. */
+int mg_agent_load(struct mg_agent *a, const char *dir, const struct mg_log *log, char *err,
+		  size_t errlen) __attribute__((warn_unused_result));
+/* "mg-" and the mesh name, characters outside [a-z0-9-] as '-', cut to 15. */
+void mg_agent_ifname(char out[IFNAMSIZ], const char *mesh_name);
+/* The addresses (with host prefix lengths) and routes (the mesh prefixes)
+ * the interface needs, as text, for mg_node_configure_interface. */
+void mg_agent_interface(const struct mg_agent *a, char addrs[2][64], size_t *n_addrs,
+			char routes[2][64], size_t *n_routes);
+/* Takes over the engine's non-WireGuard datagrams (call before the STUN
+ * port attaches, which passes on what is not STUN), sets the private key,
+ * adds the members' peers, and starts the timer, gossip and the control
+ * socket. 0 or -errno. */
+int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e);
+/* Our public endpoint changed (discovery): announce it. */
+void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep);
+/* Saves what is unsaved, closes the handles (run the loop afterwards),
+ * releases the lock, and wipes the keys. Safe to call twice. */
+void mg_agent_close(struct mg_agent *a);
+
+#endif

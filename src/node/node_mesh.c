@@ -1,0 +1,93 @@
+/* A node that runs a mesh (struct mg_node_config.mesh): the agent of
+ * src/mesh loads the state directory before the TUN opens (it names the
+ * interface and the port), takes the engine's control messages at start,
+ * and gets the interface its overlay addresses and the mesh's routes. */
+#include "node/node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mesh/state.h"
+
+static void on_leave_done(void *ctx)
+{
+	struct mg_node *n = ctx;
+
+	mg_node_report_stopped(n);
+}
+
+int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c)
+{
+	const char *dir = c->state_dir ? c->state_dir : MG_STATE_DIR_DEFAULT;
+	char err[512] = "";
+	int ret;
+
+	n->mesh = calloc(1, sizeof(*n->mesh));
+	if (!n->mesh)
+		return -ENOMEM;
+	ret = mg_agent_load(n->mesh, dir, &n->log, err, sizeof(err));
+	if (ret < 0) {
+		mg_log(&n->log, MG_LOG_ERROR, "mesh: %s%s", err[0] ? err : strerror(-ret),
+		       ret == -EWOULDBLOCK ? " (another meshguard runs this mesh)" : "");
+		free(n->mesh);
+		n->mesh = NULL;
+		return ret;
+	}
+	n->mesh->stop = on_leave_done;
+	n->mesh->stop_ctx = n;
+	if (!n->ifname[0])
+		mg_agent_ifname(n->ifname, n->mesh->config.mesh_name);
+	if (!n->config.listen_port)
+		n->config.listen_port = n->mesh->config.listen_port;
+	return 0;
+}
+
+static int configure(struct mg_node *n)
+{
+	struct mg_interface_config ic = MG_INTERFACE_CONFIG_INIT;
+	char addrs[2][64], routes[2][64];
+	const char *ap[2], *rp[2];
+	size_t na, nr;
+
+	mg_agent_interface(n->mesh, addrs, &na, routes, &nr);
+	for (size_t i = 0; i < na; i++)
+		ap[i] = addrs[i];
+	for (size_t i = 0; i < nr; i++)
+		rp[i] = routes[i];
+	ic.addresses = ap;
+	ic.addresses_len = na;
+	ic.routes = rp;
+	ic.routes_len = nr;
+	return mg_node_configure_interface(n, &ic);
+}
+
+int mg_node_mesh_start(struct mg_node *n)
+{
+	int ret = mg_agent_start(n->mesh, n->loop, &n->engine);
+
+	if (ret < 0) {
+		mg_log(&n->log, MG_LOG_ERROR, "mesh: cannot start: %s", strerror(-ret));
+		return ret;
+	}
+	if (n->config.packet_io == MG_PACKET_IO_CALLER)
+		return 0;
+	ret = configure(n);
+	if (ret < 0)
+		mg_log(&n->log, MG_LOG_ERROR, "mesh: cannot configure %s: %s", n->ifname,
+		       strerror(-ret));
+	return ret;
+}
+
+void mg_node_mesh_close(struct mg_node *n)
+{
+	if (!n->mesh)
+		return;
+	mg_agent_close(n->mesh);
+}
+
+void mg_node_mesh_free(struct mg_node *n)
+{
+	free(n->mesh);
+	n->mesh = NULL;
+}
