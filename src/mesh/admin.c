@@ -475,7 +475,7 @@ static int parse_prefix_param(struct mg_prefix *p, const char *s, int family, in
 	return 0;
 }
 
-static int node_name(char *out, const char *given, char *err, size_t errlen)
+int mg_mesh_node_name(char *out, const char *given, char *err, size_t errlen)
 {
 	char host[256] = "";
 
@@ -564,7 +564,7 @@ static int init_config(struct mg_mesh_config *c, const struct mg_mesh_init_param
 	}
 	snprintf(c->mesh_name, sizeof(c->mesh_name), "%s", mesh_name);
 	c->listen_port = p->listen_port ? p->listen_port : MG_MESH_LISTEN_PORT;
-	ret = node_name(c->name, p->node, err, errlen);
+	ret = mg_mesh_node_name(c->name, p->node, err, errlen);
 	if (ret == 0)
 		ret = init_endpoints(c, p, err, errlen);
 	if (ret == 0)
@@ -728,13 +728,14 @@ static int invite_record(struct mg_invite_record *r, const struct mg_mesh_invite
 /* The key that signs invitations here: the authority's when DIR holds it,
  * else the issuer's (whose certificate the join exchange hands over, so it
  * must be here too and be for that key). */
-static int signing_key(struct mg_state *st, const struct mg_mesh_config *c,
+static int signing_key(struct mg_state *st, const struct mg_mesh_config *c, bool issuer_only,
 		       uint8_t sk[MG_ED25519_SECRET_LEN], char *err, size_t errlen)
 {
 	struct mg_cert issuer;
 	int ret;
 
-	ret = mg_state_ed25519_load(st, MG_STATE_AUTHORITY, sk, err, errlen);
+	/* A daemon never loads the authority key (mesh.h). */
+	ret = issuer_only ? -ENOENT : mg_state_ed25519_load(st, MG_STATE_AUTHORITY, sk, err, errlen);
 	if (ret == 0 && !mg_equal(sk + MG_ED25519_SEED_LEN, c->authority, MG_ED25519_PUB_LEN)) {
 		say(err, errlen, "'%s/%s' is not the key of this mesh's authority", st->dir,
 		    MG_STATE_AUTHORITY);
@@ -779,7 +780,7 @@ static void fill_token(struct mg_token *t, const struct mg_mesh_config *c,
 
 /* Everything invite needs from DIR; the secret keys end in sk and are
  * wiped by the caller. */
-static int invite_inputs(struct mg_state *st, struct mg_mesh_config *c,
+static int invite_inputs(struct mg_state *st, struct mg_mesh_config *c, bool issuer_only,
 			 uint8_t sk[MG_ED25519_SECRET_LEN], uint8_t member_pk[32], char *err,
 			 size_t errlen)
 {
@@ -792,7 +793,7 @@ static int invite_inputs(struct mg_state *st, struct mg_mesh_config *c,
 	}
 	ret = mg_state_config_load(st, c, err, errlen);
 	if (ret == 0)
-		ret = signing_key(st, c, sk, err, errlen);
+		ret = signing_key(st, c, issuer_only, sk, err, errlen);
 	if (ret == 0)
 		ret = mg_state_ed25519_load(st, MG_STATE_MEMBER, member_sk, err, errlen);
 	if (ret == 0)
@@ -841,7 +842,7 @@ int mg_mesh_admin_invite_locked(struct mg_state *st, const struct mg_mesh_invite
 	memset(&t, 0, sizeof(t));
 	ret = invite_record(&r, p, err, errlen);
 	if (ret == 0)
-		ret = invite_inputs(st, &c, sk, member_pk, err, errlen);
+		ret = invite_inputs(st, &c, p->issuer_only, sk, member_pk, err, errlen);
 	if (ret < 0)
 		goto out;
 	fill_token(&t, &c, &r, member_pk);

@@ -55,6 +55,11 @@ struct mg_mesh_init_params {
 	uint64_t now; /* Unix seconds: certificates start here */
 };
 
+/* A node's name into out[MG_MESH_NAME_MAX + 1]: given, or the host name up
+ * to its first dot. -EINVAL (with a message) when it is not a valid name. */
+int mg_mesh_node_name(char *out, const char *given, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* -EEXIST when DIR already holds a mesh.json (which stays untouched);
  * -EINVAL for a bad parameter; -EWOULDBLOCK when DIR is locked; state
  * errors. */
@@ -102,6 +107,7 @@ struct mg_mesh_invite_params {
 	const char *const *groups; /* at most MG_MESH_GROUPS_MAX */
 	size_t n_groups;
 	uint64_t now;
+	bool issuer_only; /* sign with the issuer key even where the authority's is */
 };
 
 /* Makes an invitation in an open, locked state (the daemon's): the record,

@@ -728,7 +728,7 @@ static void control_invite(struct mg_agent *a, const char *req, size_t len,
 			 dropped, MG_TOKEN_TEXT_MAX);
 	strcat(token, "\n");
 	reply(out, 0, msg, token);
-	mg_secret_wipe(token, sizeof(token));
+	mg_wipe(token, sizeof(token));
 	mg_log(a->log, MG_LOG_INFO, "mesh: invitation made%s%s", p.name ? " for " : "",
 	       p.name ? p.name : "");
 }
@@ -910,10 +910,10 @@ static void control_export(struct mg_agent *a, const char *req, size_t len,
 	}
 	mg_x25519_generate(priv, pub);
 	mg_ed25519_generate(sk, pk); /* never used: a stock client speaks no gossip */
-	mg_secret_wipe(sk, sizeof(sk));
+	mg_wipe(sk, sizeof(sk));
 	ret = issue_cert(a, &c, pub, pk, name, NULL);
 	if (ret < 0) {
-		mg_secret_wipe(priv, sizeof(priv));
+		mg_wipe(priv, sizeof(priv));
 		reply(out, 4, mg_mesh_strerror(ret), NULL);
 		return;
 	}
@@ -941,8 +941,8 @@ static void control_export(struct mg_agent *a, const char *req, size_t len,
 	(void)mg_uapi_buf_append(&conf, "", 1);
 	reply(out, conf.data ? 0 : 4, conf.data ? "" : "out of memory", conf.data);
 	mg_uapi_buf_free(&conf);
-	mg_secret_wipe(priv, sizeof(priv));
-	mg_secret_wipe(priv64, sizeof(priv64));
+	mg_wipe(priv, sizeof(priv));
+	mg_wipe(priv64, sizeof(priv64));
 	mg_log(a->log, MG_LOG_INFO, "mesh: exported static member %s", name);
 }
 
@@ -1104,9 +1104,9 @@ void mg_agent_close(struct mg_agent *a)
 	mg_state_close(&a->state);
 	free(a->seen);
 	a->seen = NULL;
-	mg_secret_wipe(a->member_sk, sizeof(a->member_sk));
-	mg_secret_wipe(a->issuer_sk, sizeof(a->issuer_sk));
-	mg_secret_wipe(a->wg_private, sizeof(a->wg_private));
+	mg_wipe(a->member_sk, sizeof(a->member_sk));
+	mg_wipe(a->issuer_sk, sizeof(a->issuer_sk));
+	mg_wipe(a->wg_private, sizeof(a->wg_private));
 	a->loaded = a->started = a->timer_open = a->control_open = false;
 	a->gossip_open = a->join_open = false;
 }

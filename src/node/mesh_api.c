@@ -19,7 +19,11 @@
 
 #include "mesh/admin.h"
 #include "mesh/agent.h"
+#include "mesh/directory.h"
+#include "mesh/joiner.h"
 #include "mesh/state.h"
+#include "tunnel/uapi.h"
+#include "util/json.h"
 
 #define CONTROL_TIMEOUT_MS 15000
 #define CONTROL_REPLY_MAX  (1 << 20)
@@ -297,4 +301,308 @@ enum mg_mesh_result mg_mesh_ifname(const char *dir, char out[16], char *msg, siz
 		return mg_mesh_state_result(ret, err, msg, msglen);
 	mg_agent_ifname(out, c.mesh_name);
 	return MG_MESH_OK;
+}
+
+/* ---- join ---- */
+
+enum mg_mesh_result mg_mesh_join(const char *dir, const char *token,
+				 const struct mg_mesh_join_config *c, char *msg, size_t msglen)
+{
+	struct mg_joiner_params p = { .dir = dir, .token = token, .now = mg_mesh_wall_now() };
+
+	if (!dir || !token || (c && c->size < sizeof(*c)))
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "a token is needed");
+	if (c) {
+		p.name = c->name;
+		p.listen_port = c->listen_port;
+		p.timeout_ms = c->timeout_ms;
+	}
+	return mg_joiner_run(&p, msg, msglen);
+}
+
+/* ---- reading the directory offline ---- */
+
+struct offline {
+	struct mg_state st;
+	struct mg_mesh_config config;
+	struct mg_directory dir;
+	bool st_open, dir_open;
+};
+
+static void offline_close(struct offline *o)
+{
+	if (o->dir_open)
+		mg_directory_free(&o->dir);
+	if (o->st_open)
+		mg_state_close(&o->st);
+}
+
+/* Opens dir (locked when lock: the caller will write) and loads the mesh
+ * and its directory. */
+static enum mg_mesh_result offline_open(struct offline *o, const char *dir, bool lock, char *msg,
+					size_t msglen)
+{
+	char err[512] = "";
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	ret = mg_state_open(&o->st, dir, lock ? MG_STATE_LOCK : 0, err, sizeof(err));
+	if (ret < 0)
+		return mg_mesh_state_result(ret, err, msg, msglen);
+	o->st_open = true;
+	ret = mg_state_config_load(&o->st, &o->config, err, sizeof(err));
+	if (ret == -ENOENT)
+		snprintf(err, sizeof(err), "%s holds no mesh", dir);
+	if (ret == 0)
+		ret = mg_directory_init(&o->dir, o->config.mesh_id, o->config.authority, NULL, NULL);
+	if (ret == 0) {
+		o->dir_open = true;
+		blob = malloc(MG_STATE_FILE_MAX);
+		ret = blob ? mg_state_read(&o->st, MG_STATE_DIRECTORY, blob, MG_STATE_FILE_MAX,
+					   &len, err, sizeof(err))
+			   : -ENOMEM;
+		if (ret == 0 && mg_directory_load(&o->dir, blob, len, mg_mesh_wall_now()) < 0) {
+			snprintf(err, sizeof(err), "%s/%s is corrupt", dir, MG_STATE_DIRECTORY);
+			ret = -EINVAL;
+		}
+		if (ret == -ENOENT)
+			ret = 0;
+		free(blob);
+	}
+	if (ret == 0)
+		return MG_MESH_OK;
+	offline_close(o);
+	return mg_mesh_state_result(ret, err, msg, msglen);
+}
+
+/* ---- members ---- */
+
+static void member_line(struct mg_uapi_buf *b, const struct mg_dir_member *m)
+{
+	char addrs[2][MG_PREFIX_STRLEN] = { "-", "-" }, key[MG_KEY_BASE64_LEN + 1];
+
+	for (unsigned i = 0; i < m->cert.n_addresses && i < 2; i++)
+		mg_prefix_format(addrs[i], sizeof(addrs[i]), &m->cert.addresses[i]);
+	mg_key_to_base64(key, m->cert.wg_key);
+	(void)mg_uapi_buf_printf(b, "%-20s %-18s %-28s %s\n", m->cert.name, addrs[0], addrs[1],
+				 key);
+}
+
+static void member_object(struct mg_json *j, cJSON *arr, const struct mg_dir_member *m)
+{
+	struct mg_dir_endpoint eps[MG_DIR_ENDPOINTS_MAX];
+	char buf[MG_ENDPOINT_STRLEN], key[MG_KEY_BASE64_LEN + 1];
+	cJSON *o = mg_json_object(j, arr, NULL), *a;
+	size_t n = mg_directory_endpoints(m, eps);
+
+	mg_json_string(j, o, "name", m->cert.name);
+	a = mg_json_array(j, o, "addresses");
+	for (unsigned i = 0; i < m->cert.n_addresses; i++) {
+		mg_prefix_format(buf, sizeof(buf), &m->cert.addresses[i]);
+		mg_json_string(j, a, NULL, buf);
+	}
+	mg_key_to_base64(key, m->cert.wg_key);
+	mg_json_string(j, o, "public_key", key);
+	a = mg_json_array(j, o, "groups");
+	for (unsigned i = 0; i < m->cert.n_groups; i++)
+		mg_json_string(j, a, NULL, m->cert.groups[i]);
+	mg_json_number(j, o, "expires", (double)m->cert.not_after);
+	a = mg_json_array(j, o, "endpoints");
+	for (size_t i = 0; i < n; i++) {
+		struct mg_prefix p = { .family = eps[i].family, .cidr = 0 };
+
+		memcpy(p.addr, eps[i].addr, sizeof(p.addr));
+		mg_prefix_format(buf, sizeof(buf), &p);
+		buf[strcspn(buf, "/")] = '\0';
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ":%u", eps[i].port);
+		mg_json_string(j, a, NULL, buf);
+	}
+}
+
+enum mg_mesh_result mg_mesh_members(const char *dir, bool json, char **out, char *msg,
+				    size_t msglen)
+{
+	struct mg_uapi_buf b = { 0 };
+	struct mg_json j;
+	struct offline o;
+	cJSON *arr;
+	enum mg_mesh_result r = offline_open(&o, dir, false, msg, msglen);
+
+	if (r != MG_MESH_OK)
+		return r;
+	*out = NULL;
+	if (json && mg_json_init(&j) == 0) {
+		mg_json_number(&j, j.root, "schema", 1);
+		mg_json_string(&j, j.root, "mesh", o.config.mesh_name);
+		arr = mg_json_array(&j, j.root, "members");
+		for (size_t i = 0; i < mg_directory_count(&o.dir); i++)
+			member_object(&j, arr, mg_directory_member(&o.dir, i));
+		*out = mg_json_format(&j);
+		mg_json_free(&j);
+		if (*out) {
+			char *nl = realloc(*out, strlen(*out) + 2);
+
+			if (nl)
+				strcat(nl, "\n");
+			*out = nl;
+		}
+	} else if (!json) {
+		(void)mg_uapi_buf_printf(&b, "mesh %s: %zu member(s)\n", o.config.mesh_name,
+					 mg_directory_count(&o.dir));
+		for (size_t i = 0; i < mg_directory_count(&o.dir); i++)
+			member_line(&b, mg_directory_member(&o.dir, i));
+		if (mg_uapi_buf_append(&b, "", 1) == 0)
+			*out = b.data;
+		else
+			mg_uapi_buf_free(&b);
+	}
+	offline_close(&o);
+	if (!*out)
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "out of memory");
+	return MG_MESH_OK;
+}
+
+/* ---- through the running node ---- */
+
+/* A request the running node must answer: its payload copied to *out. */
+static enum mg_mesh_result node_request(const char *dir, const char *req, char **out, char *msg,
+					size_t msglen)
+{
+	char *reply = NULL, *payload = NULL;
+	int ret = mg_mesh_control(dir, req, &reply, &payload, msg, msglen);
+
+	if (ret == -ENOENT)
+		return mg_mesh_say(msg, msglen, MG_MESH_UNREACHABLE,
+				   "no node runs the mesh in %s (start it with `meshguard up "
+				   "--state %s`)",
+				   dir, dir);
+	if (ret == MG_MESH_OK && out) {
+		*out = strdup(payload);
+		if (!*out)
+			ret = mg_mesh_say(msg, msglen, MG_MESH_STATE, "out of memory");
+	}
+	if (reply)
+		mg_secret_wipe(reply, strlen(reply));
+	free(reply);
+	return (enum mg_mesh_result)ret;
+}
+
+enum mg_mesh_result mg_mesh_status(const char *dir, bool json, char **out, char *msg,
+				   size_t msglen)
+{
+	if (!mg_mesh_present(dir))
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s holds no mesh", dir);
+	return node_request(dir, json ? "status\njson=1\n\n" : "status\njson=0\n\n", out, msg,
+			    msglen);
+}
+
+enum mg_mesh_result mg_mesh_export_wg(const char *dir, const char *name, char **conf, char *msg,
+				      size_t msglen)
+{
+	char req[128];
+
+	if (!name || !mg_mesh_name_valid(name, MG_MESH_NAME_MAX))
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE,
+				   "bad name: expected 1-63 of A-Z a-z 0-9 . _ -");
+	snprintf(req, sizeof(req), "export\nname=%s\n\n", name);
+	return node_request(dir, req, conf, msg, msglen);
+}
+
+enum mg_mesh_result mg_mesh_leave(const char *dir, char *msg, size_t msglen)
+{
+	enum mg_mesh_result r = node_request(dir, "leave\n\n", NULL, msg, msglen);
+
+	if (r == MG_MESH_UNREACHABLE && mg_mesh_present(dir))
+		return mg_mesh_say(msg, msglen, MG_MESH_UNREACHABLE,
+				   "leave needs the node running (`meshguard up --state %s`), so "
+				   "that the members hear of it",
+				   dir);
+	return r;
+}
+
+/* ---- revoke ---- */
+
+static int sign_revocation(struct offline *o, const struct mg_dir_member *m, uint8_t *item,
+			   size_t cap, char *err, size_t errlen)
+{
+	uint8_t sk[MG_ED25519_SECRET_LEN];
+	struct mg_dir_revoke r = { 0 };
+	int ret = mg_state_ed25519_load(&o->st, MG_STATE_AUTHORITY, sk, err, errlen);
+
+	if (ret == -ENOENT)
+		snprintf(err, errlen,
+			 "%s holds no authority key: revoke runs on the host that made the mesh",
+			 o->st.dir);
+	if (ret < 0)
+		return ret;
+	memcpy(r.mesh_id, o->config.mesh_id, MG_MESH_ID_LEN);
+	memcpy(r.key, m->cert.key, MG_ED25519_PUB_LEN);
+	memcpy(r.wg_key, m->cert.wg_key, MG_KEY_LEN);
+	memcpy(r.cert_signer_id, m->cert.signer_id, MG_MESH_KEY_ID_LEN);
+	r.cert_serial = m->cert.serial;
+	r.time = mg_mesh_wall_now();
+	ret = mg_dir_revoke_sign(item, cap, &r, sk);
+	mg_wipe(sk, sizeof(sk));
+	return ret;
+}
+
+/* No node runs: the revocation goes into DIR's directory, and spreads when
+ * the node next runs. */
+static enum mg_mesh_result revoke_offline(const char *dir, const uint8_t *item, size_t len,
+					  char *msg, size_t msglen)
+{
+	struct offline o;
+	char err[512] = "";
+	enum mg_mesh_result r = offline_open(&o, dir, true, msg, msglen);
+	uint8_t *blob = NULL;
+	size_t blen;
+	int ret;
+
+	if (r != MG_MESH_OK)
+		return r;
+	ret = mg_directory_add(&o.dir, item, len, mg_mesh_wall_now(), NULL);
+	blen = mg_directory_encoded_len(&o.dir);
+	blob = ret >= 0 ? malloc(blen) : NULL;
+	if (blob && mg_directory_encode(&o.dir, blob, blen) >= 0)
+		ret = mg_state_write(&o.st, MG_STATE_DIRECTORY, blob, blen, err, sizeof(err));
+	else if (ret >= 0)
+		ret = -ENOMEM;
+	free(blob);
+	offline_close(&o);
+	if (ret < 0)
+		return mg_mesh_state_result(ret, err, msg, msglen);
+	return MG_MESH_OK;
+}
+
+enum mg_mesh_result mg_mesh_revoke(const char *dir, const char *name, char *msg, size_t msglen)
+{
+	uint8_t item[MG_DIR_REVOKE_LEN];
+	char text[2 * MG_DIR_REVOKE_LEN + 8], req[2 * MG_DIR_REVOKE_LEN + 32], err[512] = "";
+	const struct mg_dir_member *m;
+	struct offline o;
+	enum mg_mesh_result r;
+	int len;
+
+	if (!name || !mg_mesh_name_valid(name, MG_MESH_NAME_MAX))
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "bad name");
+	r = offline_open(&o, dir, false, msg, msglen);
+	if (r != MG_MESH_OK)
+		return r;
+	m = mg_directory_find_name(&o.dir, name);
+	len = m ? sign_revocation(&o, m, item, sizeof(item), err, sizeof(err)) : -ENOENT;
+	offline_close(&o);
+	if (!m)
+		return mg_mesh_say(msg, msglen, MG_MESH_REFUSED, "no member named \"%s\"", name);
+	if (len < 0)
+		return mg_mesh_state_result(len, err, msg, msglen);
+	mg_base64url_encode(text, item, (size_t)len);
+	snprintf(req, sizeof(req), "publish\nitem=%s\n\n", text);
+	r = node_request(dir, req, NULL, msg, msglen);
+	if (r == MG_MESH_UNREACHABLE && mg_mesh_present(dir))
+		r = revoke_offline(dir, item, (size_t)len, msg, msglen);
+	if (r == MG_MESH_OK)
+		mg_mesh_say(msg, msglen, MG_MESH_OK, "%s revoked", name);
+	return r;
 }
