@@ -15,8 +15,8 @@
  * An issuer certificate is accepted after mg_cert_verify_issuer; a member
  * certificate after mg_cert_verify against the authority or an issuer
  * certificate already in the directory whose key has the signer id (an
- * unknown issuer is -MG_MESH_ESIGNATURE: gossip sends issuers first, and
- * anti-entropy brings the rest later). Refused, besides: either key or the
+ * unknown issuer is -ENOENT: gossip sends issuers first, and anti-entropy
+ * brings the rest later). Refused, besides: either key or the
  * (signer id, serial) revoked or departed (-MG_MESH_EREVOKED). For a key
  * already known, the certificate with the later not_before wins (then the
  * later not_after, then the greater id); the other is "already known".
@@ -33,8 +33,9 @@
  *    97    8  time of revocation, Unix seconds, < MG_MESH_TIME_MAX
  *   105    8  signer key id: the authority's, or an issuer's
  *   113   64  Ed25519 signature over "mg-revoke-v1" || bytes 0..112
- * The authority may revoke anything; an issuer (known and valid at now) may
- * revoke member keys only, not an issuer's. A revocation is never undone:
+ * The authority may revoke anything; an issuer (known and valid at now)
+ * only what it certified: the revoked certificate's signer id must be its
+ * own (it is trusted for the keys it names, as for those it certifies). A revocation is never undone:
  * both keys are refused forever after, under any certificate, and the
  * member's name becomes free. Revoking an issuer drops the issuer and every
  * member it certified (they must come back under another signer).
@@ -96,7 +97,8 @@
  *             tombstones, member certificates, announcements
  * mg_directory_load refuses the whole blob when its framing is bad or any
  * item is malformed, for another mesh or badly signed; items that have
- * since expired are skipped.
+ * since expired, lost their signer or member, or are not valid yet (the
+ * clock went back) are skipped.
  *
  * Changes are reported through the callback given at init, synchronously,
  * from inside add and expire: the lead adds and removes WireGuard peers from
@@ -219,6 +221,7 @@ struct mg_directory {
 	/* Sorted indexes (binary search; insertion moves pointers). */
 	struct mg_dir_index items;	  /* every stored item, by id */
 	struct mg_dir_index members;	  /* struct mg_dir_member, by member key */
+	struct mg_dir_index members_wg;	  /* the same, by WireGuard key */
 	struct mg_dir_index issuers;	  /* struct mg_dir_member (role issuer), by key */
 	struct mg_dir_index tombs;	  /* tombstones, by Ed25519 key */
 	struct mg_dir_index tombs_wg;	  /* the same, by WireGuard key (none: absent) */
@@ -239,8 +242,8 @@ int mg_directory_copy(struct mg_directory *dst, const struct mg_directory *src);
 
 /* Verifies item at now (Unix seconds) and applies it: 1 new information, 0
  * already known or older than what is known, or a negative error:
- * MG_MESH_E* as above, -ENOENT (announce or depart of a member not in the
- * directory), -ENOSPC (a bound), -ENOMEM. change may be NULL; on 1 it says
+ * MG_MESH_E* as above, -ENOENT (the signer, or the member an announcement
+ * or departure names, is not in the directory), -ENOSPC (a bound), -ENOMEM. change may be NULL; on 1 it says
  * what was stored. */
 int mg_directory_add(struct mg_directory *d, const uint8_t *item, size_t len, uint64_t now,
 		     struct mg_dir_change *change) __attribute__((warn_unused_result));
