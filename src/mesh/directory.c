@@ -1036,7 +1036,7 @@ static const uint8_t blob_magic[4] = { 'm', 'g', 'd', '1' };
 
 size_t mg_directory_encoded_len(const struct mg_directory *d)
 {
-	size_t n = MG_DIR_BLOB_HEADER;
+	size_t n = MG_DIR_BLOB_HEADER + MG_DIR_BLOB_TRAILER;
 
 	for (size_t i = 0; i < d->items.n; i++)
 		n += 2 + ((const struct mg_dir_item *)d->items.v[i])->len;
@@ -1046,6 +1046,7 @@ size_t mg_directory_encoded_len(const struct mg_directory *d)
 int mg_directory_encode(const struct mg_directory *d, uint8_t *out, size_t outlen)
 {
 	struct mg_mesh_buf b = writer(out, outlen);
+	uint8_t sum[MG_DIR_BLOB_TRAILER] = { 0 };
 
 	mg_mesh_put(&b, blob_magic, sizeof(blob_magic));
 	mg_mesh_put(&b, d->mesh_id, MG_MESH_ID_LEN);
@@ -1062,6 +1063,9 @@ int mg_directory_encode(const struct mg_directory *d, uint8_t *out, size_t outle
 			mg_mesh_put(&b, it->bytes, it->len);
 		}
 	}
+	if (!b.bad)
+		mg_blake2s(sum, sizeof(sum), out, (size_t)(b.p - out), NULL, 0);
+	mg_mesh_put(&b, sum, sizeof(sum));
 	return finish_body(&b, out);
 }
 
@@ -1095,11 +1099,18 @@ static int load_items(struct mg_directory *d, struct mg_mesh_buf *b, uint32_t co
 
 int mg_directory_load(struct mg_directory *d, const uint8_t *blob, size_t len, uint64_t now)
 {
-	struct mg_mesh_buf b = reader(blob, len);
+	struct mg_mesh_buf b =
+		reader(blob, len < MG_DIR_BLOB_TRAILER ? 0 : len - MG_DIR_BLOB_TRAILER);
+	uint8_t sum[MG_DIR_BLOB_TRAILER];
 	uint8_t magic[4], mesh_id[MG_MESH_ID_LEN], auth[MG_ED25519_PUB_LEN];
 	uint32_t count;
 	int err;
 
+	if (len < MG_DIR_BLOB_HEADER + MG_DIR_BLOB_TRAILER)
+		return -MG_MESH_EMALFORMED;
+	mg_blake2s(sum, sizeof(sum), blob, len - sizeof(sum), NULL, 0);
+	if (memcmp(sum, blob + len - sizeof(sum), sizeof(sum)) != 0)
+		return -MG_MESH_EMALFORMED;
 	mg_mesh_get(&b, magic, sizeof(magic));
 	mg_mesh_get(&b, mesh_id, sizeof(mesh_id));
 	mg_mesh_get(&b, auth, sizeof(auth));

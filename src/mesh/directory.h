@@ -95,6 +95,9 @@
  *    52    4  item count
  *    56   ..  items, each: length (2), item; issuers first, then
  *             tombstones, member certificates, announcements
+ *    ..   32  BLAKE2s-256 of every byte before it: a flipped bit that would
+ *             only make an item look unsigned-yet (a changed signer id is
+ *             "signer unknown", which load must skip) is caught here
  * mg_directory_load refuses the whole blob when its framing is bad or any
  * item is malformed, for another mesh or badly signed; items that have
  * since expired, lost their signer or member, or are not valid yet (the
@@ -135,6 +138,7 @@ enum mg_dir_kind {
 #define MG_DIR_ISSUERS_MAX   64
 #define MG_DIR_TOMBS_MAX     8192
 #define MG_DIR_BLOB_HEADER   56
+#define MG_DIR_BLOB_TRAILER  32
 
 /* Anti-entropy buckets: an item's bucket is its id's first byte >> 1. */
 #define MG_DIR_BUCKETS 128

@@ -37,20 +37,15 @@ void mg_gossip_config_default(struct mg_gossip_config *c)
 	c->intro_rounds = 30;
 }
 
-static void fill_defaults(struct mg_gossip_config *c)
+/* Clamps what would stop the engine or overflow its arrays. */
+static void clamp(struct mg_gossip_config *c)
 {
-	struct mg_gossip_config def;
-
-	mg_gossip_config_default(&def);
-	c->round_ms = c->round_ms ? c->round_ms : def.round_ms;
-	c->round_budget = c->round_budget ? c->round_budget : def.round_budget;
-	c->fanout = c->fanout ? c->fanout : def.fanout;
+	c->round_ms = c->round_ms ? c->round_ms : 1;
+	c->fanout = c->fanout ? c->fanout : 1;
 	if (c->fanout > PEERS_MAX)
 		c->fanout = PEERS_MAX;
-	c->ae_every = c->ae_every ? c->ae_every : def.ae_every;
-	c->rumor_misses = c->rumor_misses ? c->rumor_misses : def.rumor_misses;
-	c->reply_max = c->reply_max ? c->reply_max : def.reply_max;
-	c->intro_rounds = c->intro_rounds ? c->intro_rounds : def.intro_rounds;
+	c->ae_every = c->ae_every ? c->ae_every : 1;
+	c->reply_max = c->reply_max ? c->reply_max : 1;
 }
 
 static uint32_t default_rand(void *ctx)
@@ -148,7 +143,6 @@ static void send_ids(struct mg_gossip *g, uint8_t type, const struct idlist *l,
 		     const uint8_t to[MG_ED25519_PUB_LEN], bool with_cert)
 {
 	struct out o;
-
 	uint8_t *count;
 
 	out_start(g, &o, type, with_cert);
@@ -626,7 +620,9 @@ int mg_gossip_init(struct mg_gossip *g, struct mg_directory *dir,
 	memset(g, 0, sizeof(*g));
 	if (cfg)
 		g->cfg = *cfg;
-	fill_defaults(&g->cfg);
+	else
+		mg_gossip_config_default(&g->cfg);
+	clamp(&g->cfg);
 	mg_ed25519_public(g->key, sk);
 	if (cert_len < 2 || cert_len > MG_DIR_ITEM_MAX || cert_item[0] != MG_DIR_CERT ||
 	    mg_cert_decode(&c, cert_item + 1, cert_len - 1) < 0 ||

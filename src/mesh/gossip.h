@@ -104,10 +104,13 @@ struct mg_gossip_config {
 	uint8_t ae_every;      /* a DIGEST every this many rounds; default 1 */
 	uint8_t rumor_misses;  /* misses before an item cools; default 4 */
 	uint8_t reply_max;     /* ITEMS datagrams per reply; default 2 */
-	uint16_t intro_rounds; /* rounds that RUMORs carry our certificate; 30 */
+	/* Rounds from init during which RUMORs carry our certificate; default 30;
+	 * 0 for a member sure that everyone knows it already. */
+	uint16_t intro_rounds;
 };
 
-/* Zero fields of a config given to init take these defaults. */
+/* The defaults; a caller changes fields of these (round_ms, fanout,
+ * ae_every and reply_max below 1 count as 1). */
 void mg_gossip_config_default(struct mg_gossip_config *c);
 
 typedef void mg_gossip_send_cb(void *ctx, const uint8_t to_member_key[MG_ED25519_PUB_LEN],
