@@ -281,6 +281,7 @@ static int load_items(struct joiner *j, struct mg_directory *d, const struct mg_
 			if (ret < 0 && i == 0)
 				return ret; /* our own certificate must verify */
 		}
+	for (size_t i = 0; i < mg_directory_count(d); i++)
 	m = mg_directory_find(d, j->member_pk);
 	if (!m || memcmp(m->cert.wg_key, j->wg_pub, MG_KEY_LEN))
 		return -MG_MESH_ESIGNATURE;

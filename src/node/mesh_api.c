@@ -174,6 +174,9 @@ int mg_mesh_control(const char *dir, const char *request, char **reply, char **p
 				   "cannot reach the running node at %s/%s: %s", dir,
 				   MG_AGENT_CONTROL_SOCKET, strerror(-fd));
 	ret = write_all(fd, request, strlen(request));
+	/* One request per connection: the node closes after its reply. */
+	if (ret == 0 && shutdown(fd, SHUT_WR) < 0)
+		ret = -errno;
 	if (ret == 0)
 		ret = read_all(fd, reply, &len);
 	close(fd);
@@ -337,6 +340,28 @@ static void offline_close(struct offline *o)
 		mg_state_close(&o->st);
 }
 
+/* Our own certificates belong in the directory even before a node ran
+ * (init writes none): the issuer's first, then ours. */
+static int add_own_certs(struct offline *o, char *err, size_t errlen)
+{
+	static const char *const files[] = { MG_STATE_ISSUER_C, MG_STATE_MEMBER_C };
+	uint8_t item[MG_DIR_ITEM_MAX];
+	struct mg_cert c;
+	int ret = 0, len;
+
+	for (size_t i = 0; i < 2 && ret >= 0; i++) {
+		ret = mg_state_cert_load(&o->st, files[i], &c, err, errlen);
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		len = ret < 0 ? ret : mg_dir_cert_item(item, sizeof(item), &c);
+		ret = len < 0 ? len
+			      : mg_directory_add(&o->dir, item, (size_t)len, mg_mesh_wall_now(), NULL);
+	}
+	return ret < 0 ? ret : 0;
+}
+
 /* Opens dir (locked when lock: the caller will write) and loads the mesh
  * and its directory. */
 static enum mg_mesh_result offline_open(struct offline *o, const char *dir, bool lock, char *msg,
@@ -354,7 +379,7 @@ static enum mg_mesh_result offline_open(struct offline *o, const char *dir, bool
 	o->st_open = true;
 	ret = mg_state_config_load(&o->st, &o->config, err, sizeof(err));
 	if (ret == -ENOENT)
-		snprintf(err, sizeof(err), "%s holds no mesh", dir);
+		snprintf(err, sizeof(err), "%.300s holds no mesh", dir);
 	if (ret == 0)
 		ret = mg_directory_init(&o->dir, o->config.mesh_id, o->config.authority, NULL, NULL);
 	if (ret == 0) {
@@ -364,13 +389,15 @@ static enum mg_mesh_result offline_open(struct offline *o, const char *dir, bool
 					   &len, err, sizeof(err))
 			   : -ENOMEM;
 		if (ret == 0 && mg_directory_load(&o->dir, blob, len, mg_mesh_wall_now()) < 0) {
-			snprintf(err, sizeof(err), "%s/%s is corrupt", dir, MG_STATE_DIRECTORY);
+			snprintf(err, sizeof(err), "%.300s/%s is corrupt", dir, MG_STATE_DIRECTORY);
 			ret = -EINVAL;
 		}
 		if (ret == -ENOENT)
 			ret = 0;
 		free(blob);
 	}
+	if (ret == 0)
+		ret = add_own_certs(o, err, sizeof(err));
 	if (ret == 0)
 		return MG_MESH_OK;
 	offline_close(o);
@@ -533,7 +560,7 @@ static int sign_revocation(struct offline *o, const struct mg_dir_member *m, uin
 
 	if (ret == -ENOENT)
 		snprintf(err, errlen,
-			 "%s holds no authority key: revoke runs on the host that made the mesh",
+			 "%.300s holds no authority key: revoke runs on the host that made the mesh",
 			 o->st.dir);
 	if (ret < 0)
 		return ret;
