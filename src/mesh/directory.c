@@ -248,10 +248,12 @@ int mg_dir_revoke_sign(uint8_t *out, size_t outlen, struct mg_dir_revoke *r,
 		       const uint8_t sk[MG_ED25519_SECRET_LEN])
 {
 	struct mg_mesh_buf b = writer(out, outlen);
-	uint8_t pub[MG_ED25519_PUB_LEN];
-	int n;
+	uint8_t pub[MG_ED25519_PUB_LEN], cert[MG_CERT_MAX_LEN];
+	int n = 0;
 
-	if (r->time >= MG_MESH_TIME_MAX)
+	if (r->by_issuer && (n = mg_cert_encode(cert, sizeof(cert), &r->issuer)) < 0)
+		return n;
+	if (r->time >= MG_MESH_TIME_MAX || (size_t)n > MG_DIR_ITEM_MAX - MG_DIR_REVOKE_FIXED)
 		return -MG_MESH_EMALFORMED;
 	mg_ed25519_public(pub, sk);
 	mg_mesh_key_id(r->signer_id, pub);
@@ -263,8 +265,27 @@ int mg_dir_revoke_sign(uint8_t *out, size_t outlen, struct mg_dir_revoke *r,
 	mg_mesh_put_u64(&b, r->cert_serial);
 	mg_mesh_put_u64(&b, r->time);
 	mg_mesh_put(&b, r->signer_id, MG_MESH_KEY_ID_LEN);
+	mg_mesh_put_u16(&b, (uint16_t)n);
+	mg_mesh_put(&b, cert, (size_t)n);
 	n = finish_body(&b, out);
 	return n < 0 ? n : sign_item(out, outlen, (size_t)n, revoke_ctx, sk, r->signature);
+}
+
+/* The issuer certificate of a revocation: n bytes, or none. */
+static void get_issuer(struct mg_mesh_buf *b, struct mg_dir_revoke *r)
+{
+	size_t n = mg_mesh_get_u16(b);
+
+	if (b->bad || n == 0)
+		return;
+	r->by_issuer = true;
+	if (n > b->left || mg_cert_decode(&r->issuer, b->r, n) < 0 ||
+	    r->issuer.role != MG_CERT_ROLE_ISSUER) {
+		b->bad = true;
+		return;
+	}
+	b->r += n;
+	b->left -= n;
 }
 
 int mg_dir_revoke_decode(struct mg_dir_revoke *r, const uint8_t *in, size_t len)
@@ -282,6 +303,7 @@ int mg_dir_revoke_decode(struct mg_dir_revoke *r, const uint8_t *in, size_t len)
 	r->cert_serial = mg_mesh_get_u64(&b);
 	r->time = mg_mesh_get_u64(&b);
 	mg_mesh_get(&b, r->signer_id, MG_MESH_KEY_ID_LEN);
+	get_issuer(&b, r);
 	mg_mesh_get(&b, r->signature, MG_ED25519_SIG_LEN);
 	if (b.bad || b.left != 0 || r->time >= MG_MESH_TIME_MAX) {
 		memset(r, 0, sizeof(*r));
@@ -294,15 +316,18 @@ int mg_dir_depart_sign(uint8_t *out, size_t outlen, struct mg_dir_depart *p,
 		       const uint8_t sk[MG_ED25519_SECRET_LEN])
 {
 	struct mg_mesh_buf b = writer(out, outlen);
-	int n;
+	uint8_t cert[MG_CERT_MAX_LEN];
+	int n = mg_cert_encode(cert, sizeof(cert), &p->cert);
 
-	if (p->time >= MG_MESH_TIME_MAX)
+	if (n < 0)
+		return n;
+	if (p->time >= MG_MESH_TIME_MAX || (size_t)n > MG_DIR_DEPART_CERT_MAX)
 		return -MG_MESH_EMALFORMED;
-	mg_ed25519_public(p->key, sk);
 	mg_mesh_put_u8(&b, MG_DIR_DEPART);
 	mg_mesh_put(&b, p->mesh_id, MG_MESH_ID_LEN);
-	mg_mesh_put(&b, p->key, MG_ED25519_PUB_LEN);
 	mg_mesh_put_u64(&b, p->time);
+	mg_mesh_put_u16(&b, (uint16_t)n);
+	mg_mesh_put(&b, cert, (size_t)n);
 	n = finish_body(&b, out);
 	return n < 0 ? n : sign_item(out, outlen, (size_t)n, depart_ctx, sk, p->signature);
 }
@@ -310,20 +335,27 @@ int mg_dir_depart_sign(uint8_t *out, size_t outlen, struct mg_dir_depart *p,
 int mg_dir_depart_decode(struct mg_dir_depart *p, const uint8_t *in, size_t len)
 {
 	struct mg_mesh_buf b = reader(in, len);
+	size_t n;
 
 	memset(p, 0, sizeof(*p));
 	if (len >= 1 && in[0] != MG_DIR_DEPART)
 		return -MG_MESH_EVERSION;
 	(void)mg_mesh_get_u8(&b);
 	mg_mesh_get(&b, p->mesh_id, MG_MESH_ID_LEN);
-	mg_mesh_get(&b, p->key, MG_ED25519_PUB_LEN);
 	p->time = mg_mesh_get_u64(&b);
+	n = mg_mesh_get_u16(&b);
+	if (b.bad || n > MG_DIR_DEPART_CERT_MAX || n > b.left ||
+	    mg_cert_decode(&p->cert, b.r, n) < 0)
+		goto bad;
+	b.r += n;
+	b.left -= n;
 	mg_mesh_get(&b, p->signature, MG_ED25519_SIG_LEN);
-	if (b.bad || b.left != 0 || p->time >= MG_MESH_TIME_MAX) {
-		memset(p, 0, sizeof(*p));
-		return -MG_MESH_EMALFORMED;
-	}
+	if (b.bad || b.left != 0 || p->time >= MG_MESH_TIME_MAX)
+		goto bad;
 	return 0;
+bad:
+	memset(p, 0, sizeof(*p));
+	return -MG_MESH_EMALFORMED;
 }
 
 static bool endpoint_valid(const struct mg_dir_endpoint *e)
@@ -731,8 +763,7 @@ static int cert_store(struct mg_directory *d, struct mg_dir_member *old, struct 
 	if (!m)
 		return -ENOMEM;
 	it = item_store(d, item, len, id);
-	if (!it || (!old && idx_insert(d, x, m, &by_key) < 0)) {
-		item_drop(d, it);
+	if (!it) {
 		if (!old)
 			dfree(d, m, sizeof(*m));
 		return -ENOMEM;
@@ -742,8 +773,14 @@ static int cert_store(struct mg_directory *d, struct mg_dir_member *old, struct 
 		if (x == &d->members)
 			idx_remove(&d->members_wg, old, &by_wg);
 	}
+	/* The key is set before the sorted inserts below read it. */
 	m->cert = *c;
 	m->cert_item = it;
+	if (!old && idx_insert(d, x, m, &by_key) < 0) {
+		item_drop(d, it);
+		dfree(d, m, sizeof(*m));
+		return -ENOMEM;
+	}
 	if (x == &d->members && idx_insert(d, &d->members_wg, m, &by_wg) < 0)
 		return -ENOMEM; /* found by member key still; not by WireGuard key */
 	return 1;
@@ -880,25 +917,35 @@ static void tomb_apply(struct mg_directory *d, const struct tomb *t)
 		issuer_remove(d, m);
 }
 
-/* The key that signed r, when it may: the authority, or a valid issuer
- * revoking what it certified. */
-static int revoke_signer(const struct mg_directory *d, const struct mg_dir_revoke *r, uint64_t now,
+/* The key that signed r, when it may: the authority, or an issuer (its
+ * certificate valid at the revocation's time, its key not revoked) revoking
+ * what it certified. */
+static int revoke_signer(const struct mg_directory *d, const struct mg_dir_revoke *r,
 			 const uint8_t **pub)
 {
-	const struct mg_dir_member *is;
+	uint8_t id[MG_MESH_KEY_ID_LEN];
+	bool by_authority = memcmp(r->signer_id, d->authority_id, MG_MESH_KEY_ID_LEN) == 0;
+	int err;
 
-	if (memcmp(r->signer_id, d->authority_id, MG_MESH_KEY_ID_LEN) == 0) {
+	if (by_authority != !r->by_issuer)
+		return -MG_MESH_EMALFORMED;
+	if (by_authority) {
 		*pub = d->authority;
 		return 0;
 	}
-	is = issuer_by_id(d, r->signer_id);
-	if (!is)
-		return -ENOENT;
+	mg_mesh_key_id(id, r->issuer.key);
+	if (memcmp(id, r->signer_id, sizeof(id)) != 0)
+		return -MG_MESH_EMALFORMED;
 	if (memcmp(r->cert_signer_id, r->signer_id, MG_MESH_KEY_ID_LEN) != 0 ||
 	    idx_find(&d->issuers, r->key, &by_key))
 		return -MG_MESH_ENOTISSUER;
-	*pub = is->cert.key;
-	return mg_mesh_check_time(is->cert.not_before, is->cert.not_after, now);
+	err = mg_cert_verify_issuer(&r->issuer, d->authority, d->mesh_id, r->time, NULL);
+	if (err < 0)
+		return err;
+	if (mg_directory_key_revoked(d, r->issuer.key))
+		return -MG_MESH_EREVOKED;
+	*pub = r->issuer.key;
+	return 0;
 }
 
 static int add_revoke(struct mg_directory *d, const uint8_t *item, size_t len,
@@ -920,7 +967,7 @@ static int add_revoke(struct mg_directory *d, const uint8_t *item, size_t len,
 		return 0;
 	if (r.time > now + MG_MESH_SKEW)
 		return -MG_MESH_ENOTYET;
-	err = revoke_signer(d, &r, now, &pub);
+	err = revoke_signer(d, &r, &pub);
 	if (err < 0)
 		return err;
 	if (!item_signed_by(item, len, revoke_ctx, pub))
@@ -931,30 +978,45 @@ static int add_revoke(struct mg_directory *d, const uint8_t *item, size_t len,
 	return err;
 }
 
+/* The departing member's certificate, checked at the departure's time: its
+ * signer must be here, the window need not hold at now. */
+static int depart_cert_ok(const struct mg_directory *d, const struct mg_dir_depart *p)
+{
+	const uint8_t *signer = d->authority;
+
+	if (memcmp(p->cert.signer_id, d->authority_id, MG_MESH_KEY_ID_LEN) != 0) {
+		const struct mg_dir_member *is = issuer_by_id(d, p->cert.signer_id);
+		if (!is)
+			return -ENOENT;
+		signer = is->cert.key;
+	}
+	return mg_cert_verify(&p->cert, NULL, signer, d->mesh_id, p->time, NULL);
+}
+
 static int add_depart(struct mg_directory *d, const uint8_t *item, size_t len,
 		      const uint8_t id[MG_DIR_ID_LEN], uint64_t now)
 {
 	struct mg_dir_depart p;
-	struct mg_dir_member *m;
 	struct tomb t = { 0 };
 	int err = mg_dir_depart_decode(&p, item, len);
 
 	if (err < 0)
 		return err;
-	if (memcmp(p.mesh_id, d->mesh_id, MG_MESH_ID_LEN) != 0)
+	if (memcmp(p.mesh_id, d->mesh_id, MG_MESH_ID_LEN) != 0 ||
+	    memcmp(p.cert.mesh_id, d->mesh_id, MG_MESH_ID_LEN) != 0)
 		return -MG_MESH_EWRONGMESH;
-	if (mg_directory_key_revoked(d, p.key))
+	if (mg_directory_key_revoked(d, p.cert.key))
 		return 0;
-	m = idx_find(&d->members, p.key, &by_key);
-	if (!m)
-		return -ENOENT;
 	if (p.time > now + MG_MESH_SKEW)
 		return -MG_MESH_ENOTYET;
-	if (!item_signed_by(item, len, depart_ctx, p.key))
+	if (!item_signed_by(item, len, depart_ctx, p.cert.key))
 		return -MG_MESH_ESIGNATURE;
-	memcpy(t.key, p.key, MG_ED25519_PUB_LEN);
-	memcpy(t.wg_key, m->cert.wg_key, MG_KEY_LEN);
-	serial_key(t.serial, m->cert.signer_id, m->cert.serial);
+	err = depart_cert_ok(d, &p);
+	if (err < 0)
+		return err;
+	memcpy(t.key, p.cert.key, MG_ED25519_PUB_LEN);
+	memcpy(t.wg_key, p.cert.wg_key, MG_KEY_LEN);
+	serial_key(t.serial, p.cert.signer_id, p.cert.serial);
 	err = tomb_store(d, &t, item, len, id);
 	if (err > 0)
 		tomb_apply(d, &t);

@@ -21,7 +21,7 @@
  * already known, the certificate with the later not_before wins (then the
  * later not_after, then the greater id); the other is "already known".
  *
- * REVOKE (kind 2), 178 bytes:
+ * REVOKE (kind 2), 179 bytes and the issuer's certificate if any:
  *   off  len  field
  *     0    1  kind = 2
  *     1   16  mesh id
@@ -32,24 +32,39 @@
  *    89    8  the revoked certificate's serial         } is refused too
  *    97    8  time of revocation, Unix seconds, < MG_MESH_TIME_MAX
  *   105    8  signer key id: the authority's, or an issuer's
- *   113   64  Ed25519 signature over "mg-revoke-v1" || bytes 0..112
- * The authority may revoke anything; an issuer (known and valid at now)
- * only what it certified: the revoked certificate's signer id must be its
- * own (it is trusted for the keys it names, as for those it certifies). A revocation is never undone:
+ *   113    2  n: 0 when the authority signs; else the length of
+ *   115    n  the signing issuer's certificate (cert.h bytes)
+ *      +  64  Ed25519 signature over "mg-revoke-v1" || every byte above
+ * The authority may revoke anything. An issuer may revoke what it
+ * certified (the revoked certificate's signer id is its own; it is trusted
+ * for the keys it names, as for those it certifies), but not an issuer key.
+ * Its certificate travels with the revocation and is checked against the
+ * authority at the revocation's time, so that the revocation stays
+ * verifiable after that certificate expires: every directory, even one
+ * that joins years later, can hold the same tombstones. A revocation by an
+ * issuer whose key is revoked is refused (known limit: a member that never
+ * saw one made before that cannot take it). A revocation is never undone:
  * both keys are refused forever after, under any certificate, and the
  * member's name becomes free. Revoking an issuer drops the issuer and every
  * member it certified (they must come back under another signer).
  *
- * DEPART (kind 3), 121 bytes:
+ * DEPART (kind 3), 91 bytes and the certificate:
  *   off  len  field
  *     0    1  kind = 3
  *     1   16  mesh id
- *    17   32  departing member key
- *    49    8  time, Unix seconds, < MG_MESH_TIME_MAX
- *    57   64  signature by that member key over "mg-depart-v1" || 0..56
- * Accepted only for a member in the directory (so that no one can fill the
- * revoked set with keys of their own): the member is dropped and both its
- * keys are refused from then on, as after a revocation.
+ *    17    8  time, Unix seconds, < MG_MESH_TIME_MAX
+ *    25    2  n, the certificate's length, <= MG_DIR_DEPART_CERT_MAX
+ *    27    n  the departing member's certificate (cert.h bytes)
+ *      +  64  signature by that certificate's member key over
+ *             "mg-depart-v1" || every byte above
+ * The certificate makes the departure verifiable by a member that never
+ * saw the departing one (one that joined later, or loads it from the state
+ * file), so that every directory can hold the same tombstones and
+ * anti-entropy ends; and it keeps anyone from filling the revoked set with
+ * keys of their own. It must be signed by the authority or a known issuer
+ * and valid at the departure's time (not at now: the tombstone outlives the
+ * certificate). The member is dropped and both its keys are refused from
+ * then on, as after a revocation.
  *
  * ANNOUNCE (kind 4), 130..282 bytes:
  *   off  len  field
@@ -127,10 +142,13 @@ enum mg_dir_kind {
 	MG_DIR_ANNOUNCE = 4,
 };
 
-#define MG_DIR_ID_LEN	     8
-#define MG_DIR_ITEM_MAX	     (1 + MG_CERT_MAX_LEN) /* the longest item: a certificate */
-#define MG_DIR_REVOKE_LEN    178
-#define MG_DIR_DEPART_LEN    121
+#define MG_DIR_ID_LEN	    8
+#define MG_DIR_ITEM_MAX	    (1 + MG_CERT_MAX_LEN) /* the longest item: a certificate */
+#define MG_DIR_REVOKE_FIXED 179
+#define MG_DIR_DEPART_FIXED 91
+#define MG_DIR_DEPART_CERT_MAX \
+	(MG_DIR_ITEM_MAX -     \
+	 MG_DIR_DEPART_FIXED) /* every valid certificate fits: at most 861 bytes */
 #define MG_DIR_ANNOUNCE_MIN  130
 #define MG_DIR_ANNOUNCE_MAX  282
 #define MG_DIR_ENDPOINTS_MAX 8
@@ -157,13 +175,15 @@ struct mg_dir_revoke {
 	uint64_t cert_serial;
 	uint64_t time;
 	uint8_t signer_id[MG_MESH_KEY_ID_LEN];
+	bool by_issuer;	       /* else by the authority */
+	struct mg_cert issuer; /* when by_issuer */
 	uint8_t signature[MG_ED25519_SIG_LEN];
 };
 
 struct mg_dir_depart {
 	uint8_t mesh_id[MG_MESH_ID_LEN];
-	uint8_t key[MG_ED25519_PUB_LEN];
 	uint64_t time;
+	struct mg_cert cert; /* the departing member's */
 	uint8_t signature[MG_ED25519_SIG_LEN];
 };
 
