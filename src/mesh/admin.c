@@ -146,8 +146,10 @@ static void ifaddr_prefixes(const struct ifaddrs *ifa, struct mg_prefix *out, si
 		p.family = (uint8_t)fam;
 		memcpy(p.addr, a, addr_len(p.family));
 		p.cidr = (uint8_t)(m ? mask_bits(m, addr_len(p.family)) : 8 * addr_len(p.family));
+		/* The address itself when its subnet is a catch-all. */
+		if (catch_all(&p))
+			p.cidr = (uint8_t)(8 * addr_len(p.family));
 		mg_prefix_mask(&p);
-		/* The address itself, even when its subnet is a catch-all. */
 		add_prefix(out, cap, n, &p);
 	}
 }
@@ -711,7 +713,7 @@ static int invite_record(struct mg_invite_record *r, const struct mg_mesh_invite
 		}
 		memcpy(r->groups[i], p->groups[i], strlen(p->groups[i]) + 1);
 	}
-	if (expires >= MG_MESH_TIME_MAX || p->now >= MG_MESH_TIME_MAX - expires) {
+	if (p->now == 0 || expires >= MG_MESH_TIME_MAX || p->now >= MG_MESH_TIME_MAX - expires) {
 		say(err, errlen, "bad expiry: %llu seconds", (unsigned long long)expires);
 		return -EINVAL;
 	}

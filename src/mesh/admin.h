@@ -94,8 +94,11 @@ int mg_mesh_pick_addresses(const struct mg_prefix *prefix4, const struct mg_pref
  * unspecified or multicast) with port, IPv4 first: up to cap into out. */
 int mg_mesh_local_endpoints(uint16_t port, struct mg_token_endpoint *out, size_t cap, size_t *n);
 /* An invite's endpoints, best first and without repeats: c's --endpoint
- * values, then the local ones with c's listen port, then extra[n_extra].
- * Up to cap into out, *n set; *left_out counts what did not fit. */
+ * values, then the local ones with c's listen port (none inside the mesh's
+ * own prefixes: a running daemon's overlay addresses lead nowhere for a
+ * joiner), then extra[n_extra]. Up to cap into out, *n set; *left_out
+ * counts what did not fit. 0, or getifaddrs' -errno, in which case out
+ * still holds the others. */
 int mg_mesh_gather_endpoints(const struct mg_mesh_config *c, const struct mg_token_endpoint *extra,
 			     size_t n_extra, struct mg_token_endpoint *out, size_t cap, size_t *n,
 			     size_t *left_out);

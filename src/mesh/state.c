@@ -932,11 +932,14 @@ int mg_state_invite_load(struct mg_state *st, const uint8_t id[MG_TOKEN_INVITE_I
 {
 	uint8_t buf[MG_INVITE_RECORD_MAX_LEN];
 	char name[sizeof(INVITES_PREFIX) + MG_INVITE_ID_HEX_LEN];
+	uint8_t want[MG_TOKEN_INVITE_ID_LEN];
 	size_t len;
 	int ret;
 
-	memset(r, 0, sizeof(*r));
+	/* id may point into r, which is cleared next. */
 	mg_invite_record_name(name, sizeof(name), id);
+	memcpy(want, id, sizeof(want));
+	memset(r, 0, sizeof(*r));
 	ret = mg_state_read(st, name, buf, sizeof(buf), &len, err, errlen);
 	if (ret == -ENOENT)
 		say(err, errlen, "unknown invitation (no '%s/%s')", st->dir, name);
@@ -947,7 +950,7 @@ int mg_state_invite_load(struct mg_state *st, const uint8_t id[MG_TOKEN_INVITE_I
 	else
 		ret = mg_invite_record_decode(r, buf, len);
 	mg_wipe(buf, sizeof(buf));
-	if (ret == 0 && !mg_equal(r->id, id, MG_TOKEN_INVITE_ID_LEN)) {
+	if (ret == 0 && !mg_equal(r->id, want, MG_TOKEN_INVITE_ID_LEN)) {
 		mg_invite_record_wipe(r);
 		ret = -MG_MESH_EMALFORMED;
 	}

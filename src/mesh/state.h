@@ -132,7 +132,9 @@ int mg_state_remove(struct mg_state *st, const char *name, char *err, size_t err
 int mg_state_exists(struct mg_state *st, const char *name);
 
 /* 32-byte keys as base64 lines. load: -ENOENT, -EACCES, or -EINVAL for a
- * file that is not one base64 key line (path in err). */
+ * file that is not one base64 key line (path in err). To save an Ed25519
+ * key pass its secret key: the first 32 bytes, the seed, are written. The
+ * text is wiped after use. */
 int mg_state_key_load(struct mg_state *st, const char *name, uint8_t key[MG_KEY_LEN], char *err,
 		      size_t errlen) __attribute__((warn_unused_result));
 int mg_state_key_save(struct mg_state *st, const char *name, const uint8_t key[MG_KEY_LEN],

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "mesh_fixture.h"
 #include "mesh/admin.h"
 #include "mesh/state.h"
 
