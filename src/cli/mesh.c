@@ -13,12 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_STATE	 "/var/lib/meshguard"
-#define MAX_ENDPOINTS	 8
-#define MAX_GROUPS	 8
-#define MSG_LEN		 1024
-#define STATE_HELP	 "  --state DIR           the mesh's state directory (default " DEFAULT_STATE ")\n"
-#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define DEFAULT_STATE "/var/lib/meshguard"
+#define MAX_ENDPOINTS 8
+#define MAX_GROUPS    8
+#define MSG_LEN	      1024
+#define STATE_HELP \
+	"  --state DIR           the mesh's state directory (default " DEFAULT_STATE ")\n"
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The options every command shares. */
 struct mesh_cli {
@@ -188,8 +189,8 @@ int mg_cmd_init(int argc, char **argv)
 			break;
 		case 'e':
 			if (c.endpoints_len == MAX_ENDPOINTS)
-				return usage_error(&m, init_usage, "too many --endpoint (at most 8)",
-						   NULL);
+				return usage_error(&m, init_usage,
+						   "too many --endpoint (at most 8)", NULL);
 			endpoints[c.endpoints_len++] = optarg;
 			break;
 		}
@@ -255,15 +256,15 @@ int mg_cmd_invite(int argc, char **argv)
 			break;
 		case 'u':
 			if (parse_unsigned(&v, optarg, 1, 65535) < 0)
-				return usage_error(&m, invite_usage, "not a count (1-65535):",
-						   optarg);
+				return usage_error(&m, invite_usage,
+						   "not a count (1-65535):", optarg);
 			c.uses = (uint32_t)v;
 			break;
 		case 'g':
 			if (split_groups(optarg, groups, &c.groups_len) < 0)
-				return usage_error(&m, invite_usage,
-						   "--groups takes 1 to 8 names separated by commas",
-						   NULL);
+				return usage_error(
+					&m, invite_usage,
+					"--groups takes 1 to 8 names separated by commas", NULL);
 			break;
 		}
 	}
@@ -421,7 +422,8 @@ static void revoke_usage(FILE *f)
 static void leave_usage(FILE *f)
 {
 	fputs("Usage: meshguard leave [--state DIR]\n"
-	      "  Tells the members this node leaves, and removes the membership from DIR.\n" STATE_HELP,
+	      "  Tells the members this node leaves, and removes the membership from "
+	      "DIR.\n" STATE_HELP,
 	      f);
 }
 
@@ -434,8 +436,7 @@ static void export_usage(FILE *f)
 }
 
 /* Parses [NAME] --state DIR for the commands that take nargs names. */
-static int parse_simple(struct mesh_cli *m, int argc, char **argv, void (*usage)(FILE *),
-			int nargs)
+static int parse_simple(struct mesh_cli *m, int argc, char **argv, void (*usage)(FILE *), int nargs)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 'D' },

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_STUN	 8
+#define MAX_STUN      8
 #define DEFAULT_STATE "/var/lib/meshguard"
 
 struct up {
@@ -180,8 +180,9 @@ static int check_mode(struct up *u, const char *ifname)
 		return -EINVAL;
 	}
 	if (!u->mesh && !u->config_path && !ifname) {
-		fprintf(stderr, "meshguard up: a configuration file (-c), an interface name (-i) or "
-				"a --state DIR holding a mesh is needed\n");
+		fprintf(stderr,
+			"meshguard up: a configuration file (-c), an interface name (-i) or "
+			"a --state DIR holding a mesh is needed\n");
 		usage(stderr);
 		return -EINVAL;
 	}

@@ -737,7 +737,8 @@ static int signing_key(struct mg_state *st, const struct mg_mesh_config *c, bool
 	int ret;
 
 	/* A daemon never loads the authority key (mesh.h). */
-	ret = issuer_only ? -ENOENT : mg_state_ed25519_load(st, MG_STATE_AUTHORITY, sk, err, errlen);
+	ret = issuer_only ? -ENOENT
+			  : mg_state_ed25519_load(st, MG_STATE_AUTHORITY, sk, err, errlen);
 	if (ret == 0 && !mg_equal(sk + MG_ED25519_SEED_LEN, c->authority, MG_ED25519_PUB_LEN)) {
 		say(err, errlen, "'%s/%s' is not the key of this mesh's authority", st->dir,
 		    MG_STATE_AUTHORITY);

@@ -85,7 +85,8 @@ static int load_keys(struct mg_agent *a, char *err, size_t errlen)
 		return ret;
 	ret = mg_state_ed25519_load(&a->state, MG_STATE_ISSUER, a->issuer_sk, err, errlen);
 	if (ret == 0)
-		ret = mg_state_cert_load(&a->state, MG_STATE_ISSUER_C, &a->issuer_cert, err, errlen);
+		ret = mg_state_cert_load(&a->state, MG_STATE_ISSUER_C, &a->issuer_cert, err,
+					 errlen);
 	a->is_issuer = ret == 0;
 	return ret;
 }
@@ -188,6 +189,7 @@ static bool seen_record(struct mg_agent *a, const uint8_t *key, const struct mg_
 		a->seen_cap = cap;
 	}
 	s = &a->seen[a->seen_len++];
+	memset(s, 0, sizeof(*s));
 	memcpy(s->key, key, MG_ED25519_PUB_LEN);
 	s->ep = *from;
 	return true;
@@ -242,8 +244,14 @@ static void set_peer_endpoint(struct mg_agent *a, const struct mg_dir_member *m)
 	struct mg_peer *p = member_peer(a, m);
 	struct mg_endpoint ep;
 
-	if (p && member_endpoint(a, m, &ep) && !mg_endpoint_equal_remote(&p->endpoint, &ep))
-		mg_device_peer_set_endpoint(p, &ep);
+	if (!p || !member_endpoint(a, m, &ep) || mg_endpoint_equal_remote(&p->endpoint, &ep))
+		return;
+	mg_device_peer_set_endpoint(p, &ep);
+	/* Keepalives start once there is somewhere to send them: turning them
+	 * on sends one at once, whose handshake makes the path. Earlier, the
+	 * attempt would go nowhere and hold the next one back REKEY_TIMEOUT. */
+	if (!p->persistent_keepalive_interval)
+		mg_device_peer_set_persistent_keepalive(p, MG_AGENT_KEEPALIVE);
 }
 
 static void sync_peer(struct mg_agent *a, const struct mg_dir_member *m)
@@ -267,8 +275,6 @@ static void sync_peer(struct mg_agent *a, const struct mg_dir_member *m)
 			mg_log(a->log, MG_LOG_ERROR, "mesh: no memory for %s's addresses",
 			       m->cert.name);
 	set_peer_endpoint(a, m);
-	if (!p->persistent_keepalive_interval)
-		mg_device_peer_set_persistent_keepalive(p, MG_AGENT_KEEPALIVE);
 	mg_log(a->log, MG_LOG_VERBOSE, "mesh: member %s is peer %s", m->cert.name,
 	       mg_peer_name(p, name));
 }
@@ -331,6 +337,21 @@ static void gossip_send(void *ctx, const uint8_t to[MG_ED25519_PUB_LEN], const u
 	mg_engine_send_transient(a->engine, &ep, buf, len);
 }
 
+/* A member gossips only to members it knows: once one has spoken to us, a
+ * handshake with it will be accepted. The first one is sent now, not when
+ * the hold after an attempt made before it knew us runs out. */
+static void greet(struct mg_agent *a, const struct mg_dir_member *m)
+{
+	struct mg_agent_member_ep *s = seen_find(a, m->cert.key);
+	struct mg_peer *p = member_peer(a, m);
+
+	if (!s || s->greeted || !p || p->last_handshake.tv_sec || !p->endpoint.sa.sa_family)
+		return;
+	s->greeted = true;
+	p->last_sent_handshake = 0;
+	mg_device_send_initiation(p, false);
+}
+
 /* The claimed sender of a gossip datagram (gossip.h: right after the ctl
  * header), to answer it where it came from. */
 static void on_gossip(struct mg_agent *a, const struct mg_endpoint *from, const uint8_t *buf,
@@ -343,12 +364,15 @@ static void on_gossip(struct mg_agent *a, const struct mg_endpoint *from, const 
 		return;
 	memcpy(a->replying_key, buf + MG_CTL_HEADER_LEN, MG_ED25519_PUB_LEN);
 	a->replying_to = from;
-	if (mg_gossip_input(&a->gossip, buf, len, wall_ms(), sender) == 0 &&
-	    seen_record(a, sender, from)) {
-		m = mg_directory_find(&a->dir, sender);
-		if (m)
-			set_peer_endpoint(a, m);
-	}
+	if (mg_gossip_input(&a->gossip, buf, len, wall_ms(), sender) < 0)
+		goto out;
+	m = mg_directory_find(&a->dir, sender);
+	if (!m)
+		goto out;
+	if (seen_record(a, sender, from))
+		set_peer_endpoint(a, m);
+	greet(a, m);
+out:
 	a->replying_to = NULL;
 }
 
@@ -389,7 +413,8 @@ static size_t add_candidate(struct mg_dir_endpoint *out, size_t n, const struct 
 {
 	struct mg_dir_endpoint d = { 0 };
 
-	if (n == MG_DIR_ENDPOINTS_MAX || (ep->sa.sa_family != AF_INET && ep->sa.sa_family != AF_INET6))
+	if (n == MG_DIR_ENDPOINTS_MAX ||
+	    (ep->sa.sa_family != AF_INET && ep->sa.sa_family != AF_INET6))
 		return n;
 	d.family = (uint8_t)ep->sa.sa_family;
 	if (d.family == AF_INET) {
@@ -404,6 +429,15 @@ static size_t add_candidate(struct mg_dir_endpoint *out, size_t n, const struct 
 			return n;
 	out[n] = d;
 	return n + 1;
+}
+
+static bool in_overlay(const struct mg_agent *a, const struct mg_token_endpoint *e)
+{
+	struct mg_prefix p = { .family = e->family, .cidr = e->family == AF_INET ? 32 : 128 };
+
+	memcpy(p.addr, e->addr, sizeof(p.addr));
+	return mg_mesh_prefix_overlap(&p, e->family == AF_INET ? &a->config.prefix4
+							       : &a->config.prefix6);
 }
 
 /* Numeric --endpoint values first, then the public endpoint, then the
@@ -424,6 +458,8 @@ static size_t candidates(struct mg_agent *a, struct mg_dir_endpoint *out)
 	for (size_t i = 0; i < n_local; i++) {
 		struct mg_dir_endpoint d = { .family = local[i].family, .port = local[i].port };
 
+		if (in_overlay(a, &local[i]))
+			continue; /* our own tunnel's addresses lead nowhere */
 		memcpy(d.addr, local[i].addr, sizeof(d.addr));
 		endpoint_from_dir(&ep, &d);
 		n = add_candidate(out, n, &ep);
@@ -563,8 +599,8 @@ static int issue_cert(struct mg_agent *a, struct mg_cert *c, const uint8_t wg_ke
 	memcpy(c->wg_key, wg_key, MG_KEY_LEN);
 	memcpy(c->key, key, MG_ED25519_PUB_LEN);
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	ret = mg_mesh_pick_addresses(&a->config.prefix4, &a->config.prefix6, wg_key,
-				     address_taken, a, &c->addresses[0], &c->addresses[1]);
+	ret = mg_mesh_pick_addresses(&a->config.prefix4, &a->config.prefix6, wg_key, address_taken,
+				     a, &c->addresses[0], &c->addresses[1]);
 	if (ret < 0)
 		return ret;
 	c->n_addresses = 2;
@@ -601,8 +637,8 @@ static size_t bootstrap_payload(struct mg_agent *a, const struct mg_cert *c, uin
 
 	mg_bootstrap_start(&w, out, cap, a->config.mesh_name, &a->config.prefix4,
 			   &a->config.prefix6);
-	if (!joiner || len < 0 || mg_bootstrap_add(&w, joiner->cert_item->bytes,
-						   joiner->cert_item->len) < 0)
+	if (!joiner || len < 0 ||
+	    mg_bootstrap_add(&w, joiner->cert_item->bytes, joiner->cert_item->len) < 0)
 		return 0;
 	(void)mg_bootstrap_add(&w, issuer, (size_t)len);
 	add_member_items(&w, mg_directory_find(&a->dir, a->cert.key));
@@ -683,8 +719,7 @@ static void reply(struct mg_uapi_buf *out, int result, const char *msg, const ch
 				 payload ? payload : "");
 }
 
-static void control_invite(struct mg_agent *a, const char *req, size_t len,
-			   struct mg_uapi_buf *out)
+static void control_invite(struct mg_agent *a, const char *req, size_t len, struct mg_uapi_buf *out)
 {
 	struct mg_mesh_invite_params p = { .now = wall_s(), .issuer_only = true };
 	char name[MG_MESH_NAME_MAX + 2], v[32], groups[MG_MESH_GROUPS_MAX][MG_MESH_GROUP_MAX + 2];
@@ -865,8 +900,7 @@ static char *status_text(struct mg_agent *a)
 	return b.data;
 }
 
-static void control_status(struct mg_agent *a, const char *req, size_t len,
-			   struct mg_uapi_buf *out)
+static void control_status(struct mg_agent *a, const char *req, size_t len, struct mg_uapi_buf *out)
 {
 	char v[4] = "0";
 	char *text;
@@ -887,10 +921,10 @@ static void control_status(struct mg_agent *a, const char *req, size_t len,
 
 /* A static member for a stock WireGuard client: a key pair it keeps, a
  * certificate for it, and us as its one peer. */
-static void control_export(struct mg_agent *a, const char *req, size_t len,
-			   struct mg_uapi_buf *out)
+static void control_export(struct mg_agent *a, const char *req, size_t len, struct mg_uapi_buf *out)
 {
-	char name[MG_MESH_NAME_MAX + 2], priv64[MG_KEY_BASE64_LEN + 1], pub64[MG_KEY_BASE64_LEN + 1];
+	char name[MG_MESH_NAME_MAX + 2], priv64[MG_KEY_BASE64_LEN + 1],
+		pub64[MG_KEY_BASE64_LEN + 1];
 	char a4[MG_PREFIX_STRLEN], a6[MG_PREFIX_STRLEN], p4[MG_PREFIX_STRLEN], p6[MG_PREFIX_STRLEN];
 	char ep[MG_ENDPOINT_STRLEN] = "";
 	uint8_t priv[MG_KEY_LEN], pub[MG_KEY_LEN], sk[MG_ED25519_SECRET_LEN],
@@ -958,17 +992,17 @@ static void on_stop_timer(uv_timer_t *t)
  * the node a few gossip rounds later. */
 static void control_leave(struct mg_agent *a, struct mg_uapi_buf *out)
 {
-	static const char *const files[] = { MG_STATE_MESH,	 MG_STATE_DIRECTORY,
-					      MG_STATE_MEMBER_C, MG_STATE_ISSUER_C,
-					      MG_STATE_ISSUER,	 MG_STATE_MEMBER,
-					      MG_STATE_WIREGUARD };
+	static const char *const files[] = { MG_STATE_MESH,	MG_STATE_DIRECTORY,
+					     MG_STATE_MEMBER_C, MG_STATE_ISSUER_C,
+					     MG_STATE_ISSUER,	MG_STATE_MEMBER,
+					     MG_STATE_WIREGUARD };
 	struct mg_dir_depart d = { 0 };
-	uint8_t item[MG_DIR_DEPART_LEN];
+	uint8_t item[MG_DIR_ITEM_MAX];
 	char err[512] = "";
 	int len, ret;
 
 	memcpy(d.mesh_id, a->config.mesh_id, MG_MESH_ID_LEN);
-	memcpy(d.key, a->cert.key, MG_ED25519_PUB_LEN);
+	d.cert = a->cert;
 	d.time = wall_s();
 	len = mg_dir_depart_sign(item, sizeof(item), &d, a->member_sk);
 	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
@@ -1025,8 +1059,8 @@ static int start_join_server(struct mg_agent *a)
 	if (!a->is_issuer)
 		return 0;
 	len = mg_cert_encode(cert, sizeof(cert), &a->issuer_cert);
-	return len < 0 ? len : mg_join_server_init(&a->join, &policy, a->member_sk, cert,
-						    (size_t)len);
+	return len < 0 ? len
+		       : mg_join_server_init(&a->join, &policy, a->member_sk, cert, (size_t)len);
 }
 
 static int start_gossip(struct mg_agent *a)

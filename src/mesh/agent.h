@@ -70,6 +70,7 @@
 struct mg_agent_member_ep {
 	uint8_t key[MG_ED25519_PUB_LEN];
 	struct mg_endpoint ep;
+	bool greeted; /* the first handshake was sent when it first spoke */
 };
 
 struct mg_agent {

@@ -5,7 +5,8 @@
 #include <sys/socket.h>
 
 void mg_bootstrap_start(struct mg_bootstrap_writer *w, uint8_t *out, size_t cap,
-			const char *mesh_name, const struct mg_prefix *p4, const struct mg_prefix *p6)
+			const char *mesh_name, const struct mg_prefix *p4,
+			const struct mg_prefix *p6)
 {
 	struct mg_mesh_buf *b = &w->b;
 

@@ -44,7 +44,8 @@ struct mg_bootstrap_writer {
 /* Starts a payload in out[cap] with the mesh fields; items follow with
  * mg_bootstrap_add; the length written is cap - w->b.left. */
 void mg_bootstrap_start(struct mg_bootstrap_writer *w, uint8_t *out, size_t cap,
-			const char *mesh_name, const struct mg_prefix *p4, const struct mg_prefix *p6);
+			const char *mesh_name, const struct mg_prefix *p4,
+			const struct mg_prefix *p6);
 /* Appends one item if it fits: 0, or -MG_MESH_ETOOBIG and w unchanged. */
 int mg_bootstrap_add(struct mg_bootstrap_writer *w, const uint8_t *item, size_t len);
 /* Strict: 0, -MG_MESH_EVERSION, -MG_MESH_EMALFORMED. The items point into in. */

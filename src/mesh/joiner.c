@@ -249,7 +249,7 @@ static int exchange(struct joiner *j)
 /* ---- writing the membership ---- */
 
 static const char *const written[] = { MG_STATE_MESH, MG_STATE_DIRECTORY, MG_STATE_MEMBER_C,
-					MG_STATE_MEMBER, MG_STATE_WIREGUARD };
+				       MG_STATE_MEMBER, MG_STATE_WIREGUARD };
 
 static void unwrite(struct joiner *j)
 {
@@ -268,10 +268,11 @@ static int load_items(struct joiner *j, struct mg_directory *d, const struct mg_
 	for (int rank = 0; rank <= 3; rank++)
 		for (unsigned i = 0; i < bs->n_items; i++) {
 			uint8_t kind = bs->items[i][0];
-			int r = kind == MG_DIR_CERT ? (bs->item_len[i] > 2 &&
-							       bs->items[i][2] == MG_CERT_ROLE_ISSUER
-						       ? 0
-						       : 1)
+			int r = kind == MG_DIR_CERT
+					? (bs->item_len[i] > 2 &&
+							   bs->items[i][2] == MG_CERT_ROLE_ISSUER
+						   ? 0
+						   : 1)
 				: kind == MG_DIR_ANNOUNCE ? 3
 							  : 2;
 
@@ -281,7 +282,6 @@ static int load_items(struct joiner *j, struct mg_directory *d, const struct mg_
 			if (ret < 0 && i == 0)
 				return ret; /* our own certificate must verify */
 		}
-	for (size_t i = 0; i < mg_directory_count(d); i++)
 	m = mg_directory_find(d, j->member_pk);
 	if (!m || memcmp(m->cert.wg_key, j->wg_pub, MG_KEY_LEN))
 		return -MG_MESH_ESIGNATURE;

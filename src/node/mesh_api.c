@@ -182,7 +182,8 @@ int mg_mesh_control(const char *dir, const char *request, char **reply, char **p
 	close(fd);
 	if (ret < 0)
 		return mg_mesh_say(msg, msglen, MG_MESH_UNREACHABLE,
-				   "the running node of %s did not answer: %s", dir, strerror(-ret));
+				   "the running node of %s did not answer: %s", dir,
+				   strerror(-ret));
 	return parse_reply(*reply, payload, msg, msglen);
 }
 
@@ -357,7 +358,8 @@ static int add_own_certs(struct offline *o, char *err, size_t errlen)
 		}
 		len = ret < 0 ? ret : mg_dir_cert_item(item, sizeof(item), &c);
 		ret = len < 0 ? len
-			      : mg_directory_add(&o->dir, item, (size_t)len, mg_mesh_wall_now(), NULL);
+			      : mg_directory_add(&o->dir, item, (size_t)len, mg_mesh_wall_now(),
+						 NULL);
 	}
 	return ret < 0 ? ret : 0;
 }
@@ -381,7 +383,8 @@ static enum mg_mesh_result offline_open(struct offline *o, const char *dir, bool
 	if (ret == -ENOENT)
 		snprintf(err, sizeof(err), "%.300s holds no mesh", dir);
 	if (ret == 0)
-		ret = mg_directory_init(&o->dir, o->config.mesh_id, o->config.authority, NULL, NULL);
+		ret = mg_directory_init(&o->dir, o->config.mesh_id, o->config.authority, NULL,
+					NULL);
 	if (ret == 0) {
 		o->dir_open = true;
 		blob = malloc(MG_STATE_FILE_MAX);
@@ -516,8 +519,7 @@ static enum mg_mesh_result node_request(const char *dir, const char *req, char *
 	return (enum mg_mesh_result)ret;
 }
 
-enum mg_mesh_result mg_mesh_status(const char *dir, bool json, char **out, char *msg,
-				   size_t msglen)
+enum mg_mesh_result mg_mesh_status(const char *dir, bool json, char **out, char *msg, size_t msglen)
 {
 	if (!mg_mesh_present(dir))
 		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s holds no mesh", dir);
@@ -559,9 +561,10 @@ static int sign_revocation(struct offline *o, const struct mg_dir_member *m, uin
 	int ret = mg_state_ed25519_load(&o->st, MG_STATE_AUTHORITY, sk, err, errlen);
 
 	if (ret == -ENOENT)
-		snprintf(err, errlen,
-			 "%.300s holds no authority key: revoke runs on the host that made the mesh",
-			 o->st.dir);
+		snprintf(
+			err, errlen,
+			"%.300s holds no authority key: revoke runs on the host that made the mesh",
+			o->st.dir);
 	if (ret < 0)
 		return ret;
 	memcpy(r.mesh_id, o->config.mesh_id, MG_MESH_ID_LEN);
@@ -605,8 +608,8 @@ static enum mg_mesh_result revoke_offline(const char *dir, const uint8_t *item, 
 
 enum mg_mesh_result mg_mesh_revoke(const char *dir, const char *name, char *msg, size_t msglen)
 {
-	uint8_t item[MG_DIR_REVOKE_LEN];
-	char text[2 * MG_DIR_REVOKE_LEN + 8], req[2 * MG_DIR_REVOKE_LEN + 32], err[512] = "";
+	uint8_t item[MG_DIR_ITEM_MAX];
+	char text[2 * MG_DIR_ITEM_MAX], req[2 * MG_DIR_ITEM_MAX + 32], err[512] = "";
 	const struct mg_dir_member *m;
 	struct offline o;
 	enum mg_mesh_result r;
