@@ -280,6 +280,7 @@ struct mg_join_server {
 	uint8_t cert[MG_JOIN_CERT_MAX];
 	size_t cert_len;
 	struct mg_join_session *sessions;
+	uint64_t made; /* sessions made so far: their age order, for eviction */
 };
 
 /* member_sk: the inviter's member key (copied; the tokens it vouches for
