@@ -758,6 +758,8 @@ static int server_request(struct mg_join_server *s, const uint8_t *from, size_t 
 		memcpy(r.invite_id, ss->id, ID_LEN);
 		r.invite = &ss->invite;
 		err = admit(s, ss, &r, now, out, outlen);
+		/* The proof is checked for good: the secret has no more use here. */
+		mg_wipe(ss->invite.secret, sizeof(ss->invite.secret));
 	}
 	mg_wipe(plain, sizeof(plain));
 	return err;
