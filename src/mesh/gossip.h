@@ -36,7 +36,9 @@
  *   [45  2+n  length, then the sender's CERT item (directory.h)]
  *    ..   ..  body of the type
  *   -64   64  signature by the sender's member key over "mg-gossip-v1" ||
- *             mesh id || every byte before the signature
+ *             mesh id || the recipient's member key || every byte before
+ *             the signature (the recipient is signed, not sent: a datagram
+ *             replayed to another member fails there)
  *
  *   0x10 DIGEST   MG_DIR_BUCKETS x 8: each bucket's XOR of item ids
  *   0x11 IDS      entries to the end: bucket (1; bit 7 set: the list is
