@@ -7,7 +7,10 @@
 #include "util/bytes.h"
 
 static const char gossip_ctx[] = "mg-gossip-v1";
-#define CTX_LEN	  (sizeof(gossip_ctx) - 1)
+#define CTX_LEN (sizeof(gossip_ctx) - 1)
+#define PREFIX_LEN                  \
+	(CTX_LEN + MG_MESH_ID_LEN + \
+	 MG_ED25519_PUB_LEN) /* what precedes the datagram in the signed message */
 #define SIG_LEN	  MG_ED25519_SIG_LEN
 #define IDS_MAX	  ((MG_CTL_MAX_LEN - MG_GOSSIP_HEADER_LEN - SIG_LEN - 1) / MG_DIR_ID_LEN)
 #define FLAG_CERT 0x01
@@ -118,22 +121,24 @@ static void out_start(struct mg_gossip *g, struct out *o, uint8_t type, bool wit
 	}
 }
 
-static void signed_message(struct mg_gossip *g, uint8_t *msg, const uint8_t *buf, size_t len)
+static void signed_message(struct mg_gossip *g, uint8_t *msg, const uint8_t to[MG_ED25519_PUB_LEN],
+			   const uint8_t *buf, size_t len)
 {
 	memcpy(msg, gossip_ctx, CTX_LEN);
 	memcpy(msg + CTX_LEN, g->dir->mesh_id, MG_MESH_ID_LEN);
-	memcpy(msg + CTX_LEN + MG_MESH_ID_LEN, buf, len);
+	memcpy(msg + CTX_LEN + MG_MESH_ID_LEN, to, MG_ED25519_PUB_LEN);
+	memcpy(msg + PREFIX_LEN, buf, len);
 }
 
 static void out_send(struct mg_gossip *g, struct out *o, const uint8_t to[MG_ED25519_PUB_LEN])
 {
-	uint8_t msg[CTX_LEN + MG_MESH_ID_LEN + MG_CTL_MAX_LEN];
+	uint8_t msg[PREFIX_LEN + MG_CTL_MAX_LEN];
 	int n = mg_ctl_finish(&o->b, o->buf);
 
 	if (n < 0 || (size_t)n + SIG_LEN > MG_CTL_MAX_LEN)
 		return;
-	signed_message(g, msg, o->buf, (size_t)n);
-	mg_ed25519_sign(o->buf + n, msg, CTX_LEN + MG_MESH_ID_LEN + (size_t)n, g->sk);
+	signed_message(g, msg, to, o->buf, (size_t)n);
+	mg_ed25519_sign(o->buf + n, msg, PREFIX_LEN + (size_t)n, g->sk);
 	g->stats.sent++;
 	g->stats.sent_bytes += (size_t)n + SIG_LEN;
 	g->send(g->ctx, to, o->buf, (size_t)n + SIG_LEN);
@@ -504,11 +509,10 @@ static int parse(struct inbound *in, const uint8_t *buf, size_t len)
 
 static bool signature_ok(struct mg_gossip *g, const uint8_t *buf, size_t len, const uint8_t *key)
 {
-	uint8_t msg[CTX_LEN + MG_MESH_ID_LEN + MG_CTL_MAX_LEN];
+	uint8_t msg[PREFIX_LEN + MG_CTL_MAX_LEN];
 
-	signed_message(g, msg, buf, len - SIG_LEN);
-	return mg_ed25519_verify(buf + len - SIG_LEN, msg, CTX_LEN + MG_MESH_ID_LEN + len - SIG_LEN,
-				 key);
+	signed_message(g, msg, g->key, buf, len - SIG_LEN);
+	return mg_ed25519_verify(buf + len - SIG_LEN, msg, PREFIX_LEN + len - SIG_LEN, key);
 }
 
 /* Adds a carried certificate; it must be the sender's. */

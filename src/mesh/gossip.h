@@ -36,7 +36,9 @@
  *   [45  2+n  length, then the sender's CERT item (directory.h)]
  *    ..   ..  body of the type
  *   -64   64  signature by the sender's member key over "mg-gossip-v1" ||
- *             mesh id || every byte before the signature
+ *             mesh id || the recipient's member key || every byte before
+ *             the signature (the recipient is signed, not sent: a datagram
+ *             replayed to another member fails there)
  *
  *   0x10 DIGEST   MG_DIR_BUCKETS x 8: each bucket's XOR of item ids
  *   0x11 IDS      entries to the end: bucket (1; bit 7 set: the list is
@@ -56,7 +58,9 @@
  * inside the 64 below it and not seen yet (replays are dropped, so a
  * datagram's source address is the sender's current one, which is why
  * mg_gossip_input reports the sender). Datagrams from ourselves are
- * dropped.
+ * dropped. A newcomer's DIGESTs have no room for its certificate: those
+ * reaching members that do not know it yet are dropped (-ENOENT) until its
+ * RUMORs or the rumor of its certificate got there, a round or two.
  *
  * Bounds: a DIGEST is 1133 bytes; a member sends per round `fanout` RUMORs
  * and one DIGEST every `ae_every` rounds. Replies: one IDS per DIGEST, at
@@ -172,7 +176,9 @@ void mg_gossip_tick(struct mg_gossip *g, uint64_t now_ms);
  * holds its sender, whose source address the lead may take as current);
  * else it is ignored: -MG_MESH_EMALFORMED, -MG_MESH_EVERSION, -ENOENT (an
  * unknown sender without its certificate), -MG_MESH_ESIGNATURE, -EALREADY
- * (a replay), or the carried certificate's error. Replies go out through
+ * (a replay, or our own), or the carried certificate's error; or
+ * -MG_MESH_EMALFORMED for a bad body even from an authenticated sender
+ * (the lead takes a source address only on 0). Replies go out through
  * send() before it returns. */
 int mg_gossip_input(struct mg_gossip *g, const uint8_t *buf, size_t len, uint64_t now_ms,
 		    uint8_t from_member_key_out[MG_ED25519_PUB_LEN]);

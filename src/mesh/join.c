@@ -440,7 +440,7 @@ enum session_state {
  * ran; result holds the RESULT it made, resent to retransmitted requests. */
 struct mg_join_session {
 	enum session_state state;
-	uint64_t created, expires;
+	uint64_t seq, expires; /* seq: the server's count when made */
 	uint8_t from[MG_JOIN_FROM_MAX];
 	size_t fromlen;
 	uint8_t id[ID_LEN], ej[MG_KEY_LEN], nj[MG_JOIN_NONCE_LEN];
@@ -537,7 +537,7 @@ static struct mg_join_session *session_slot(struct mg_join_server *s, uint64_t n
 			break;
 		}
 		if (!victim || (ss->state == SESSION_PENDING && victim->state != SESSION_PENDING) ||
-		    (ss->state == victim->state && ss->created < victim->created))
+		    (ss->state == victim->state && ss->seq < victim->seq))
 			victim = ss;
 	}
 	session_clear(victim);
@@ -625,7 +625,7 @@ static int open_session(struct mg_join_server *s, const uint8_t *from, size_t fr
 	sign(ss->sig, ctx_challenge, ss->h, NULL, 0, s->member_sk);
 	ss->invite = *inv;
 	ss->state = SESSION_PENDING;
-	ss->created = now;
+	ss->seq = s->made++;
 	ss->expires = now + MG_JOIN_SESSION_TTL;
 	*outlen = put_challenge(out, &t, ss->sig);
 	return 0;
@@ -758,6 +758,8 @@ static int server_request(struct mg_join_server *s, const uint8_t *from, size_t 
 		memcpy(r.invite_id, ss->id, ID_LEN);
 		r.invite = &ss->invite;
 		err = admit(s, ss, &r, now, out, outlen);
+		/* The proof is checked for good: the secret has no more use here. */
+		mg_wipe(ss->invite.secret, sizeof(ss->invite.secret));
 	}
 	mg_wipe(plain, sizeof(plain));
 	return err;

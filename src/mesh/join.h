@@ -272,7 +272,14 @@ struct mg_join_policy {
 struct mg_join_session; /* join.c's */
 
 /* Caller-owned. The session table (MG_JOIN_SESSIONS_MAX entries) is
- * allocated once by init; input never allocates. */
+ * allocated once by init; input never allocates. A HELLO that lookup admits
+ * opens a session (a refusal opens none); the same HELLO again (same source,
+ * invite id, eJ, nJ) gets the same CHALLENGE without a lookup. A pending
+ * session lives MG_JOIN_SESSION_TTL seconds; admit runs at most once per
+ * session, and an admitted session answers retransmitted requests (that
+ * open under k) with its cached RESULT for MG_JOIN_SESSION_TTL seconds more.
+ * When the table is full, the oldest pending session gives way, an admitted
+ * one only when none is pending. */
 struct mg_join_server {
 	struct mg_join_policy policy;
 	uint8_t member_sk[MG_ED25519_SECRET_LEN];
@@ -280,6 +287,7 @@ struct mg_join_server {
 	uint8_t cert[MG_JOIN_CERT_MAX];
 	size_t cert_len;
 	struct mg_join_session *sessions;
+	uint64_t made; /* sessions made so far: their age order, for eviction */
 };
 
 /* member_sk: the inviter's member key (copied; the tokens it vouches for
