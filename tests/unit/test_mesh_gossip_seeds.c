@@ -207,7 +207,10 @@ int main(int argc, char **argv)
 		if (argc > 1) {
 			char path[512];
 			FILE *f;
-			snprintf(path, sizeof(path), "%s/%s", argv[1], seeds[i].name);
+			int n = snprintf(path, sizeof(path), "%.400s/%.100s", argv[1],
+					 seeds[i].name);
+
+			CHECK(n > 0 && (size_t)n < sizeof(path));
 			f = fopen(path, "wb");
 			CHECK(f != NULL);
 			CHECK_EQ(fwrite(seeds[i].buf, 1, seeds[i].len, f), seeds[i].len);
