@@ -13,6 +13,7 @@
 #include "mesh/admin.h"
 #include "mesh/bootstrap.h"
 #include "mesh/ctl.h"
+#include "mesh/renew.h"
 #include "peer/allowedips.h"
 #include "util/json.h"
 #include "util/macros.h"
@@ -290,6 +291,19 @@ static void drop_peer(struct mg_agent *a, const struct mg_dir_member *m)
 	mg_log(a->log, MG_LOG_INFO, "mesh: member %s removed", m->cert.name);
 }
 
+/* An issuer renewed our certificate: it is the one to present from now on. */
+static void keep_own_cert(struct mg_agent *a, const struct mg_cert *c)
+{
+	char err[512] = "";
+
+	a->cert = *c;
+	if (mg_state_cert_save(&a->state, MG_STATE_MEMBER_C, c, err, sizeof(err)) < 0)
+		mg_log(a->log, MG_LOG_ERROR, "mesh: cannot save the renewed certificate: %s", err);
+	else
+		mg_log(a->log, MG_LOG_INFO, "mesh: our certificate was renewed until %" PRIu64,
+		       c->not_after);
+}
+
 static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_member *m)
 {
 	struct mg_agent *a = ctx;
@@ -305,6 +319,8 @@ static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_membe
 		sync_peer(a, m);
 		break;
 	case MG_DIR_MEMBER_RENEWED:
+		if (is_self(a, m))
+			keep_own_cert(a, &m->cert);
 		sync_peer(a, m);
 		break;
 	case MG_DIR_MEMBER_REMOVED:
@@ -521,6 +537,15 @@ static void save_directory(struct mg_agent *a)
 	a->dirty_since = 0;
 }
 
+static void publish_renewal(void *ctx, const uint8_t *item, size_t len)
+{
+	struct mg_agent *a = ctx;
+	int ret = mg_gossip_publish(&a->gossip, item, len, wall_ms());
+
+	if (ret < 0)
+		mg_log(a->log, MG_LOG_ERROR, "mesh: a renewal was refused: %s", mg_mesh_strerror(ret));
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct mg_agent *a = container_of(t, struct mg_agent, tick);
@@ -534,6 +559,12 @@ static void on_tick(uv_timer_t *t)
 	if (now - a->last_announce_check >= 10000) {
 		a->last_announce_check = now;
 		announce(a, false);
+	}
+	if (a->is_issuer && now - a->last_renew_check >= MG_AGENT_RENEW_MS) {
+		a->last_renew_check = now;
+		if (mg_renew_due(&a->dir, &a->issuer_cert, a->issuer_sk, now / 1000, publish_renewal,
+				 a))
+			mg_log(a->log, MG_LOG_INFO, "mesh: renewed certificates that were expiring");
 	}
 	if (a->dirty_since && now - a->last_save >= MG_AGENT_SAVE_MS) {
 		a->last_save = now;

@@ -40,6 +40,10 @@
  *   status    json=0|1 -> the status text or JSON (schema 1)
  *   leave     -> a signed departure is spread; the node then stops
  *
+ * Renewals. An issuer's node renews, by itself and once a minute at most,
+ * the certificates it signed that have fewer than 30 days left (renew.h);
+ * a node whose own certificate was renewed keeps the new one in DIR.
+ *
  * Part 2 adds paths (direct, relay) per member behind the same peer
  * table; status reports "direct" for a member with a handshake in the last
  * MG_AGENT_DIRECT_AGE seconds, else "none". */
@@ -65,6 +69,7 @@
 #define MG_AGENT_DIRECT_AGE	180 /* a handshake this recent: path "direct" */
 #define MG_AGENT_TICK_MS	250
 #define MG_AGENT_SAVE_MS	1000
+#define MG_AGENT_RENEW_MS	60000 /* an issuer looks for expiring certificates */
 #define MG_AGENT_LEAVE_MS	3000 /* gossip rounds for a departure, then stop */
 
 struct mg_agent_member_ep {
@@ -101,7 +106,7 @@ struct mg_agent {
 	struct mg_dir_endpoint announced[MG_DIR_ENDPOINTS_MAX];
 	size_t announced_len;
 	struct mg_endpoint public_endpoint;
-	uint64_t last_expire, last_announce_check;
+	uint64_t last_expire, last_announce_check, last_renew_check;
 	/* While a gossip datagram is handled: its claimed sender and source,
 	 * where replies to that sender go. */
 	const struct mg_endpoint *replying_to;

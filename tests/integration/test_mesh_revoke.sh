@@ -90,4 +90,13 @@ c4=$(mg_mesh_addr4 c)
 mg_check "a reaches c" mg_wait_for 15 mg_ping_quiet a "$c4"
 mg_check "c reaches a directly" mg_wait_for 15 mg_mesh_direct c a
 
+mg_say "3. c leaves"
+mg_check "leave on c exits 0" mg_mesh c leave
+mg_check "a drops c within 30 s" mg_wait_for 30 mg_mesh_not_lists a c
+mg_check "c's node stops after leaving" mg_wait_for 10 mg_not_alive "${MG_M_PID[c]}"
+mg_check "c's directory holds no membership" [ ! -e "$(mg_mesh_state c)/mesh.json" ]
+rc=0
+mg_mesh c members >/dev/null 2>&1 || rc=$?
+mg_check "members on c after leaving: exit 4 (status $rc)" [ "$rc" = 4 ]
+
 mg_finish
