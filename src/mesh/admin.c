@@ -650,7 +650,7 @@ static int refuse_existing(struct mg_state *st, char *err, size_t errlen)
 	if (ret == -ENOENT)
 		return 0;
 	if (ret == 0) {
-		say(err, errlen, "'%s' already holds a mesh ('%s/%s' exists); use another --dir",
+		say(err, errlen, "'%s' already holds a mesh ('%s/%s' exists); use another --state DIR",
 		    st->dir, st->dir, MG_STATE_MESH);
 		return -EEXIST;
 	}
@@ -827,6 +827,30 @@ static int need_endpoints(size_t n, char *err, size_t errlen)
 	return -EADDRNOTAVAIL;
 }
 
+/* Names the endpoints the token had no room for, in err, for the user. */
+static void name_dropped(const struct mg_token *t, size_t sealed_drop, size_t left, char *err,
+			 size_t errlen)
+{
+	size_t used;
+
+	if (!err || !errlen)
+		return;
+	say(err, errlen, "left out of the token (512 characters at most):");
+	for (size_t i = 0; i < sealed_drop; i++) {
+		const struct mg_token_endpoint *e = &t->endpoints[t->n_endpoints + i];
+		char addr[INET6_ADDRSTRLEN] = "";
+
+		if (e->family)
+			inet_ntop(e->family, e->addr, addr, sizeof(addr));
+		used = strlen(err);
+		snprintf(err + used, errlen - used, " %s%s%s:%u", e->family == AF_INET6 ? "[" : "",
+			 e->family ? addr : e->host, e->family == AF_INET6 ? "]" : "", e->port);
+	}
+	used = strlen(err);
+	if (left)
+		snprintf(err + used, errlen - used, " and %zu more", left);
+}
+
 int mg_mesh_admin_invite_locked(struct mg_state *st, const struct mg_mesh_invite_params *p,
 				const struct mg_token_endpoint *extra, size_t n_extra,
 				char out[MG_TOKEN_TEXT_MAX + 1], size_t *dropped, char *err,
@@ -866,6 +890,8 @@ int mg_mesh_admin_invite_locked(struct mg_state *st, const struct mg_mesh_invite
 		(void)mg_state_remove(st, name, NULL, 0);
 	}
 	*dropped = left + sealed_drop;
+	if (ret == 0 && *dropped)
+		name_dropped(&t, sealed_drop, left, err, errlen);
 out:
 	mg_wipe(sk, sizeof(sk));
 	mg_invite_record_wipe(&r);

@@ -789,9 +789,7 @@ static void control_invite(struct mg_agent *a, const char *req, size_t len, stru
 		return;
 	}
 	if (dropped)
-		snprintf(msg, sizeof(msg),
-			 "%zu endpoint(s) left out of the token: it holds at most %d characters",
-			 dropped, MG_TOKEN_TEXT_MAX);
+		snprintf(msg, sizeof(msg), "%s", err);
 	strcat(token, "\n");
 	reply(out, 0, msg, token);
 	mg_wipe(token, sizeof(token));

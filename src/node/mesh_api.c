@@ -240,10 +240,7 @@ static enum mg_mesh_result invite_offline(const char *dir, const struct mg_mesh_
 	if (ret < 0)
 		return mg_mesh_state_result(ret, err, msg, msglen);
 	if (dropped)
-		return mg_mesh_say(msg, msglen, MG_MESH_OK,
-				   "%zu endpoint(s) left out of the token: it holds at most %d "
-				   "characters",
-				   dropped, MG_MESH_TOKEN_MAX);
+		return mg_mesh_say(msg, msglen, MG_MESH_OK, "%s", err);
 	return mg_mesh_say(msg, msglen, MG_MESH_OK, "%s", "");
 }
 

@@ -340,7 +340,10 @@ static int open_tun(struct mg_node *n, struct mg_engine_config *ec)
 	ret = mg_tun_open_offload(n->ifname, n->ifname, &n->tun_fd, &ec->tun_offload);
 	if (ret < 0) {
 		mg_log(&n->log, MG_LOG_ERROR, "cannot create TUN device %s: %s%s", n->ifname,
-		       strerror(-ret), ret == -EPERM ? " (run as root or with CAP_NET_ADMIN)" : "");
+		       strerror(-ret),
+		       ret == -EPERM   ? " (run as root or with CAP_NET_ADMIN)"
+		       : ret == -EBUSY ? " (an interface of that name exists: pick another with -i)"
+				       : "");
 		return ret;
 	}
 	n->tun_created = true;

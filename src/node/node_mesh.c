@@ -28,8 +28,7 @@ int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c)
 		return -ENOMEM;
 	ret = mg_agent_load(n->mesh, dir, &n->log, err, sizeof(err));
 	if (ret < 0) {
-		mg_log(&n->log, MG_LOG_ERROR, "mesh: %s%s", err[0] ? err : strerror(-ret),
-		       ret == -EWOULDBLOCK ? " (another meshguard runs this mesh)" : "");
+		mg_log(&n->log, MG_LOG_ERROR, "mesh: %s", err[0] ? err : strerror(-ret));
 		free(n->mesh);
 		n->mesh = NULL;
 		return ret;

@@ -71,6 +71,18 @@ else
 fi
 mg_check "b is still a's peer after the refused set" has_peer a "$peer_b"
 
+mg_say "an invitation with more endpoints than fit names those left out"
+long=$(printf 'h%.0s' {1..60})
+eps=()
+for i in 1 2 3 4 5 6 7 8; do
+	eps+=(--endpoint "$long$i.example.net:51820")
+done
+mg_in p "$MESHGUARD" init --name big --node p9 --state "$MG_TMP/state-big" "${eps[@]}" >/dev/null
+tok=$(mg_in p "$MESHGUARD" invite --state "$MG_TMP/state-big" 2>"$MG_TMP/big.err")
+mg_check "the token still fits in 512 characters" [ -n "$tok" ] && [ "${#tok}" -le 512 ]
+mg_check "invite names an endpoint it left out" grep -q "left out.*${long}3.example.net:51820" \
+	"$MG_TMP/big.err"
+
 mg_say "a second mesh on host a: its own directory, port and interface"
 second=$MG_TMP/state-a2
 mg_check "init of a second mesh on a" \
