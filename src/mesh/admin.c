@@ -650,8 +650,9 @@ static int refuse_existing(struct mg_state *st, char *err, size_t errlen)
 	if (ret == -ENOENT)
 		return 0;
 	if (ret == 0) {
-		say(err, errlen, "'%s' already holds a mesh ('%s/%s' exists); use another --state DIR",
-		    st->dir, st->dir, MG_STATE_MESH);
+		say(err, errlen,
+		    "'%s' already holds a mesh ('%s/%s' exists); use another --state DIR", st->dir,
+		    st->dir, MG_STATE_MESH);
 		return -EEXIST;
 	}
 	say(err, errlen, "cannot check '%s/%s': %s", st->dir, MG_STATE_MESH, strerror(-ret));

@@ -543,7 +543,8 @@ static void publish_renewal(void *ctx, const uint8_t *item, size_t len)
 	int ret = mg_gossip_publish(&a->gossip, item, len, wall_ms());
 
 	if (ret < 0)
-		mg_log(a->log, MG_LOG_ERROR, "mesh: a renewal was refused: %s", mg_mesh_strerror(ret));
+		mg_log(a->log, MG_LOG_ERROR, "mesh: a renewal was refused: %s",
+		       mg_mesh_strerror(ret));
 }
 
 static void on_tick(uv_timer_t *t)
@@ -562,9 +563,10 @@ static void on_tick(uv_timer_t *t)
 	}
 	if (a->is_issuer && now - a->last_renew_check >= MG_AGENT_RENEW_MS) {
 		a->last_renew_check = now;
-		if (mg_renew_due(&a->dir, &a->issuer_cert, a->issuer_sk, now / 1000, publish_renewal,
-				 a))
-			mg_log(a->log, MG_LOG_INFO, "mesh: renewed certificates that were expiring");
+		if (mg_renew_due(&a->dir, &a->issuer_cert, a->issuer_sk, now / 1000,
+				 publish_renewal, a))
+			mg_log(a->log, MG_LOG_INFO,
+			       "mesh: renewed certificates that were expiring");
 	}
 	if (a->dirty_since && now - a->last_save >= MG_AGENT_SAVE_MS) {
 		a->last_save = now;

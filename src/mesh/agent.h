@@ -70,7 +70,7 @@
 #define MG_AGENT_TICK_MS	250
 #define MG_AGENT_SAVE_MS	1000
 #define MG_AGENT_RENEW_MS	60000 /* an issuer looks for expiring certificates */
-#define MG_AGENT_LEAVE_MS	3000 /* gossip rounds for a departure, then stop */
+#define MG_AGENT_LEAVE_MS	3000  /* gossip rounds for a departure, then stop */
 
 struct mg_agent_member_ep {
 	uint8_t key[MG_ED25519_PUB_LEN];
