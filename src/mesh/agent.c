@@ -325,7 +325,7 @@ static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_membe
 		break;
 	case MG_DIR_MEMBER_REMOVED:
 		drop_peer(a, m);
-		if (is_self(a, m))
+		if (is_self(a, m) && !a->left)
 			mg_log(a->log, MG_LOG_ERROR,
 			       "mesh: this node's membership was revoked or has expired");
 		break;
@@ -553,6 +553,13 @@ static void on_tick(uv_timer_t *t)
 	uint64_t now = wall_ms();
 
 	mg_gossip_tick(&a->gossip, now);
+	if (a->left) {
+		if (now >= a->leave_at && a->stop && !a->stopping) {
+			a->stopping = true;
+			a->stop(a->stop_ctx);
+		}
+		return; /* nothing of ours is saved any more */
+	}
 	if (now / 1000 != a->last_expire) {
 		a->last_expire = now / 1000;
 		mg_directory_expire(&a->dir, now / 1000);
@@ -1011,17 +1018,9 @@ static void control_export(struct mg_agent *a, const char *req, size_t len, stru
 	mg_log(a->log, MG_LOG_INFO, "mesh: exported static member %s", name);
 }
 
-static void on_stop_timer(uv_timer_t *t)
-{
-	struct mg_agent *a = container_of(t, struct mg_agent, tick);
-
-	if (a->stop)
-		a->stop(a->stop_ctx);
-}
-
-/* Spreads a signed departure, removes the membership from DIR and stops
- * the node a few gossip rounds later. */
-static void control_leave(struct mg_agent *a, struct mg_uapi_buf *out)
+/* Spreads a signed departure and removes the membership from DIR; the node
+ * stops MG_AGENT_LEAVE_MS later, gossip rounds that carry the departure. */
+int mg_agent_leave(struct mg_agent *a, char *err, size_t errlen)
 {
 	static const char *const files[] = { MG_STATE_MESH,	MG_STATE_DIRECTORY,
 					     MG_STATE_MEMBER_C, MG_STATE_ISSUER_C,
@@ -1029,24 +1028,35 @@ static void control_leave(struct mg_agent *a, struct mg_uapi_buf *out)
 					     MG_STATE_WIREGUARD };
 	struct mg_dir_depart d = { 0 };
 	uint8_t item[MG_DIR_ITEM_MAX];
-	char err[512] = "";
 	int len, ret;
 
 	memcpy(d.mesh_id, a->config.mesh_id, MG_MESH_ID_LEN);
 	d.cert = a->cert;
 	d.time = wall_s();
 	len = mg_dir_depart_sign(item, sizeof(item), &d, a->member_sk);
+	a->left = true; /* before publishing it drops us from our own directory */
 	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
+	if (ret < 0)
+		snprintf(err, errlen, "cannot sign the departure: %s", mg_mesh_strerror(ret));
 	for (size_t i = 0; ret >= 0 && i < ARRAY_SIZE(files); i++)
-		ret = mg_state_remove(&a->state, files[i], err, sizeof(err));
+		ret = mg_state_remove(&a->state, files[i], err, errlen);
 	if (ret < 0) {
-		reply(out, 4, err[0] ? err : mg_mesh_strerror(ret), NULL);
-		return;
+		a->left = false;
+		return ret;
 	}
-	a->left = true;
-	uv_timer_start(&a->tick, on_stop_timer, MG_AGENT_LEAVE_MS, 0);
-	reply(out, 0, "left the mesh; the node stops", NULL);
+	a->leave_at = wall_ms() + MG_AGENT_LEAVE_MS;
 	mg_log(a->log, MG_LOG_INFO, "mesh: left the mesh");
+	return 0;
+}
+
+static void control_leave(struct mg_agent *a, struct mg_uapi_buf *out)
+{
+	char err[512] = "";
+
+	if (mg_agent_leave(a, err, sizeof(err)) < 0)
+		reply(out, 4, err, NULL);
+	else
+		reply(out, 0, "left the mesh; the node stops", NULL);
 }
 
 static int on_control(void *ctx, const char *req, size_t len, struct mg_uapi_buf *out)

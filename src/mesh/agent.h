@@ -107,6 +107,7 @@ struct mg_agent {
 	size_t announced_len;
 	struct mg_endpoint public_endpoint;
 	uint64_t last_expire, last_announce_check, last_renew_check;
+	uint64_t leave_at; /* after leaving: when to stop */
 	/* While a gossip datagram is handled: its claimed sender and source,
 	 * where replies to that sender go. */
 	const struct mg_endpoint *replying_to;
@@ -135,6 +136,9 @@ void mg_agent_interface(const struct mg_agent *a, char addrs[2][64], size_t *n_a
 int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e);
 /* Our public endpoint changed (discovery): announce it. */
 void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep);
+/* Spreads a signed departure, removes the membership from DIR, and asks
+ * the node to stop (stop()) MG_AGENT_LEAVE_MS later. 0 or -errno (err). */
+int mg_agent_leave(struct mg_agent *a, char *err, size_t errlen);
 /* Saves what is unsaved, closes the handles (run the loop afterwards),
  * releases the lock, and wipes the keys. Safe to call twice. */
 void mg_agent_close(struct mg_agent *a);

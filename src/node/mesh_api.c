@@ -22,6 +22,7 @@
 #include "mesh/directory.h"
 #include "mesh/joiner.h"
 #include "mesh/state.h"
+#include "node/node.h"
 #include "tunnel/uapi.h"
 #include "util/json.h"
 
@@ -536,16 +537,94 @@ enum mg_mesh_result mg_mesh_export_wg(const char *dir, const char *name, char **
 	return node_request(dir, req, conf, msg, msglen);
 }
 
+/* No node runs the mesh: one is run just for the departure, without a TUN
+ * (packet I/O by the caller, who sends none) on the mesh's port, until it
+ * has gossiped the departure for MG_AGENT_LEAVE_MS and stops itself. */
+struct leave_run {
+	uv_loop_t loop;
+	struct mg_node *node;
+	char *msg;
+	size_t msglen;
+	enum mg_mesh_result result;
+};
+
+static void leave_closed(struct mg_node *node, void *user)
+{
+	struct leave_run *r = user;
+
+	(void)node;
+	r->node = NULL;
+}
+
+static void leave_event(void *user, const struct mg_event *e)
+{
+	struct leave_run *r = user;
+
+	if (e->type == MG_EVENT_STOPPED && r->node)
+		mg_node_close(r->node, leave_closed);
+}
+
+static void leave_log(void *user, enum mg_log_level level, const char *line)
+{
+	struct leave_run *r = user;
+
+	if (level == MG_LOG_LEVEL_ERROR && r->result == MG_MESH_OK)
+		r->result = mg_mesh_say(r->msg, r->msglen, MG_MESH_STATE, "%s", line);
+}
+
+static void leave_packet(void *user, const uint8_t *packet, size_t len)
+{
+	(void)user;
+	(void)packet;
+	(void)len; /* no one to deliver to: the node only says goodbye */
+}
+
+static enum mg_mesh_result leave_offline(const char *dir, char *msg, size_t msglen)
+{
+	struct mg_node_config c = MG_NODE_CONFIG_INIT;
+	struct leave_run r = { .msg = msg, .msglen = msglen, .result = MG_MESH_OK };
+	char err[512] = "";
+	int ret;
+
+	if (uv_loop_init(&r.loop) < 0)
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "cannot start an event loop");
+	c.packet_io = MG_PACKET_IO_CALLER;
+	c.udp_io = MG_UDP_IO_SOCKETS;
+	c.mesh = true;
+	c.state_dir = dir;
+	c.log_level = MG_LOG_LEVEL_ERROR;
+	c.on_log = leave_log;
+	c.on_event = leave_event;
+	c.on_packet = leave_packet;
+	c.user = &r;
+	ret = mg_node_new(&r.loop, &c, &r.node);
+	if (ret == 0)
+		ret = mg_node_start(r.node);
+	if (ret == 0)
+		ret = mg_agent_leave(r.node->mesh, err, sizeof(err));
+	if (ret < 0 && r.node)
+		mg_node_close(r.node, leave_closed);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&r.loop);
+	if (r.result != MG_MESH_OK)
+		return r.result;
+	if (ret < 0)
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s", err[0] ? err : strerror(-ret));
+	return mg_mesh_say(msg, msglen, MG_MESH_OK, "left the mesh; %s holds no membership", dir);
+}
+
 enum mg_mesh_result mg_mesh_leave(const char *dir, char *msg, size_t msglen)
 {
-	enum mg_mesh_result r = node_request(dir, "leave\n\n", NULL, msg, msglen);
+	char *reply = NULL, *payload = NULL;
+	int ret;
 
-	if (r == MG_MESH_UNREACHABLE && mg_mesh_present(dir))
-		return mg_mesh_say(msg, msglen, MG_MESH_UNREACHABLE,
-				   "leave needs the node running (`meshguard up --state %s`), so "
-				   "that the members hear of it",
-				   dir);
-	return r;
+	if (!mg_mesh_present(dir))
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%.300s holds no mesh", dir);
+	ret = mg_mesh_control(dir, "leave\n\n", &reply, &payload, msg, msglen);
+	free(reply);
+	if (ret == -ENOENT)
+		return leave_offline(dir, msg, msglen);
+	return (enum mg_mesh_result)ret;
 }
 
 /* ---- revoke ---- */

@@ -105,4 +105,11 @@ rc=0
 mg_in a "$MESHGUARD" up -c /dev/null --state "$second" >/dev/null 2>&1 || rc=$?
 mg_check "up -c with a directory holding a mesh is a usage error (status $rc)" [ "$rc" = 1 ]
 
+mg_say "b leaves while its node is stopped"
+mg_mesh_down b
+mg_check "leave on b (no node running) exits 0" mg_mesh b leave
+mg_check "b's directory holds no membership" [ ! -e "$(mg_mesh_state b)/mesh.json" ]
+mg_check "a drops b within 30 s" mg_wait_for 30 mg_mesh_not_lists a b
+mg_check "p drops b within 30 s" mg_wait_for 30 mg_mesh_not_lists p b
+
 mg_finish
