@@ -228,7 +228,10 @@ static int exchange(struct joiner *j)
 		uint64_t now = mono_ms();
 		int ret;
 
-		if (now - start >= timeout)
+		/* Only answers that fail to verify, for a while: a tampered
+		 * token (signed by an issuer, checkable only with the answer),
+		 * or the wrong inviter. Waiting longer would not help. */
+		if (now - start >= timeout || (j->last_error && now - start >= MG_JOINER_BAD_MS))
 			return -ETIMEDOUT;
 		if (now >= next) {
 			send_round(j);

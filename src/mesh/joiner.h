@@ -6,7 +6,8 @@
  * the first inviter whose challenge verifies. Datagrams that fail to
  * verify are dropped without ending the exchange (an attacker on the path
  * can delay a join, not fail it); their last error is reported if nothing
- * better comes before the timeout.
+ * better comes within MG_JOINER_BAD_MS of the start (then the token or the
+ * inviter is wrong, and waiting longer would not help).
  *
  * Writing: DIR is created (0700) and locked; it must hold no mesh. The keys,
  * certificate and directory are written first and mesh.json last (its
@@ -22,6 +23,8 @@
 
 #define MG_JOINER_RETRY_MS   500
 #define MG_JOINER_TIMEOUT_MS 10000
+/* Give up this early when every answer so far failed to verify. */
+#define MG_JOINER_BAD_MS 3000
 
 struct mg_joiner_params {
 	const char *dir;

@@ -27,7 +27,9 @@
  * Nothing may follow the signature. The signature covers the secret too:
  * the signature never leaves the token (the join exchange sends neither), so
  * nothing is gained by leaving the secret out, and this way any change to
- * any byte of a token is refused by the joiner at once as a bad signature.
+ * any byte of a token is refused by the joiner as a bad signature: at once
+ * when the authority signed it, after the inviter's first answer (which
+ * brings the issuer's certificate) when an issuer did.
  *
  * Who signed: the authority (signer id = key id of the authority key in the
  * token), checked at decode time; or an issuer, whose certificate does not
