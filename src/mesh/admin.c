@@ -14,20 +14,6 @@
 #include "crypto/blake2s.h"
 #include "mesh/cert.h"
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static size_t addr_len(uint8_t family)
 {
 	return family == AF_INET ? 4 : 16;
@@ -462,8 +448,9 @@ static int parse_prefix_param(struct mg_prefix *p, const char *s, int family, in
 
 	if (mg_prefix_parse(p, s, false) < 0 || p->family != family || p->cidr < min ||
 	    p->cidr > max) {
-		say(err, errlen, "bad prefix '%s': expected an %s prefix of length %d to %d", s,
-		    family == AF_INET ? "IPv4" : "IPv6", min, max);
+		mg_mesh_msg(err, errlen,
+			    "bad prefix '%s': expected an %s prefix of length %d to %d", s,
+			    family == AF_INET ? "IPv4" : "IPv6", min, max);
 		return -EINVAL;
 	}
 	m = *p;
@@ -471,7 +458,8 @@ static int parse_prefix_param(struct mg_prefix *p, const char *s, int family, in
 	if (memcmp(m.addr, p->addr, sizeof(m.addr)) != 0) {
 		char ok[MG_PREFIX_STRLEN];
 		mg_prefix_format(ok, sizeof(ok), &m);
-		say(err, errlen, "bad prefix '%s': host bits set (did you mean '%s'?)", s, ok);
+		mg_mesh_msg(err, errlen, "bad prefix '%s': host bits set (did you mean '%s'?)", s,
+			    ok);
 		return -EINVAL;
 	}
 	return 0;
@@ -488,8 +476,9 @@ int mg_mesh_node_name(char *out, const char *given, char *err, size_t errlen)
 		given = host;
 	}
 	if (!mg_mesh_name_valid(given, MG_MESH_NAME_MAX)) {
-		say(err, errlen,
-		    "bad node name '%s': expected 1-63 of A-Z a-z 0-9 . _ - (pass --name)", given);
+		mg_mesh_msg(err, errlen,
+			    "bad node name '%s': expected 1-63 of A-Z a-z 0-9 . _ - (pass --name)",
+			    given);
 		return -EINVAL;
 	}
 	memcpy(out, given, strlen(given) + 1); /* valid: at most 63 bytes */
@@ -500,16 +489,16 @@ static int init_endpoints(struct mg_mesh_config *c, const struct mg_mesh_init_pa
 			  size_t errlen)
 {
 	if (p->n_endpoints > MG_MESH_CONFIG_ENDPOINTS_MAX) {
-		say(err, errlen, "too many endpoints (%zu, at most %d)", p->n_endpoints,
-		    MG_MESH_CONFIG_ENDPOINTS_MAX);
+		mg_mesh_msg(err, errlen, "too many endpoints (%zu, at most %d)", p->n_endpoints,
+			    MG_MESH_CONFIG_ENDPOINTS_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < p->n_endpoints; i++) {
 		if (mg_mesh_endpoint_parse(NULL, p->endpoints[i]) < 0) {
-			say(err, errlen,
-			    "bad endpoint '%s': expected HOST:PORT (1.2.3.4:51820, "
-			    "[2001:db8::1]:51820 or host.example:51820)",
-			    p->endpoints[i]);
+			mg_mesh_msg(err, errlen,
+				    "bad endpoint '%s': expected HOST:PORT (1.2.3.4:51820, "
+				    "[2001:db8::1]:51820 or host.example:51820)",
+				    p->endpoints[i]);
 			return -EINVAL;
 		}
 		snprintf(c->endpoints[i], sizeof(c->endpoints[i]), "%s", p->endpoints[i]);
@@ -529,9 +518,9 @@ static int init_prefixes(struct mg_mesh_config *c, const struct mg_mesh_init_par
 		(void)mg_mesh_local_prefixes(avoid, MG_MESH_AVOID_MAX, &n);
 		ret = mg_mesh_choose_prefixes(avoid, n, &p4, &p6);
 		if (ret < 0) {
-			say(err, errlen,
-			    "no free overlay prefix: every candidate overlaps a local "
-			    "address or route (pass --prefix4/--prefix6)");
+			mg_mesh_msg(err, errlen,
+				    "no free overlay prefix: every candidate overlaps a local "
+				    "address or route (pass --prefix4/--prefix6)");
 			return ret;
 		}
 		c->prefix4 = p4;
@@ -556,12 +545,12 @@ static int init_config(struct mg_mesh_config *c, const struct mg_mesh_init_param
 
 	memset(c, 0, sizeof(*c));
 	if (!mg_mesh_name_valid(mesh_name, MG_MESH_NAME_MAX)) {
-		say(err, errlen, "bad mesh name '%s': expected 1-63 of A-Z a-z 0-9 . _ -",
-		    mesh_name);
+		mg_mesh_msg(err, errlen, "bad mesh name '%s': expected 1-63 of A-Z a-z 0-9 . _ -",
+			    mesh_name);
 		return -EINVAL;
 	}
 	if (p->now == 0 || p->now + MG_CERT_LIFETIME >= MG_MESH_TIME_MAX) {
-		say(err, errlen, "bad clock: %llu", (unsigned long long)p->now);
+		mg_mesh_msg(err, errlen, "bad clock: %llu", (unsigned long long)p->now);
 		return -EINVAL;
 	}
 	snprintf(c->mesh_name, sizeof(c->mesh_name), "%s", mesh_name);
@@ -650,12 +639,13 @@ static int refuse_existing(struct mg_state *st, char *err, size_t errlen)
 	if (ret == -ENOENT)
 		return 0;
 	if (ret == 0) {
-		say(err, errlen,
-		    "'%s' already holds a mesh ('%s/%s' exists); use another --state DIR", st->dir,
-		    st->dir, MG_STATE_MESH);
+		mg_mesh_msg(err, errlen,
+			    "'%s' already holds a mesh ('%s/%s' exists); use another --state DIR",
+			    st->dir, st->dir, MG_STATE_MESH);
 		return -EEXIST;
 	}
-	say(err, errlen, "cannot check '%s/%s': %s", st->dir, MG_STATE_MESH, strerror(-ret));
+	mg_mesh_msg(err, errlen, "cannot check '%s/%s': %s", st->dir, MG_STATE_MESH,
+		    strerror(-ret));
 	return ret;
 }
 
@@ -680,7 +670,7 @@ int mg_mesh_admin_init(const char *dir, const struct mg_mesh_init_params *p, cha
 	make_keys(&k, &c);
 	ret = make_certs(&issuer, &member, &c, &k, p->now);
 	if (ret < 0)
-		say(err, errlen, "cannot make the certificates: %s", mg_mesh_strerror(ret));
+		mg_mesh_msg(err, errlen, "cannot make the certificates: %s", mg_mesh_strerror(ret));
 	else
 		ret = write_all_files(&st, &k, &issuer, &member, &c, err, errlen);
 	mg_wipe(&k, sizeof(k));
@@ -698,24 +688,26 @@ static int invite_record(struct mg_invite_record *r, const struct mg_mesh_invite
 
 	memset(r, 0, sizeof(*r));
 	if (p->name && !mg_mesh_name_valid(p->name, MG_MESH_NAME_MAX)) {
-		say(err, errlen, "bad name '%s': expected 1-63 of A-Z a-z 0-9 . _ -", p->name);
+		mg_mesh_msg(err, errlen, "bad name '%s': expected 1-63 of A-Z a-z 0-9 . _ -",
+			    p->name);
 		return -EINVAL;
 	}
 	if (p->n_groups > MG_MESH_GROUPS_MAX) {
-		say(err, errlen, "too many groups (%zu, at most %d)", p->n_groups,
-		    MG_MESH_GROUPS_MAX);
+		mg_mesh_msg(err, errlen, "too many groups (%zu, at most %d)", p->n_groups,
+			    MG_MESH_GROUPS_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < p->n_groups; i++) {
 		if (!mg_mesh_name_valid(p->groups[i], MG_MESH_GROUP_MAX)) {
-			say(err, errlen, "bad group '%s': expected 1-31 of A-Z a-z 0-9 . _ -",
-			    p->groups[i]);
+			mg_mesh_msg(err, errlen,
+				    "bad group '%s': expected 1-31 of A-Z a-z 0-9 . _ -",
+				    p->groups[i]);
 			return -EINVAL;
 		}
 		memcpy(r->groups[i], p->groups[i], strlen(p->groups[i]) + 1);
 	}
 	if (p->now == 0 || expires >= MG_MESH_TIME_MAX || p->now >= MG_MESH_TIME_MAX - expires) {
-		say(err, errlen, "bad expiry: %llu seconds", (unsigned long long)expires);
+		mg_mesh_msg(err, errlen, "bad expiry: %llu seconds", (unsigned long long)expires);
 		return -EINVAL;
 	}
 	if (p->name)
@@ -741,26 +733,26 @@ static int signing_key(struct mg_state *st, const struct mg_mesh_config *c, bool
 	ret = issuer_only ? -ENOENT
 			  : mg_state_ed25519_load(st, MG_STATE_AUTHORITY, sk, err, errlen);
 	if (ret == 0 && !mg_equal(sk + MG_ED25519_SEED_LEN, c->authority, MG_ED25519_PUB_LEN)) {
-		say(err, errlen, "'%s/%s' is not the key of this mesh's authority", st->dir,
-		    MG_STATE_AUTHORITY);
+		mg_mesh_msg(err, errlen, "'%s/%s' is not the key of this mesh's authority", st->dir,
+			    MG_STATE_AUTHORITY);
 		ret = -EINVAL;
 	}
 	if (ret != -ENOENT)
 		return ret;
 	ret = mg_state_ed25519_load(st, MG_STATE_ISSUER, sk, err, errlen);
 	if (ret == -ENOENT) {
-		say(err, errlen,
-		    "this member cannot invite: '%s' holds neither an authority "
-		    "nor an issuer key",
-		    st->dir);
+		mg_mesh_msg(err, errlen,
+			    "this member cannot invite: '%s' holds neither an authority "
+			    "nor an issuer key",
+			    st->dir);
 		return -EPERM;
 	}
 	if (ret == 0)
 		ret = mg_state_cert_load(st, MG_STATE_ISSUER_C, &issuer, err, errlen);
 	if (ret == 0 && (issuer.role != MG_CERT_ROLE_ISSUER ||
 			 !mg_equal(issuer.key, sk + MG_ED25519_SEED_LEN, MG_ED25519_PUB_LEN))) {
-		say(err, errlen, "'%s/%s' is not the certificate of '%s/%s'", st->dir,
-		    MG_STATE_ISSUER_C, st->dir, MG_STATE_ISSUER);
+		mg_mesh_msg(err, errlen, "'%s/%s' is not the certificate of '%s/%s'", st->dir,
+			    MG_STATE_ISSUER_C, st->dir, MG_STATE_ISSUER);
 		ret = -EINVAL;
 	}
 	return ret;
@@ -792,7 +784,7 @@ static int invite_inputs(struct mg_state *st, struct mg_mesh_config *c, bool iss
 	int ret;
 
 	if (!mg_state_locked(st)) {
-		say(err, errlen, "'%s' is not locked", st->dir);
+		mg_mesh_msg(err, errlen, "'%s' is not locked", st->dir);
 		return -ENOLCK;
 	}
 	ret = mg_state_config_load(st, c, err, errlen);
@@ -813,7 +805,7 @@ static int seal(char out[MG_TOKEN_TEXT_MAX + 1], struct mg_token *t, const uint8
 
 	if (ret < 0) {
 		out[0] = '\0';
-		say(err, errlen, "cannot make the token: %s", mg_mesh_strerror(ret));
+		mg_mesh_msg(err, errlen, "cannot make the token: %s", mg_mesh_strerror(ret));
 	}
 	return ret;
 }
@@ -822,9 +814,9 @@ static int need_endpoints(size_t n, char *err, size_t errlen)
 {
 	if (n > 0)
 		return 0;
-	say(err, errlen,
-	    "no endpoint to put in the invitation: this host has no global "
-	    "address; pass --endpoint HOST:PORT to init");
+	mg_mesh_msg(err, errlen,
+		    "no endpoint to put in the invitation: this host has no global "
+		    "address; pass --endpoint HOST:PORT to init");
 	return -EADDRNOTAVAIL;
 }
 
@@ -836,7 +828,7 @@ static void name_dropped(const struct mg_token *t, size_t sealed_drop, size_t le
 
 	if (!err || !errlen)
 		return;
-	say(err, errlen, "left out of the token (512 characters at most):");
+	mg_mesh_msg(err, errlen, "left out of the token (512 characters at most):");
 	for (size_t i = 0; i < sealed_drop; i++) {
 		const struct mg_token_endpoint *e = &t->endpoints[t->n_endpoints + i];
 		char addr[INET6_ADDRSTRLEN] = "";

@@ -828,23 +828,31 @@ static void control_publish(struct mg_agent *a, const char *req, size_t len,
 	reply(out, 0, ret ? "applied and spreading" : "already known", NULL);
 }
 
+void mg_agent_json_cert(struct mg_json *j, cJSON *o, const struct mg_cert *c)
+{
+	char key[MG_KEY_BASE64_LEN + 1], buf[MG_PREFIX_STRLEN];
+	cJSON *addrs;
+
+	mg_json_string(j, o, "name", c->name);
+	addrs = mg_json_array(j, o, "addresses");
+	for (unsigned i = 0; i < c->n_addresses; i++) {
+		mg_prefix_format(buf, sizeof(buf), &c->addresses[i]);
+		mg_json_string(j, addrs, NULL, buf);
+	}
+	mg_key_to_base64(key, c->wg_key);
+	mg_json_string(j, o, "public_key", key);
+}
+
 static void member_json(struct mg_agent *a, struct mg_json *j, cJSON *arr,
 			const struct mg_dir_member *m)
 {
-	cJSON *o = mg_json_object(j, arr, NULL), *addrs;
+	cJSON *o = mg_json_object(j, arr, NULL);
 	struct mg_peer *p = member_peer(a, m);
-	char key[MG_KEY_BASE64_LEN + 1], buf[MG_ENDPOINT_STRLEN];
+	char buf[MG_ENDPOINT_STRLEN];
 	struct timespec now;
 	bool direct = false;
 
-	mg_json_string(j, o, "name", m->cert.name);
-	addrs = mg_json_array(j, o, "addresses");
-	for (unsigned i = 0; i < m->cert.n_addresses; i++) {
-		mg_prefix_format(buf, sizeof(buf), &m->cert.addresses[i]);
-		mg_json_string(j, addrs, NULL, buf);
-	}
-	mg_key_to_base64(key, m->cert.wg_key);
-	mg_json_string(j, o, "public_key", key);
+	mg_agent_json_cert(j, o, &m->cert);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (p && p->last_handshake.tv_sec)
 		direct = now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE;
@@ -869,20 +877,13 @@ static char *status_json(struct mg_agent *a)
 {
 	struct mg_json j;
 	cJSON *self, *arr;
-	char key[MG_KEY_BASE64_LEN + 1], buf[MG_ENDPOINT_STRLEN], *text;
+	char buf[MG_ENDPOINT_STRLEN], *text;
 
 	if (mg_json_init(&j) < 0)
 		return NULL;
 	mg_json_number(&j, j.root, "schema", 1);
 	self = mg_json_object(&j, j.root, "self");
-	mg_json_string(&j, self, "name", a->cert.name);
-	arr = mg_json_array(&j, self, "addresses");
-	for (unsigned i = 0; i < a->cert.n_addresses; i++) {
-		mg_prefix_format(buf, sizeof(buf), &a->cert.addresses[i]);
-		mg_json_string(&j, arr, NULL, buf);
-	}
-	mg_key_to_base64(key, a->cert.wg_key);
-	mg_json_string(&j, self, "public_key", key);
+	mg_agent_json_cert(&j, self, &a->cert);
 	arr = mg_json_array(&j, self, "endpoints");
 	for (size_t i = 0; i < a->announced_len; i++) {
 		struct mg_endpoint ep;

@@ -62,6 +62,7 @@
 #include "tunnel/engine.h"
 #include "tunnel/ratelimiter.h"
 #include "tunnel/uapi_server.h"
+#include "util/json.h"
 #include "util/log.h"
 
 #define MG_AGENT_CONTROL_SOCKET "control.sock"
@@ -139,6 +140,9 @@ void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep);
 /* Spreads a signed departure, removes the membership from DIR, and asks
  * the node to stop (stop()) MG_AGENT_LEAVE_MS later. 0 or -errno (err). */
 int mg_agent_leave(struct mg_agent *a, char *err, size_t errlen);
+/* A member's "name", "addresses" and "public_key" (WireGuard's, base64)
+ * into the JSON object o, as status and members print them. */
+void mg_agent_json_cert(struct mg_json *j, cJSON *o, const struct mg_cert *c);
 /* Saves what is unsaved, closes the handles (run the loop afterwards),
  * releases the lock, and wipes the keys. Safe to call twice. */
 void mg_agent_close(struct mg_agent *a);

@@ -44,17 +44,6 @@ struct joiner {
 	bool state_open;
 };
 
-static enum mg_mesh_result say(char *msg, size_t msglen, enum mg_mesh_result r, const char *fmt,
-			       ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -78,15 +67,15 @@ static enum mg_mesh_result read_token(struct joiner *j, char *msg, size_t msglen
 		n--;
 	ret = mg_token_decode(&j->token, s, n);
 	if (ret < 0)
-		return say(msg, msglen, MG_MESH_REFUSED, "the token is refused: %s",
-			   mg_mesh_strerror(ret));
+		return mg_mesh_say(msg, msglen, MG_MESH_REFUSED, "the token is refused: %s",
+				   mg_mesh_strerror(ret));
 	/* An issuer's token is checked when its certificate arrives. */
 	ret = mg_token_signed_by_authority(&j->token)
 		      ? mg_token_verify(&j->token, NULL, j->p->now, NULL)
 		      : 0;
 	if (ret < 0)
-		return say(msg, msglen, MG_MESH_REFUSED, "the token is refused: %s",
-			   mg_mesh_strerror(ret));
+		return mg_mesh_say(msg, msglen, MG_MESH_REFUSED, "the token is refused: %s",
+				   mg_mesh_strerror(ret));
 	return MG_MESH_OK;
 }
 
@@ -346,12 +335,13 @@ static enum mg_mesh_result open_state(struct joiner *j, char *msg, size_t msglen
 				sizeof(err));
 
 	if (ret < 0)
-		return say(msg, msglen, MG_MESH_STATE, "%s", err[0] ? err : strerror(-ret));
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s", err[0] ? err : strerror(-ret));
 	j->state_open = true;
 	if (mg_state_exists(&j->state, MG_STATE_MESH) == 0)
-		return say(msg, msglen, MG_MESH_STATE,
-			   "%s already holds a mesh (leave it first, or use another --state)",
-			   j->p->dir);
+		return mg_mesh_say(
+			msg, msglen, MG_MESH_STATE,
+			"%s already holds a mesh (leave it first, or use another --state)",
+			j->p->dir);
 	return MG_MESH_OK;
 }
 
@@ -361,11 +351,11 @@ static enum mg_mesh_result start_client(struct joiner *j, char *msg, size_t msgl
 
 	/* A pinned name wins; the inviter applies it when we ask for none. */
 	if (!j->token.name[0] && mg_mesh_node_name(name, j->p->name, err, sizeof(err)) < 0)
-		return say(msg, msglen, MG_MESH_USAGE, "%s", err);
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "%s", err);
 	mg_x25519_generate(j->wg_priv, j->wg_pub);
 	mg_ed25519_generate(j->member_sk, j->member_pk);
 	if (mg_join_client_init(&j->client, &j->token, j->wg_pub, j->member_sk, name) < 0)
-		return say(msg, msglen, MG_MESH_USAGE, "bad name \"%s\"", name);
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "bad name \"%s\"", name);
 	return MG_MESH_OK;
 }
 
@@ -375,26 +365,28 @@ static enum mg_mesh_result finish(struct joiner *j, int ret, char *msg, size_t m
 	char err[512] = "";
 
 	if (ret == -ECONNREFUSED)
-		return say(msg, msglen, MG_MESH_REFUSED, "the inviter refused: %s",
-			   mg_join_status_str(j->client.status));
+		return mg_mesh_say(msg, msglen, MG_MESH_REFUSED, "the inviter refused: %s",
+				   mg_join_status_str(j->client.status));
 	if (ret == -ETIMEDOUT && j->last_error)
-		return say(msg, msglen, MG_MESH_REFUSED,
-			   "the inviter's answers were refused: %s (tried %s)",
-			   mg_mesh_strerror(j->last_error), j->tried);
+		return mg_mesh_say(msg, msglen, MG_MESH_REFUSED,
+				   "the inviter's answers were refused: %s (tried %s)",
+				   mg_mesh_strerror(j->last_error), j->tried);
 	if (ret == -ETIMEDOUT)
-		return say(msg, msglen, MG_MESH_UNREACHABLE,
-			   "cannot reach the inviter (is its `meshguard up` running?): no answer "
-			   "from %s",
-			   j->tried[0] ? j->tried : "any endpoint in the token");
+		return mg_mesh_say(
+			msg, msglen, MG_MESH_UNREACHABLE,
+			"cannot reach the inviter (is its `meshguard up` running?): no answer "
+			"from %s",
+			j->tried[0] ? j->tried : "any endpoint in the token");
 	if (ret < 0)
-		return say(msg, msglen, MG_MESH_UNREACHABLE, "%s", strerror(-ret));
+		return mg_mesh_say(msg, msglen, MG_MESH_UNREACHABLE, "%s", strerror(-ret));
 	if (mg_bootstrap_decode(&bs, j->client.payload, j->client.payload_len) < 0)
-		return say(msg, msglen, MG_MESH_REFUSED, "the inviter's answer is malformed");
+		return mg_mesh_say(msg, msglen, MG_MESH_REFUSED,
+				   "the inviter's answer is malformed");
 	if (write_membership(j, &bs, err, sizeof(err)) < 0)
-		return say(msg, msglen, MG_MESH_STATE, "%s", err);
-	return say(msg, msglen, MG_MESH_OK,
-		   "joined mesh \"%s\"; run `meshguard up --state %s` to connect", bs.mesh_name,
-		   j->p->dir);
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s", err);
+	return mg_mesh_say(msg, msglen, MG_MESH_OK,
+			   "joined mesh \"%s\"; run `meshguard up --state %s` to connect",
+			   bs.mesh_name, j->p->dir);
 }
 
 enum mg_mesh_result mg_joiner_run(const struct mg_joiner_params *p, char *msg, size_t msglen)
@@ -403,7 +395,7 @@ enum mg_mesh_result mg_joiner_run(const struct mg_joiner_params *p, char *msg, s
 	enum mg_mesh_result r;
 
 	if (!j)
-		return say(msg, msglen, MG_MESH_STATE, "out of memory");
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "out of memory");
 	j->p = p;
 	j->fd4 = j->fd6 = -1;
 	j->inviter = -1;

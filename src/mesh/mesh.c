@@ -2,6 +2,8 @@
  * bounded cursors. */
 #include "mesh/mesh.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -33,6 +35,32 @@ const char *mg_mesh_strerror(int err)
 	default:
 		return strerror(-err);
 	}
+}
+
+static void vmsg(char *msg, size_t msglen, const char *fmt, va_list ap)
+{
+	if (msg && msglen)
+		vsnprintf(msg, msglen, fmt, ap);
+}
+
+void mg_mesh_msg(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+enum mg_mesh_result mg_mesh_say(char *msg, size_t msglen, enum mg_mesh_result r, const char *fmt,
+				...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(msg, msglen, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void mg_mesh_key_id(uint8_t id[MG_MESH_KEY_ID_LEN], const uint8_t pub[MG_ED25519_PUB_LEN])

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "crypto/primitives.h"
+#include "meshguard.h"
 #include "util/ipaddr.h"
 
 #define MG_MESH_ID_LEN	   16
@@ -68,6 +69,14 @@
 /* A short lower-case phrase for an error above ("expired", "bad
  * signature"); strerror's for any other. */
 const char *mg_mesh_strerror(int err);
+
+/* One line for the user in msg[msglen] (msg may be NULL). */
+void mg_mesh_msg(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same, passing r on: the mesh calls' results (meshguard.h) with their
+ * line. */
+enum mg_mesh_result mg_mesh_say(char *msg, size_t msglen, enum mg_mesh_result r, const char *fmt,
+				...) __attribute__((format(printf, 4, 5)));
 
 void mg_mesh_key_id(uint8_t id[MG_MESH_KEY_ID_LEN], const uint8_t pub[MG_ED25519_PUB_LEN]);
 

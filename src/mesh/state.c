@@ -17,21 +17,6 @@
 
 #define INVITES_PREFIX "invites/"
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* One line for the user in err (which may be NULL). */
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool component_valid(const char *s)
 {
 	size_t n = strnlen(s, NAME_MAX + 1);
@@ -71,14 +56,15 @@ static int check_dir(int fd, const char *dir, char *err, size_t errlen)
 
 	if (fstat(fd, &sb) < 0) {
 		int e = errno;
-		say(err, errlen, "cannot stat '%s': %s", dir, strerror(e));
+		mg_mesh_msg(err, errlen, "cannot stat '%s': %s", dir, strerror(e));
 		return -e;
 	}
 	if (!private_mode(sb.st_mode)) {
-		say(err, errlen,
-		    "state directory '%s' is accessible by group or others (mode %04o); expected "
-		    "0700: chmod 700 '%s'",
-		    dir, (unsigned)(sb.st_mode & 07777), dir);
+		mg_mesh_msg(err, errlen,
+			    "state directory '%s' is accessible by group or others (mode %04o); "
+			    "expected "
+			    "0700: chmod 700 '%s'",
+			    dir, (unsigned)(sb.st_mode & 07777), dir);
 		return -EACCES;
 	}
 	return 0;
@@ -88,19 +74,21 @@ static int open_dir(struct mg_state *st, unsigned flags, char *err, size_t errle
 {
 	if ((flags & MG_STATE_CREATE) && mkdir(st->dir, 0700) < 0 && errno != EEXIST) {
 		int e = errno;
-		say(err, errlen, "cannot create state directory '%s': %s", st->dir, strerror(e));
+		mg_mesh_msg(err, errlen, "cannot create state directory '%s': %s", st->dir,
+			    strerror(e));
 		return -e;
 	}
 	st->dirfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->dirfd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			say(err, errlen,
-			    "no meshguard state in '%s' (run 'meshguard init' or 'meshguard join')",
-			    st->dir);
+			mg_mesh_msg(err, errlen,
+				    "no meshguard state in '%s' (run 'meshguard init' or "
+				    "'meshguard join')",
+				    st->dir);
 		else
-			say(err, errlen, "cannot open state directory '%s': %s", st->dir,
-			    strerror(e));
+			mg_mesh_msg(err, errlen, "cannot open state directory '%s': %s", st->dir,
+				    strerror(e));
 		return -e;
 	}
 	return check_dir(st->dirfd, st->dir, err, errlen);
@@ -114,17 +102,18 @@ static int take_lock(struct mg_state *st, char *err, size_t errlen)
 	st->lockfd = openat(st->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lockfd < 0) {
 		int e = errno;
-		say(err, errlen, "cannot open '%s': %s", path, strerror(e));
+		mg_mesh_msg(err, errlen, "cannot open '%s': %s", path, strerror(e));
 		return -e;
 	}
 	if (flock(st->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK)
-			say(err, errlen,
-			    "'%s' is in use by another meshguard process (a running daemon?)",
-			    st->dir);
+			mg_mesh_msg(
+				err, errlen,
+				"'%s' is in use by another meshguard process (a running daemon?)",
+				st->dir);
 		else
-			say(err, errlen, "cannot lock '%s': %s", path, strerror(e));
+			mg_mesh_msg(err, errlen, "cannot lock '%s': %s", path, strerror(e));
 		close(st->lockfd);
 		st->lockfd = -1;
 		return -e;
@@ -139,7 +128,7 @@ int mg_state_open(struct mg_state *st, const char *dir, unsigned flags, char *er
 	st->dirfd = -1;
 	st->lockfd = -1;
 	if (strlen(dir) == 0 || strlen(dir) >= sizeof(st->dir)) {
-		say(err, errlen, "state directory '%s': bad path", dir);
+		mg_mesh_msg(err, errlen, "state directory '%s': bad path", dir);
 		return -EINVAL;
 	}
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
@@ -169,7 +158,7 @@ bool mg_state_locked(const struct mg_state *st)
 
 static int bad_name(const char *name, char *err, size_t errlen)
 {
-	say(err, errlen, "bad state file name '%s'", name);
+	mg_mesh_msg(err, errlen, "bad state file name '%s'", name);
 	return -EINVAL;
 }
 
@@ -179,23 +168,24 @@ static int check_file(int fd, const char *path, size_t cap, char *err, size_t er
 
 	if (fstat(fd, &sb) < 0) {
 		int e = errno;
-		say(err, errlen, "cannot stat '%s': %s", path, strerror(e));
+		mg_mesh_msg(err, errlen, "cannot stat '%s': %s", path, strerror(e));
 		return -e;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		say(err, errlen, "'%s' is not a regular file", path);
+		mg_mesh_msg(err, errlen, "'%s' is not a regular file", path);
 		return -EINVAL;
 	}
 	if (!private_mode(sb.st_mode)) {
-		say(err, errlen,
-		    "'%s' is accessible by group or others (mode %04o); expected 0600: chmod 600 "
-		    "'%s'",
-		    path, (unsigned)(sb.st_mode & 07777), path);
+		mg_mesh_msg(err, errlen,
+			    "'%s' is accessible by group or others (mode %04o); expected 0600: "
+			    "chmod 600 "
+			    "'%s'",
+			    path, (unsigned)(sb.st_mode & 07777), path);
 		return -EACCES;
 	}
 	if ((uint64_t)sb.st_size > cap) {
-		say(err, errlen, "'%s' is too big (%lld bytes, at most %zu expected)", path,
-		    (long long)sb.st_size, cap);
+		mg_mesh_msg(err, errlen, "'%s' is too big (%lld bytes, at most %zu expected)", path,
+			    (long long)sb.st_size, cap);
 		return -EFBIG;
 	}
 	return 0;
@@ -215,13 +205,14 @@ static int read_all(int fd, const char *path, uint8_t *buf, size_t cap, size_t *
 			continue;
 		if (n < 0) {
 			int e = errno;
-			say(err, errlen, "cannot read '%s': %s", path, strerror(e));
+			mg_mesh_msg(err, errlen, "cannot read '%s': %s", path, strerror(e));
 			return -e;
 		}
 		if (n == 0)
 			return 0;
 		if (*len == cap) {
-			say(err, errlen, "'%s' is too big (more than %zu bytes)", path, cap);
+			mg_mesh_msg(err, errlen, "'%s' is too big (more than %zu bytes)", path,
+				    cap);
 			return -EFBIG;
 		}
 		*len += (size_t)n;
@@ -241,7 +232,7 @@ int mg_state_read(struct mg_state *st, const char *name, uint8_t *buf, size_t ca
 	fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		int e = errno;
-		say(err, errlen, "cannot open '%s': %s", path, strerror(e));
+		mg_mesh_msg(err, errlen, "cannot open '%s': %s", path, strerror(e));
 		return -e;
 	}
 	ret = check_file(fd, path, cap, err, errlen);
@@ -285,8 +276,8 @@ static int parent_of(struct mg_state *st, const char *name, bool create, const c
 	}
 	if (fd < 0) {
 		int e = errno;
-		say(err, errlen, "cannot open the directory of '%s/%s': %s", st->dir, name,
-		    strerror(e));
+		mg_mesh_msg(err, errlen, "cannot open the directory of '%s/%s': %s", st->dir, name,
+			    strerror(e));
 		return -e;
 	}
 	return fd;
@@ -338,7 +329,8 @@ static int need_lock(struct mg_state *st, const char *name, char *err, size_t er
 {
 	if (mg_state_locked(st))
 		return 0;
-	say(err, errlen, "cannot write '%s/%s' without holding '%s/lock'", st->dir, name, st->dir);
+	mg_mesh_msg(err, errlen, "cannot write '%s/%s' without holding '%s/lock'", st->dir, name,
+		    st->dir);
 	return -ENOLCK;
 }
 
@@ -359,7 +351,7 @@ int mg_state_write(struct mg_state *st, const char *name, const void *buf, size_
 	ret = replace(pfd, base, buf, len);
 	close(pfd);
 	if (ret < 0)
-		say(err, errlen, "cannot write '%s/%s': %s", st->dir, name, strerror(-ret));
+		mg_mesh_msg(err, errlen, "cannot write '%s/%s': %s", st->dir, name, strerror(-ret));
 	return ret;
 }
 
@@ -384,7 +376,8 @@ int mg_state_remove(struct mg_state *st, const char *name, char *err, size_t err
 		ret = -errno;
 	close(pfd);
 	if (ret < 0)
-		say(err, errlen, "cannot remove '%s/%s': %s", st->dir, name, strerror(-ret));
+		mg_mesh_msg(err, errlen, "cannot remove '%s/%s': %s", st->dir, name,
+			    strerror(-ret));
 	return ret;
 }
 
@@ -409,10 +402,10 @@ int mg_state_key_load(struct mg_state *st, const char *name, uint8_t key[MG_KEY_
 		ret = mg_key_from_base64(key, text);
 	}
 	if (ret < 0)
-		say(err, errlen,
-		    "'%s/%s' is not a key (expected one line of base64, as wg genkey "
-		    "prints)",
-		    st->dir, name);
+		mg_mesh_msg(err, errlen,
+			    "'%s/%s' is not a key (expected one line of base64, as wg genkey "
+			    "prints)",
+			    st->dir, name);
 out:
 	mg_wipe(buf, sizeof(buf));
 	mg_wipe(text, sizeof(text));
@@ -461,7 +454,8 @@ int mg_state_cert_load(struct mg_state *st, const char *name, struct mg_cert *c,
 	else
 		ret = mg_cert_decode(c, buf, len);
 	if (ret < 0)
-		say(err, errlen, "'%s/%s': certificate %s", st->dir, name, mg_mesh_strerror(ret));
+		mg_mesh_msg(err, errlen, "'%s/%s': certificate %s", st->dir, name,
+			    mg_mesh_strerror(ret));
 	return ret;
 }
 
@@ -473,7 +467,8 @@ int mg_state_cert_save(struct mg_state *st, const char *name, const struct mg_ce
 
 	n = mg_cert_encode(buf, sizeof(buf), c);
 	if (n < 0) {
-		say(err, errlen, "certificate for '%s/%s': %s", st->dir, name, mg_mesh_strerror(n));
+		mg_mesh_msg(err, errlen, "certificate for '%s/%s': %s", st->dir, name,
+			    mg_mesh_strerror(n));
 		return n;
 	}
 	return mg_state_write(st, name, buf, (size_t)n, err, errlen);
@@ -806,10 +801,10 @@ int mg_state_config_load(struct mg_state *st, struct mg_mesh_config *c, char *er
 	else
 		ret = mg_mesh_config_parse(c, buf, len);
 	if (ret < 0)
-		say(err, errlen,
-		    "'%s/%s' is corrupt (%s); expected the mesh configuration that "
-		    "init or join writes",
-		    st->dir, MG_STATE_MESH, mg_mesh_strerror(ret));
+		mg_mesh_msg(err, errlen,
+			    "'%s/%s' is corrupt (%s); expected the mesh configuration that "
+			    "init or join writes",
+			    st->dir, MG_STATE_MESH, mg_mesh_strerror(ret));
 	return ret;
 }
 
@@ -821,7 +816,8 @@ int mg_state_config_save(struct mg_state *st, const struct mg_mesh_config *c, ch
 
 	n = mg_mesh_config_format(buf, sizeof(buf), c);
 	if (n < 0) {
-		say(err, errlen, "mesh configuration for '%s': %s", st->dir, mg_mesh_strerror(n));
+		mg_mesh_msg(err, errlen, "mesh configuration for '%s': %s", st->dir,
+			    mg_mesh_strerror(n));
 		return n;
 	}
 	return mg_state_write(st, MG_STATE_MESH, buf, (size_t)n, err, errlen);
@@ -918,7 +914,7 @@ int mg_state_invite_save(struct mg_state *st, const struct mg_invite_record *r, 
 
 	n = mg_invite_record_encode(buf, sizeof(buf), r);
 	if (n < 0) {
-		say(err, errlen, "invite record: %s", mg_mesh_strerror(n));
+		mg_mesh_msg(err, errlen, "invite record: %s", mg_mesh_strerror(n));
 		return n;
 	}
 	mg_invite_record_name(name, sizeof(name), r->id);
@@ -942,7 +938,7 @@ int mg_state_invite_load(struct mg_state *st, const uint8_t id[MG_TOKEN_INVITE_I
 	memset(r, 0, sizeof(*r));
 	ret = mg_state_read(st, name, buf, sizeof(buf), &len, err, errlen);
 	if (ret == -ENOENT)
-		say(err, errlen, "unknown invitation (no '%s/%s')", st->dir, name);
+		mg_mesh_msg(err, errlen, "unknown invitation (no '%s/%s')", st->dir, name);
 	if (ret == -EFBIG)
 		ret = -MG_MESH_EMALFORMED;
 	else if (ret < 0)
@@ -955,8 +951,8 @@ int mg_state_invite_load(struct mg_state *st, const uint8_t id[MG_TOKEN_INVITE_I
 		ret = -MG_MESH_EMALFORMED;
 	}
 	if (ret < 0)
-		say(err, errlen, "invite record '%s/%s' is corrupt (%s)", st->dir, name,
-		    mg_mesh_strerror(ret));
+		mg_mesh_msg(err, errlen, "invite record '%s/%s' is corrupt (%s)", st->dir, name,
+			    mg_mesh_strerror(ret));
 	return ret;
 }
 
@@ -973,11 +969,11 @@ int mg_state_invite_consume(struct mg_state *st, const uint8_t id[MG_TOKEN_INVIT
 	if (ret < 0)
 		goto out;
 	if (now > r.expiry) {
-		say(err, errlen, "the invitation expired");
+		mg_mesh_msg(err, errlen, "the invitation expired");
 		ret = -EKEYEXPIRED;
 	} else if (r.used >= r.uses) {
-		say(err, errlen, "the invitation was already used (%u of %u uses)",
-		    (unsigned)r.used, (unsigned)r.uses);
+		mg_mesh_msg(err, errlen, "the invitation was already used (%u of %u uses)",
+			    (unsigned)r.used, (unsigned)r.uses);
 		ret = -EUSERS;
 	} else {
 		r.used++;
@@ -1012,8 +1008,8 @@ int mg_state_invite_list(struct mg_state *st,
 		ret = -errno;
 		if (fd >= 0)
 			close(fd);
-		say(err, errlen, "cannot read '%s/%s': %s", st->dir, MG_STATE_INVITES,
-		    strerror(-ret));
+		mg_mesh_msg(err, errlen, "cannot read '%s/%s': %s", st->dir, MG_STATE_INVITES,
+			    strerror(-ret));
 		return ret;
 	}
 	while (ret == 0 && (de = readdir(d))) {

@@ -29,19 +29,6 @@
 #define CONTROL_TIMEOUT_MS 15000
 #define CONTROL_REPLY_MAX  (1 << 20)
 
-enum mg_mesh_result mg_mesh_say(char *msg, size_t msglen, enum mg_mesh_result r, const char *fmt,
-				...)
-{
-	va_list ap;
-
-	if (msg && msglen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 /* A state error from state.h/admin.h (its message in err) as a result. */
 enum mg_mesh_result mg_mesh_state_result(int err, const char *text, char *msg, size_t msglen)
 {
@@ -421,18 +408,11 @@ static void member_line(struct mg_uapi_buf *b, const struct mg_dir_member *m)
 static void member_object(struct mg_json *j, cJSON *arr, const struct mg_dir_member *m)
 {
 	struct mg_dir_endpoint eps[MG_DIR_ENDPOINTS_MAX];
-	char buf[MG_ENDPOINT_STRLEN], key[MG_KEY_BASE64_LEN + 1];
+	char buf[MG_ENDPOINT_STRLEN];
 	cJSON *o = mg_json_object(j, arr, NULL), *a;
 	size_t n = mg_directory_endpoints(m, eps);
 
-	mg_json_string(j, o, "name", m->cert.name);
-	a = mg_json_array(j, o, "addresses");
-	for (unsigned i = 0; i < m->cert.n_addresses; i++) {
-		mg_prefix_format(buf, sizeof(buf), &m->cert.addresses[i]);
-		mg_json_string(j, a, NULL, buf);
-	}
-	mg_key_to_base64(key, m->cert.wg_key);
-	mg_json_string(j, o, "public_key", key);
+	mg_agent_json_cert(j, o, &m->cert);
 	a = mg_json_array(j, o, "groups");
 	for (unsigned i = 0; i < m->cert.n_groups; i++)
 		mg_json_string(j, a, NULL, m->cert.groups[i]);

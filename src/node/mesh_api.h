@@ -6,8 +6,6 @@
 
 #include <stdint.h>
 
-enum mg_mesh_result mg_mesh_say(char *msg, size_t msglen, enum mg_mesh_result r, const char *fmt,
-				...) __attribute__((format(printf, 4, 5)));
 /* A state error (state.h, admin.h; its message in text) as a result. */
 enum mg_mesh_result mg_mesh_state_result(int err, const char *text, char *msg, size_t msglen);
 uint64_t mg_mesh_wall_now(void);

@@ -427,17 +427,12 @@ static int serve(struct mg_uapi_server *s, int fd)
 	return 0;
 }
 
-int mg_uapi_server_start(struct mg_uapi_server *s, uv_loop_t *loop, const char *ifname,
-			 struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx)
+/* Listens at s->path (a stale socket there removed) and serves it; no file
+ * is left behind on failure. */
+static int open_and_serve(struct mg_uapi_server *s)
 {
-	int ret = init(s, loop, ifname, dev, hooks, ctx), fd;
+	int fd = open_socket(s->path), ret;
 
-	if (ret < 0)
-		return ret;
-	ret = make_dir();
-	if (ret < 0)
-		return ret;
-	fd = open_socket(s->path);
 	if (fd < 0)
 		return fd;
 	remember_file(s);
@@ -447,11 +442,22 @@ int mg_uapi_server_start(struct mg_uapi_server *s, uv_loop_t *loop, const char *
 	return ret;
 }
 
+int mg_uapi_server_start(struct mg_uapi_server *s, uv_loop_t *loop, const char *ifname,
+			 struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx)
+{
+	int ret = init(s, loop, ifname, dev, hooks, ctx);
+
+	if (ret < 0)
+		return ret;
+	ret = make_dir();
+	if (ret < 0)
+		return ret;
+	return open_and_serve(s);
+}
+
 int mg_uapi_server_start_at(struct mg_uapi_server *s, uv_loop_t *loop, const char *path,
 			    const struct mg_log *log, mg_uapi_server_handler handle, void *ctx)
 {
-	int fd;
-
 	memset(s, 0, sizeof(*s));
 	s->closing = true;
 	s->listen_fd = -1;
@@ -463,14 +469,7 @@ int mg_uapi_server_start_at(struct mg_uapi_server *s, uv_loop_t *loop, const cha
 	s->log = log;
 	s->handle = handle;
 	s->ctx = ctx;
-	fd = open_socket(s->path);
-	if (fd < 0)
-		return fd;
-	remember_file(s);
-	fd = serve(s, fd);
-	if (fd < 0)
-		unlink(s->path);
-	return fd;
+	return open_and_serve(s);
 }
 
 /* fd must be a unix stream socket; listening on it now means uv_listen
