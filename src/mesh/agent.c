@@ -12,6 +12,7 @@
 
 #include "mesh/admin.h"
 #include "mesh/bootstrap.h"
+#include "mesh/control.h"
 #include "mesh/ctl.h"
 #include "mesh/renew.h"
 #include "peer/allowedips.h"
@@ -725,58 +726,32 @@ static int join_admit(void *ctx, const struct mg_join_request *req, uint8_t *pay
 
 /* ---- the control socket ---- */
 
-/* A request's value for key, copied into out[cap]; false when absent. */
-static bool req_value(const char *req, size_t len, const char *key, char *out, size_t cap,
-		      const char **from)
-{
-	size_t klen = strlen(key);
-	const char *p = from && *from ? *from : req, *end = req + len;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n;
-
-		if (!nl)
-			break;
-		n = (size_t)(nl - p);
-		if (n > klen && !memcmp(p, key, klen) && p[klen] == '=') {
-			if (n - klen - 1 >= cap)
-				return false;
-			memcpy(out, p + klen + 1, n - klen - 1);
-			out[n - klen - 1] = '\0';
-			if (from)
-				*from = nl + 1;
-			return true;
-		}
-		p = nl + 1;
-	}
-	return false;
-}
-
 static void reply(struct mg_uapi_buf *out, int result, const char *msg, const char *payload)
 {
 	(void)mg_uapi_buf_printf(out, "result=%d\nmessage=%s\n\n%s", result, msg,
 				 payload ? payload : "");
 }
 
-static void control_invite(struct mg_agent *a, const char *req, size_t len, struct mg_uapi_buf *out)
+static void control_invite(struct mg_agent *a, const struct mg_control_request *r,
+			   struct mg_uapi_buf *out)
 {
 	struct mg_mesh_invite_params p = { .now = wall_s(), .issuer_only = true };
 	char name[MG_MESH_NAME_MAX + 2], v[32], groups[MG_MESH_GROUPS_MAX][MG_MESH_GROUP_MAX + 2];
-	const char *gp[MG_MESH_GROUPS_MAX], *cursor = NULL;
+	const char *gp[MG_MESH_GROUPS_MAX];
+	size_t cursor = 0;
 	char token[MG_TOKEN_TEXT_MAX + 2], err[512] = "", msg[640] = "";
 	struct mg_token_endpoint extra[1];
 	size_t dropped = 0, n_extra = 0;
 	int ret;
 
-	if (req_value(req, len, "name", name, sizeof(name), NULL))
+	if (mg_control_get(r, "name", NULL, name, sizeof(name)))
 		p.name = name;
-	if (req_value(req, len, "expires", v, sizeof(v), NULL))
+	if (mg_control_get(r, "expires", NULL, v, sizeof(v)))
 		p.expires = strtoull(v, NULL, 10);
-	if (req_value(req, len, "uses", v, sizeof(v), NULL))
+	if (mg_control_get(r, "uses", NULL, v, sizeof(v)))
 		p.uses = (uint16_t)strtoul(v, NULL, 10);
 	while (p.n_groups < MG_MESH_GROUPS_MAX &&
-	       req_value(req, len, "group", groups[p.n_groups], sizeof(groups[0]), &cursor)) {
+	       mg_control_get(r, "group", &cursor, groups[p.n_groups], sizeof(groups[0]))) {
 		gp[p.n_groups] = groups[p.n_groups];
 		p.n_groups++;
 	}
@@ -806,7 +781,7 @@ static void control_invite(struct mg_agent *a, const char *req, size_t len, stru
 	       p.name ? p.name : "");
 }
 
-static void control_publish(struct mg_agent *a, const char *req, size_t len,
+static void control_publish(struct mg_agent *a, const struct mg_control_request *r,
 			    struct mg_uapi_buf *out)
 {
 	char text[2 * MG_DIR_ITEM_MAX];
@@ -814,7 +789,7 @@ static void control_publish(struct mg_agent *a, const char *req, size_t len,
 	size_t n = 0;
 	int ret;
 
-	if (!req_value(req, len, "item", text, sizeof(text), NULL) ||
+	if (!mg_control_get(r, "item", NULL, text, sizeof(text)) ||
 	    mg_base64url_decode(item, sizeof(item), &n, text, strlen(text)) < 0 || !n) {
 		reply(out, 1, "publish: no item", NULL);
 		return;
@@ -939,12 +914,13 @@ static char *status_text(struct mg_agent *a)
 	return b.data;
 }
 
-static void control_status(struct mg_agent *a, const char *req, size_t len, struct mg_uapi_buf *out)
+static void control_status(struct mg_agent *a, const struct mg_control_request *r,
+			   struct mg_uapi_buf *out)
 {
 	char v[4] = "0";
 	char *text;
 
-	(void)req_value(req, len, "json", v, sizeof(v), NULL);
+	(void)mg_control_get(r, "json", NULL, v, sizeof(v));
 	text = v[0] == '1' ? status_json(a) : status_text(a);
 	if (!text) {
 		reply(out, 4, "out of memory", NULL);
@@ -960,7 +936,8 @@ static void control_status(struct mg_agent *a, const char *req, size_t len, stru
 
 /* A static member for a stock WireGuard client: a key pair it keeps, a
  * certificate for it, and us as its one peer. */
-static void control_export(struct mg_agent *a, const char *req, size_t len, struct mg_uapi_buf *out)
+static void control_export(struct mg_agent *a, const struct mg_control_request *r,
+			   struct mg_uapi_buf *out)
 {
 	char name[MG_MESH_NAME_MAX + 2], priv64[MG_KEY_BASE64_LEN + 1],
 		pub64[MG_KEY_BASE64_LEN + 1];
@@ -972,7 +949,7 @@ static void control_export(struct mg_agent *a, const char *req, size_t len, stru
 	struct mg_cert c;
 	int ret;
 
-	if (!req_value(req, len, "name", name, sizeof(name), NULL) ||
+	if (!mg_control_get(r, "name", NULL, name, sizeof(name)) ||
 	    !mg_mesh_name_valid(name, MG_MESH_NAME_MAX)) {
 		reply(out, 1, "export: a valid NAME is needed", NULL);
 		return;
@@ -1063,31 +1040,28 @@ static void control_leave(struct mg_agent *a, struct mg_uapi_buf *out)
 static int on_control(void *ctx, const char *req, size_t len, struct mg_uapi_buf *out)
 {
 	struct mg_agent *a = ctx;
-	const char *nl = memchr(req, '\n', len);
-	size_t cmd = nl ? (size_t)(nl - req) : 0;
-	size_t n = len;
+	struct mg_control_request r;
+	int n = mg_control_parse(&r, req, len);
 
-	/* The request ends at the first empty line (mg_uapi_frame found it). */
-	for (size_t i = 1; i < len; i++)
-		if (req[i] == '\n' && req[i - 1] == '\n') {
-			n = i + 1;
-			break;
-		}
+	if (n < 0) {
+		reply(out, 1, "not a request (see src/mesh/control.h)", NULL);
+		return (int)len;
+	}
 	if (a->left)
 		reply(out, 4, "this node has left the mesh", NULL);
-	else if (cmd == 6 && !memcmp(req, "invite", 6))
-		control_invite(a, req, n, out);
-	else if (cmd == 7 && !memcmp(req, "publish", 7))
-		control_publish(a, req, n, out);
-	else if (cmd == 6 && !memcmp(req, "status", 6))
-		control_status(a, req, n, out);
-	else if (cmd == 6 && !memcmp(req, "export", 6))
-		control_export(a, req, n, out);
-	else if (cmd == 5 && !memcmp(req, "leave", 5))
+	else if (!strcmp(r.command, "invite"))
+		control_invite(a, &r, out);
+	else if (!strcmp(r.command, "publish"))
+		control_publish(a, &r, out);
+	else if (!strcmp(r.command, "status"))
+		control_status(a, &r, out);
+	else if (!strcmp(r.command, "export"))
+		control_export(a, &r, out);
+	else if (!strcmp(r.command, "leave"))
 		control_leave(a, out);
 	else
 		reply(out, 1, "unknown request", NULL);
-	return (int)n;
+	return n;
 }
 
 /* ---- life cycle ---- */
