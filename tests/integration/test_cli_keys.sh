@@ -91,7 +91,7 @@ set +e
 "$MESHGUARD" badcmd >/dev/null 2>"$tmp/err"
 rc=$?
 set -e
-((rc == 2)) || fail "meshguard badcmd exited $rc, expected 2"
+((rc == 1)) || fail "meshguard badcmd exited $rc, expected 1 (usage)"
 grep -q 'unknown command "badcmd"' "$tmp/err" || fail "badcmd not named"
 grep -q '^Usage: meshguard' "$tmp/err" || fail "badcmd gave no usage"
 "$MESHGUARD" --help | grep -q 'genkey' || fail "--help does not list genkey"
@@ -101,7 +101,7 @@ set +e
 "$MESHGUARD" >/dev/null 2>&1
 rc=$?
 set -e
-((rc == 2)) || fail "meshguard without a command exited $rc, expected 2"
+((rc == 1)) || fail "meshguard without a command exited $rc, expected 1 (usage)"
 
 # Like wg, genkey warns when its output file is readable by others.
 (umask 022 && "$MESHGUARD" genkey >"$tmp/open.key" 2>"$tmp/err")
