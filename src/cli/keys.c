@@ -10,10 +10,15 @@
 #include <unistd.h>
 
 /* wg(8) takes no arguments for these and answers anything else with usage. */
+/* 0: go on; 1: --help was shown; -EINVAL: a usage error (reported). */
 static int check_usage(int argc, char **argv)
 {
 	if (argc == 1)
 		return 0;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: meshguard %s\n", argv[0]);
+		return 1;
+	}
 	fprintf(stderr, "Usage: meshguard %s\n", argv[0]);
 	return -EINVAL;
 }
@@ -47,10 +52,10 @@ static int print_key(const uint8_t key[MG_KEY_BYTES])
 static int generate(int argc, char **argv, bool clamp)
 {
 	uint8_t key[MG_KEY_BYTES];
-	int ret;
+	int ret = check_usage(argc, argv);
 
-	if (check_usage(argc, argv) < 0)
-		return 1;
+	if (ret)
+		return ret > 0 ? 0 : 1;
 	warn_if_accessible();
 	ret = clamp ? mg_key_generate_private(key) : mg_key_generate_preshared(key);
 	if (ret < 0) {
@@ -101,10 +106,11 @@ int mg_cmd_pubkey(int argc, char **argv)
 {
 	uint8_t key[MG_KEY_BYTES], pub[MG_KEY_BYTES];
 	const char *why;
-	int err, ret = 1;
+	int err, ret = check_usage(argc, argv);
 
-	if (check_usage(argc, argv) < 0)
-		return 1;
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	ret = 1;
 	if (read_private_key(key, &why) < 0) {
 		fprintf(stderr, "meshguard pubkey: %s\n", why);
 		goto out;

@@ -58,6 +58,10 @@ static int parse(struct wggo_args *a, int argc, char **argv)
 	const char *fg = getenv("WG_PROCESS_FOREGROUND");
 
 	a->foreground = fg && !strcmp(fg, "1");
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout, argv[0]);
+		return 1;
+	}
 	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
 		puts("meshguard wireguard-go compatible daemon v0.1.0");
 		return 1;

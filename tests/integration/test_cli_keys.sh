@@ -103,6 +103,13 @@ rc=$?
 set -e
 ((rc == 1)) || fail "meshguard without a command exited $rc, expected 1 (usage)"
 
+# Every command answers --help on stdout with status 0.
+for c in genkey genpsk pubkey up netcheck wireguard-go init invite join status members revoke \
+	leave export-wg; do
+	"$MESHGUARD" "$c" --help >"$tmp/out" 2>/dev/null </dev/null || fail "$c --help did not exit 0"
+	grep -q 'Usage: meshguard' "$tmp/out" || grep -q 'Usage:' "$tmp/out" || fail "$c --help printed no usage"
+done
+
 # Like wg, genkey warns when its output file is readable by others.
 (umask 022 && "$MESHGUARD" genkey >"$tmp/open.key" 2>"$tmp/err")
 grep -q 'world accessible' "$tmp/err" || fail "no warning for a world-readable key file"
