@@ -511,6 +511,91 @@ static void announce(struct mg_agent *a, bool force)
 	mg_log(a->log, MG_LOG_VERBOSE, "mesh: announced %zu endpoint(s)", n);
 }
 
+/* ---- our public endpoint, as members see it ---- */
+
+static bool is_local_address(const struct mg_endpoint *ep)
+{
+	struct mg_token_endpoint local[MG_DIR_ENDPOINTS_MAX];
+	size_t n = 0;
+
+	if (mg_mesh_local_endpoints(0, local, MG_DIR_ENDPOINTS_MAX, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (local[i].family != ep->sa.sa_family)
+			continue;
+		if (ep->sa.sa_family == AF_INET ? !memcmp(local[i].addr, &ep->in4.sin_addr, 4)
+						: !memcmp(local[i].addr, &ep->in6.sin6_addr, 16))
+			return true;
+	}
+	return false;
+}
+
+/* Both questions answered (or failed): what the answers say. */
+static void stun_conclude(struct mg_agent *a)
+{
+	struct mg_agent_stun *q0 = &a->stun_q[0], *q1 = &a->stun_q[1];
+	const struct mg_agent_stun *ok = q0->status == 0 ? q0 : q1->status == 0 ? q1 : NULL;
+
+	if (q0->busy || q1->busy || !ok)
+		return;
+	a->public_known = true;
+	a->public_nat = !is_local_address(&ok->mapped);
+	/* One answer says nothing about the mapping; two alike say EIM. */
+	a->public_eim = q0->status == 0 && q1->status == 0 &&
+			mg_endpoint_equal_remote(&q0->mapped, &q1->mapped);
+	if (!mg_endpoint_equal_remote(&a->public_endpoint, &ok->mapped)) {
+		char text[MG_ENDPOINT_STRLEN];
+
+		mg_endpoint_format(text, sizeof(text), &ok->mapped);
+		mg_log(a->log, MG_LOG_INFO, "mesh: members see us at %s%s", text,
+		       !a->public_nat ? " (one of our addresses: no NAT)"
+		       : a->public_eim ? " (NAT, endpoint-independent mapping)"
+				       : "");
+		mg_agent_public_endpoint(a, &ok->mapped);
+	}
+}
+
+static void stun_done(struct mg_stun_transaction *t, const struct mg_stun_result *r)
+{
+	struct mg_agent_stun *q = container_of(t, struct mg_agent_stun, t);
+
+	q->busy = false;
+	q->status = r->status;
+	if (r->status == 0)
+		q->mapped = r->mapped;
+	stun_conclude(q->agent);
+}
+
+/* Asks two members with different addresses where we come from. */
+static void stun_ask(struct mg_agent *a)
+{
+	struct mg_endpoint eps[2];
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->seen_len && n < 2; i++) {
+		const struct mg_endpoint *ep = &a->seen[i].ep;
+
+		if (n == 1 && mg_endpoint_equal_remote(&eps[0], ep))
+			continue;
+		eps[n++] = *ep;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mg_agent_stun *q = &a->stun_q[i];
+
+		if (q->busy)
+			continue;
+		q->agent = a;
+		q->server = eps[i];
+		q->status = -ETIMEDOUT;
+		q->busy = mg_stun_client_start(a->stun, &q->t, &eps[i], stun_done) == 0;
+	}
+}
+
+void mg_agent_set_stun(struct mg_agent *a, struct mg_stun_client *stun)
+{
+	a->stun = stun;
+}
+
 void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep)
 {
 	a->public_endpoint = *ep;
@@ -568,6 +653,12 @@ static void on_tick(uv_timer_t *t)
 	if (now - a->last_announce_check >= 10000) {
 		a->last_announce_check = now;
 		announce(a, false);
+	}
+	/* Soon after start (members seen), then every MG_AGENT_STUN_MS. */
+	if (a->stun && a->seen_len &&
+	    (!a->last_stun || now - a->last_stun >= (a->public_known ? MG_AGENT_STUN_MS : 2000))) {
+		a->last_stun = now;
+		stun_ask(a);
 	}
 	if (a->is_issuer && now - a->last_renew_check >= MG_AGENT_RENEW_MS) {
 		a->last_renew_check = now;
@@ -1140,6 +1231,9 @@ void mg_agent_close(struct mg_agent *a)
 		return;
 	if (a->dirty_since && !a->left)
 		save_directory(a);
+	for (size_t i = 0; i < 2; i++)
+		if (a->stun_q[i].busy)
+			mg_stun_client_cancel(&a->stun_q[i].t);
 	if (a->engine)
 		mg_device_set_other_handler(&a->engine->dev, NULL, NULL);
 	if (a->control_open)

@@ -59,6 +59,7 @@
 #include "mesh/gossip.h"
 #include "mesh/join.h"
 #include "mesh/state.h"
+#include "nat/stun_client.h"
 #include "tunnel/engine.h"
 #include "tunnel/ratelimiter.h"
 #include "tunnel/uapi_server.h"
@@ -70,6 +71,7 @@
 #define MG_AGENT_DIRECT_AGE	180 /* a handshake this recent: path "direct" */
 #define MG_AGENT_TICK_MS	250
 #define MG_AGENT_SAVE_MS	1000
+#define MG_AGENT_STUN_MS	25000 /* our public endpoint, asked of members */
 #define MG_AGENT_RENEW_MS	60000 /* an issuer looks for expiring certificates */
 #define MG_AGENT_LEAVE_MS	3000  /* gossip rounds for a departure, then stop */
 
@@ -77,6 +79,15 @@ struct mg_agent_member_ep {
 	uint8_t key[MG_ED25519_PUB_LEN];
 	struct mg_endpoint ep;
 	bool greeted; /* the first handshake was sent when it first spoke */
+};
+
+/* One STUN question to a member (every member answers STUN on its port). */
+struct mg_agent_stun {
+	struct mg_stun_transaction t;
+	struct mg_agent *agent;
+	bool busy;
+	int status;
+	struct mg_endpoint server, mapped;
 };
 
 struct mg_agent {
@@ -107,6 +118,13 @@ struct mg_agent {
 	struct mg_dir_endpoint announced[MG_DIR_ENDPOINTS_MAX];
 	size_t announced_len;
 	struct mg_endpoint public_endpoint;
+	/* Our public endpoint as two members see it: the same from both
+	 * (endpoint-independent mapping) or not; public_nat is true when it is
+	 * none of our own addresses. */
+	struct mg_stun_client *stun;
+	struct mg_agent_stun stun_q[2];
+	uint64_t last_stun;
+	bool public_known, public_nat, public_eim;
 	uint64_t last_expire, last_announce_check, last_renew_check;
 	uint64_t leave_at; /* after leaving: when to stop */
 	/* While a gossip datagram is handled: its claimed sender and source,
@@ -135,6 +153,9 @@ void mg_agent_interface(const struct mg_agent *a, char addrs[2][64], size_t *n_a
  * adds the members' peers, and starts the timer, gossip and the control
  * socket. 0 or -errno. */
 int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e);
+/* Learn our public endpoint from the members through this STUN client
+ * (the node's, on the WireGuard port), every MG_AGENT_STUN_MS. */
+void mg_agent_set_stun(struct mg_agent *a, struct mg_stun_client *stun);
 /* Our public endpoint changed (discovery): announce it. */
 void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep);
 /* Spreads a signed departure, removes the membership from DIR, and asks

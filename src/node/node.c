@@ -542,6 +542,8 @@ int mg_node_start(struct mg_node *n)
 	if (ret < 0)
 		return ret;
 	n->stun_ready = true;
+	if (n->mesh)
+		mg_agent_set_stun(n->mesh, &n->stun.client);
 	if (n->ifindex) {
 		ret = mg_node_watch_mtu(n);
 		/* Not fatal: the kernel fragments what exceeds the path's MTU. */
