@@ -19,7 +19,6 @@
 #include "util/json.h"
 #include "util/macros.h"
 
-#define SEEN_MAX MG_DIR_MEMBERS_MAX
 
 static uint64_t wall_ms(void)
 {
@@ -152,81 +151,11 @@ void mg_agent_interface(const struct mg_agent *a, char addrs[2][64], size_t *n_a
 
 /* ---- where members are ---- */
 
-static struct mg_agent_member_ep *seen_find(struct mg_agent *a, const uint8_t *key)
-{
-	for (size_t i = 0; i < a->seen_len; i++)
-		if (!memcmp(a->seen[i].key, key, MG_ED25519_PUB_LEN))
-			return &a->seen[i];
-	return NULL;
-}
-
-static void seen_forget(struct mg_agent *a, const uint8_t *key)
-{
-	struct mg_agent_member_ep *s = seen_find(a, key);
-
-	if (s)
-		*s = a->seen[--a->seen_len];
-}
-
-/* Records where a member's valid control message came from. True when
- * that is news. */
-static bool seen_record(struct mg_agent *a, const uint8_t *key, const struct mg_endpoint *from)
-{
-	struct mg_agent_member_ep *s = seen_find(a, key);
-
-	if (s) {
-		if (mg_endpoint_equal_remote(&s->ep, from))
-			return false;
-		s->ep = *from;
-		return true;
-	}
-	if (a->seen_len == a->seen_cap) {
-		size_t cap = a->seen_cap ? 2 * a->seen_cap : 16;
-		struct mg_agent_member_ep *n =
-			cap <= SEEN_MAX ? realloc(a->seen, cap * sizeof(*n)) : NULL;
-
-		if (!n)
-			return false;
-		a->seen = n;
-		a->seen_cap = cap;
-	}
-	s = &a->seen[a->seen_len++];
-	memset(s, 0, sizeof(*s));
-	memcpy(s->key, key, MG_ED25519_PUB_LEN);
-	s->ep = *from;
-	return true;
-}
-
-static void endpoint_from_dir(struct mg_endpoint *ep, const struct mg_dir_endpoint *d)
-{
-	memset(ep, 0, sizeof(*ep));
-	if (d->family == AF_INET) {
-		ep->in4.sin_family = AF_INET;
-		memcpy(&ep->in4.sin_addr, d->addr, 4);
-		ep->in4.sin_port = htons(d->port);
-	} else {
-		ep->in6.sin6_family = AF_INET6;
-		memcpy(&ep->in6.sin6_addr, d->addr, 16);
-		ep->in6.sin6_port = htons(d->port);
-	}
-}
-
-/* Where to send to member m: where it last spoke from, else the first
- * candidate it announced. False when neither is known. */
+/* Where to send control messages for member m (path.h). */
 static bool member_endpoint(struct mg_agent *a, const struct mg_dir_member *m,
 			    struct mg_endpoint *ep)
 {
-	struct mg_dir_endpoint cands[MG_DIR_ENDPOINTS_MAX];
-	const struct mg_agent_member_ep *s = seen_find(a, m->cert.key);
-
-	if (s) {
-		*ep = s->ep;
-		return true;
-	}
-	if (!mg_directory_endpoints(m, cands))
-		return false;
-	endpoint_from_dir(ep, &cands[0]);
-	return true;
+	return mg_paths_endpoint(&a->paths, m, ep);
 }
 
 static bool is_self(const struct mg_agent *a, const struct mg_dir_member *m)
@@ -285,7 +214,7 @@ static void drop_peer(struct mg_agent *a, const struct mg_dir_member *m)
 {
 	struct mg_peer *p = member_peer(a, m);
 
-	seen_forget(a, m->cert.key);
+	mg_paths_forget(&a->paths, m->cert.key);
 	if (!p || is_self(a, m))
 		return;
 	mg_device_remove_peer(&a->engine->dev, p);
@@ -359,7 +288,7 @@ static void gossip_send(void *ctx, const uint8_t to[MG_ED25519_PUB_LEN], const u
  * the hold after an attempt made before it knew us runs out. */
 static void greet(struct mg_agent *a, const struct mg_dir_member *m)
 {
-	struct mg_agent_member_ep *s = seen_find(a, m->cert.key);
+	struct mg_path *s = mg_paths_get(&a->paths, m->cert.key);
 	struct mg_peer *p = member_peer(a, m);
 
 	if (!s || s->greeted || !p || p->last_handshake.tv_sec || !p->endpoint.sa.sa_family)
@@ -386,7 +315,7 @@ static void on_gossip(struct mg_agent *a, const struct mg_endpoint *from, const 
 	m = mg_directory_find(&a->dir, sender);
 	if (!m)
 		goto out;
-	if (seen_record(a, sender, from))
+	if (mg_paths_seen(&a->paths, m, from))
 		set_peer_endpoint(a, m);
 	greet(a, m);
 out:
@@ -413,8 +342,14 @@ static void on_datagram(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
 	struct mg_agent *a = ctx;
 	int type;
 
-	if (!mg_ctl_is_control(buf, len) || a->stopping)
+	if (!mg_ctl_is_control(buf, len) || a->stopping || !a->started)
 		return;
+	/* Relayed data is WireGuard's traffic, longer than control messages
+	 * and not limited like them (relay.h has its own rate). */
+	if (len > 2 && buf[2] == MG_CTL_RELAY_DATA) {
+		mg_paths_input(&a->paths, &a->dir, from, buf, len, uv_now(a->loop));
+		return;
+	}
 	type = mg_ctl_parse_header(buf, len);
 	if (type < 0 || !mg_ratelimiter_allow(&a->limiter, from, uv_hrtime()))
 		return;
@@ -422,6 +357,8 @@ static void on_datagram(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
 		on_gossip(a, from, buf, len);
 	else if (type >= MG_CTL_JOIN_HELLO && type <= MG_CTL_JOIN_RESULT)
 		on_join(a, from, buf, len);
+	else if (type >= MG_CTL_PROBE && type <= MG_CTL_RELAY_REGISTERED)
+		mg_paths_input(&a->paths, &a->dir, from, buf, len, uv_now(a->loop));
 }
 
 /* ---- announcing our endpoints ---- */
@@ -478,7 +415,7 @@ static size_t candidates(struct mg_agent *a, struct mg_dir_endpoint *out)
 		if (in_overlay(a, &local[i]))
 			continue; /* our own tunnel's addresses lead nowhere */
 		memcpy(d.addr, local[i].addr, sizeof(d.addr));
-		endpoint_from_dir(&ep, &d);
+		mg_dir_endpoint_to(&ep, &d);
 		n = add_candidate(out, n, &ep);
 	}
 	return n;
@@ -572,8 +509,11 @@ static void stun_ask(struct mg_agent *a)
 	struct mg_endpoint eps[2];
 	size_t n = 0;
 
-	for (size_t i = 0; i < a->seen_len && n < 2; i++) {
-		const struct mg_endpoint *ep = &a->seen[i].ep;
+	for (size_t i = 0; i < a->paths.n && n < 2; i++) {
+		const struct mg_endpoint *ep = &a->paths.v[i].seen;
+
+		if (!a->paths.v[i].has_seen)
+			continue;
 
 		if (n == 1 && mg_endpoint_equal_remote(&eps[0], ep))
 			continue;
@@ -639,6 +579,7 @@ static void on_tick(uv_timer_t *t)
 	uint64_t now = wall_ms();
 
 	mg_gossip_tick(&a->gossip, now);
+	mg_paths_tick(&a->paths, &a->dir, uv_now(a->loop));
 	if (a->left) {
 		if (now >= a->leave_at && a->stop && !a->stopping) {
 			a->stopping = true;
@@ -655,7 +596,7 @@ static void on_tick(uv_timer_t *t)
 		announce(a, false);
 	}
 	/* Soon after start (members seen), then every MG_AGENT_STUN_MS. */
-	if (a->stun && a->seen_len &&
+	if (a->stun && a->paths.n &&
 	    (!a->last_stun || now - a->last_stun >= (a->public_known ? MG_AGENT_STUN_MS : 2000))) {
 		a->last_stun = now;
 		stun_ask(a);
@@ -954,7 +895,7 @@ static char *status_json(struct mg_agent *a)
 	for (size_t i = 0; i < a->announced_len; i++) {
 		struct mg_endpoint ep;
 
-		endpoint_from_dir(&ep, &a->announced[i]);
+		mg_dir_endpoint_to(&ep, &a->announced[i]);
 		mg_endpoint_format(buf, sizeof(buf), &ep);
 		mg_json_string(&j, arr, NULL, buf);
 	}
@@ -1068,7 +1009,7 @@ static void control_export(struct mg_agent *a, const struct mg_control_request *
 	if (a->announced_len) {
 		struct mg_endpoint e;
 
-		endpoint_from_dir(&e, &a->announced[0]);
+		mg_dir_endpoint_to(&e, &a->announced[0]);
 		mg_endpoint_format(ep, sizeof(ep), &e);
 	}
 	(void)mg_uapi_buf_printf(&conf,
@@ -1198,6 +1139,12 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 	mg_ratelimiter_init(&a->limiter);
 	mg_device_set_private_key(&e->dev, a->wg_private);
 	mg_device_set_other_handler(&e->dev, on_datagram, a);
+	ret = mg_paths_init(&a->paths, e, a->log, a->member_sk, a->cert.key);
+	if (ret == 0)
+		ret = mg_paths_set_relay(&a->paths, a->relay_mode == MG_AGENT_RELAY_ON);
+	if (ret < 0)
+		return ret;
+	a->paths_open = true;
 	ret = start_gossip(a);
 	if (ret < 0)
 		return ret;
@@ -1246,8 +1193,9 @@ void mg_agent_close(struct mg_agent *a)
 		mg_gossip_free(&a->gossip);
 	mg_directory_free(&a->dir);
 	mg_state_close(&a->state);
-	free(a->seen);
-	a->seen = NULL;
+	if (a->paths_open)
+		mg_paths_free(&a->paths);
+	a->paths_open = false;
 	mg_wipe(a->member_sk, sizeof(a->member_sk));
 	mg_wipe(a->issuer_sk, sizeof(a->issuer_sk));
 	mg_wipe(a->wg_private, sizeof(a->wg_private));

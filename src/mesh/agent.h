@@ -58,6 +58,7 @@
 #include "mesh/directory.h"
 #include "mesh/gossip.h"
 #include "mesh/join.h"
+#include "mesh/path.h"
 #include "mesh/state.h"
 #include "nat/stun_client.h"
 #include "tunnel/engine.h"
@@ -75,10 +76,12 @@
 #define MG_AGENT_RENEW_MS	60000 /* an issuer looks for expiring certificates */
 #define MG_AGENT_LEAVE_MS	3000  /* gossip rounds for a departure, then stop */
 
-struct mg_agent_member_ep {
-	uint8_t key[MG_ED25519_PUB_LEN];
-	struct mg_endpoint ep;
-	bool greeted; /* the first handshake was sent when it first spoke */
+/* Whether this node relays for others (path.h): auto relays when the
+ * members see us at one of our own addresses (no NAT). */
+enum mg_agent_relay {
+	MG_AGENT_RELAY_AUTO = 0,
+	MG_AGENT_RELAY_ON,
+	MG_AGENT_RELAY_OFF,
 };
 
 /* One STUN question to a member (every member answers STUN on its port). */
@@ -107,9 +110,8 @@ struct mg_agent {
 	struct mg_join_server join;
 	struct mg_ratelimiter limiter;
 
-	/* Where each member's control messages last came from. */
-	struct mg_agent_member_ep *seen;
-	size_t seen_len, seen_cap;
+	struct mg_paths paths; /* how we reach each member */
+	enum mg_agent_relay relay_mode;
 
 	uv_timer_t tick;
 	struct mg_uapi_server control;
@@ -133,7 +135,7 @@ struct mg_agent {
 	uint8_t replying_key[MG_ED25519_PUB_LEN];
 	void (*stop)(void *ctx); /* asks the node to stop (after leave) */
 	void *stop_ctx;
-	bool loaded, started, timer_open, control_open, gossip_open, join_open;
+	bool loaded, started, timer_open, control_open, gossip_open, join_open, paths_open;
 	bool stopping, left;
 };
 

@@ -1,0 +1,544 @@
+/* The path manager (see path.h). */
+#include "mesh/path.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer/peer.h"
+#include "util/macros.h"
+
+static uint64_t wall_ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int mg_paths_init(struct mg_paths *ps, struct mg_engine *e, const struct mg_log *log,
+		  const uint8_t sk[MG_ED25519_SECRET_LEN], const uint8_t pk[MG_ED25519_PUB_LEN])
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->engine = e;
+	ps->log = log;
+	ps->sk = sk;
+	ps->pk = pk;
+	return 0;
+}
+
+void mg_paths_free(struct mg_paths *ps)
+{
+	(void)mg_paths_set_relay(ps, false);
+	free(ps->v);
+	ps->v = NULL;
+	ps->n = ps->cap = 0;
+}
+
+int mg_paths_set_relay(struct mg_paths *ps, bool on)
+{
+	int ret;
+
+	if (on == ps->relaying)
+		return 0;
+	if (!on) {
+		mg_relay_table_free(&ps->relay);
+		ps->relaying = false;
+		return 0;
+	}
+	ret = mg_relay_table_init(&ps->relay);
+	ps->relaying = ret == 0;
+	return ret;
+}
+
+bool mg_paths_relaying(const struct mg_paths *ps)
+{
+	return ps->relaying;
+}
+
+/* ---- the table ---- */
+
+const struct mg_path *mg_paths_find(const struct mg_paths *ps,
+				    const uint8_t key[MG_ED25519_PUB_LEN])
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (!memcmp(ps->v[i].key, key, MG_ED25519_PUB_LEN))
+			return &ps->v[i];
+	return NULL;
+}
+
+struct mg_path *mg_paths_get(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
+{
+	struct mg_path *p = (struct mg_path *)mg_paths_find(ps, key);
+
+	if (p)
+		return p;
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? 2 * ps->cap : 16;
+		struct mg_path *v = cap <= MG_DIR_MEMBERS_MAX ? realloc(ps->v, cap * sizeof(*v))
+							       : NULL;
+
+		if (!v)
+			return NULL;
+		ps->v = v;
+		ps->cap = cap;
+	}
+	p = &ps->v[ps->n++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->key, key, MG_ED25519_PUB_LEN);
+	mg_mesh_key_id(p->key_id, key);
+	mg_probe_pending_init(&p->pending, key);
+	p->backoff = MG_PATH_RETRY_MIN_MS;
+	return p;
+}
+
+void mg_paths_forget(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
+{
+	struct mg_path *p = (struct mg_path *)mg_paths_find(ps, key);
+
+	if (ps->relaying)
+		mg_relay_forget(&ps->relay, key);
+	if (p)
+		*p = ps->v[--ps->n];
+}
+
+static struct mg_path *find_by_id(struct mg_paths *ps, const uint8_t id[MG_MESH_KEY_ID_LEN])
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (!memcmp(ps->v[i].key_id, id, MG_MESH_KEY_ID_LEN))
+			return &ps->v[i];
+	return NULL;
+}
+
+bool mg_paths_seen(struct mg_paths *ps, const struct mg_dir_member *m,
+		   const struct mg_endpoint *from)
+{
+	struct mg_path *p = mg_paths_get(ps, m->cert.key);
+
+	if (!p || (p->has_seen && mg_endpoint_equal_remote(&p->seen, from)))
+		return false;
+	p->seen = *from;
+	p->has_seen = true;
+	return true;
+}
+
+void mg_dir_endpoint_to(struct mg_endpoint *ep, const struct mg_dir_endpoint *d)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (d->family == AF_INET) {
+		ep->in4.sin_family = AF_INET;
+		memcpy(&ep->in4.sin_addr, d->addr, 4);
+		ep->in4.sin_port = htons(d->port);
+	} else {
+		ep->in6.sin6_family = AF_INET6;
+		memcpy(&ep->in6.sin6_addr, d->addr, 16);
+		ep->in6.sin6_port = htons(d->port);
+	}
+}
+
+bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m,
+		       struct mg_endpoint *ep)
+{
+	struct mg_dir_endpoint cands[MG_DIR_ENDPOINTS_MAX];
+	const struct mg_path *p = mg_paths_find(ps, m->cert.key);
+
+	if (p && p->state == MG_PATH_DIRECT) {
+		*ep = p->direct;
+		return true;
+	}
+	if (p && p->has_seen) {
+		*ep = p->seen;
+		return true;
+	}
+	if (!mg_directory_endpoints(m, cands))
+		return false;
+	mg_dir_endpoint_to(ep, &cands[0]);
+	return true;
+}
+
+/* ---- sending ---- */
+
+static void send_to(struct mg_paths *ps, const struct mg_endpoint *to, const uint8_t *buf,
+		    size_t len)
+{
+	mg_engine_send_transient(ps->engine, to, buf, len);
+}
+
+static void probe(struct mg_paths *ps, struct mg_path *p, const struct mg_endpoint *to,
+		  uint64_t now)
+{
+	uint8_t nonce[MG_PROBE_NONCE_LEN], buf[MG_PROBE_LEN];
+	int len;
+
+	mg_random_bytes(nonce, sizeof(nonce));
+	len = mg_probe_make(buf, ps->sk, p->key, nonce, wall_ms_now());
+	if (len < 0)
+		return;
+	mg_probe_pending_add(&p->pending, nonce, to, now);
+	send_to(ps, to, buf, (size_t)len);
+}
+
+/* Every candidate of m, and where it spoke from, without repeats. */
+static size_t candidates(const struct mg_path *p, const struct mg_dir_member *m,
+			 struct mg_endpoint *out)
+{
+	struct mg_dir_endpoint d[MG_DIR_ENDPOINTS_MAX];
+	size_t n = 0, nd = mg_directory_endpoints(m, d);
+
+	if (p->has_seen)
+		out[n++] = p->seen;
+	for (size_t i = 0; i < nd; i++) {
+		struct mg_endpoint ep;
+		bool dup = false;
+
+		mg_dir_endpoint_to(&ep, &d[i]);
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = mg_endpoint_equal_remote(&out[k], &ep);
+		if (!dup)
+			out[n++] = ep;
+	}
+	return n;
+}
+
+/* ---- the peer ---- */
+
+static struct mg_peer *peer_of(struct mg_paths *ps, const struct mg_dir_member *m)
+{
+	return mg_peer_table_lookup(&ps->engine->dev.peers, m->cert.wg_key);
+}
+
+/* A handshake now, not after the hold of an earlier attempt that went to a
+ * path that did not work. */
+static void handshake_now(struct mg_peer *peer)
+{
+	if (peer->last_handshake.tv_sec && !peer->keypairs.current)
+		return;
+	peer->last_sent_handshake = 0;
+	mg_device_send_initiation(peer, false);
+}
+
+static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
+		      const struct mg_endpoint *ep, uint64_t now)
+{
+	struct mg_peer *peer = peer_of(ps, m);
+	char text[MG_ENDPOINT_STRLEN];
+	bool was = p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, ep);
+
+	p->state = MG_PATH_DIRECT;
+	p->direct = *ep;
+	p->unanswered = 0;
+	p->last_ack = now;
+	p->backoff = MG_PATH_RETRY_MIN_MS;
+	p->next_probe = now + MG_PATH_CHECK_BUSY_MS;
+	if (!p->to_direct)
+		p->to_direct = now - p->since ? now - p->since : 1;
+	if (!peer || was)
+		return;
+	mg_device_peer_set_relay(peer, NULL, NULL, 0);
+	mg_device_peer_set_endpoint(peer, ep);
+	mg_endpoint_format(text, sizeof(text), ep);
+	mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s at %s", m->cert.name, text);
+	handshake_now(peer);
+}
+
+static const struct mg_path_relay *pick_relay(struct mg_paths *ps, const struct mg_path *p,
+					      uint64_t now)
+{
+	for (size_t i = 0; i < ps->n_relays; i++) {
+		const struct mg_path *r = mg_paths_find(ps, ps->relays[i].key);
+
+		if (ps->relays[i].until > now && r && r != p && r->state == MG_PATH_DIRECT)
+			return &ps->relays[i];
+	}
+	return NULL;
+}
+
+static void go_relay(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
+		     const uint8_t relay_key[MG_ED25519_PUB_LEN], const struct mg_endpoint *relay_ep,
+		     const char *relay_name)
+{
+	struct mg_peer *peer = peer_of(ps, m);
+	uint8_t prefix[MG_RELAY_HEADER_LEN];
+
+	if (p->state == MG_PATH_RELAY && !memcmp(p->via, relay_key, MG_ED25519_PUB_LEN))
+		return;
+	p->state = MG_PATH_RELAY;
+	memcpy(p->via, relay_key, MG_ED25519_PUB_LEN);
+	if (!peer)
+		return;
+	mg_relay_wrap_header(prefix, p->key_id);
+	mg_device_peer_set_relay(peer, relay_ep, prefix, sizeof(prefix));
+	mg_log(ps->log, MG_LOG_INFO, "mesh: %s through relay %s", m->cert.name, relay_name);
+	handshake_now(peer);
+}
+
+/* ---- the periodic work ---- */
+
+static bool traffic_flows(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m)
+{
+	struct mg_peer *peer = peer_of(ps, m);
+	bool flows = peer && peer->tx_bytes != p->last_tx;
+
+	if (peer)
+		p->last_tx = peer->tx_bytes;
+	return flows;
+}
+
+static void check_direct(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
+			 const struct mg_dir_member *m, uint64_t now)
+{
+	bool busy = traffic_flows(ps, p, m);
+
+	if (p->unanswered >= MG_PATH_DEAD_PROBES) {
+		mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s lost", m->cert.name);
+		p->state = MG_PATH_NONE;
+		p->since = now;
+		p->next_probe = now;
+		(void)d;
+		return;
+	}
+	if (now < p->next_probe && !(busy && now + MG_PATH_CHECK_BUSY_MS < p->next_probe))
+		return;
+	probe(ps, p, &p->direct, now);
+	p->unanswered++;
+	p->next_probe = now + (busy ? MG_PATH_CHECK_BUSY_MS : MG_PATH_CHECK_IDLE_MS);
+}
+
+static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
+		   const struct mg_dir_member *m, uint64_t now)
+{
+	struct mg_endpoint cands[MG_PATH_CANDIDATES_MAX];
+	const struct mg_path_relay *r;
+	size_t n;
+
+	(void)d;
+	if (!p->since)
+		p->since = now;
+	if (now >= p->next_probe) {
+		n = candidates(p, m, cands);
+		for (size_t i = 0; i < n; i++)
+			probe(ps, p, &cands[i], now);
+		p->next_probe = now + p->backoff;
+		p->backoff = p->backoff * 2 > MG_PATH_RETRY_MAX_MS ? MG_PATH_RETRY_MAX_MS
+								   : p->backoff * 2;
+	}
+	if (p->state == MG_PATH_NONE && now - p->since >= MG_PATH_RELAY_AFTER_MS &&
+	    (r = pick_relay(ps, p, now))) {
+		const struct mg_path *rp = mg_paths_find(ps, r->key);
+		const struct mg_dir_member *rm = mg_directory_find(d, r->key);
+
+		if (rp && rm)
+			go_relay(ps, p, m, r->key, &rp->direct, rm->cert.name);
+	}
+}
+
+static void register_with_relays(struct mg_paths *ps, uint64_t now)
+{
+	uint8_t nonce[MG_PROBE_NONCE_LEN], buf[MG_PROBE_LEN];
+	int len;
+
+	if (now < ps->next_register)
+		return;
+	ps->next_register = now + MG_PATH_REGISTER_MS;
+	for (size_t i = 0; i < ps->n; i++) {
+		struct mg_path *p = &ps->v[i];
+
+		if (p->state != MG_PATH_DIRECT)
+			continue;
+		mg_random_bytes(nonce, sizeof(nonce));
+		len = mg_relay_register_make(buf, ps->sk, p->key, nonce, wall_ms_now());
+		if (len > 0)
+			send_to(ps, &p->direct, buf, (size_t)len);
+	}
+}
+
+void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now)
+{
+	bool any_direct = false;
+
+	for (size_t i = 0; i < mg_directory_count(d); i++) {
+		const struct mg_dir_member *m = mg_directory_member(d, i);
+		struct mg_path *p;
+
+		if (!memcmp(m->cert.key, ps->pk, MG_ED25519_PUB_LEN) || !peer_of(ps, m))
+			continue;
+		p = mg_paths_get(ps, m->cert.key);
+		if (!p)
+			continue;
+		if (p->state == MG_PATH_DIRECT)
+			check_direct(ps, d, p, m, now);
+		else
+			search(ps, d, p, m, now);
+		any_direct |= p->state == MG_PATH_DIRECT;
+	}
+	/* A new direct path: register with it soon, not in 25 s. */
+	if (any_direct && !ps->n_relays && ps->next_register > now + MG_PATH_RETRY_MIN_MS)
+		ps->next_register = now;
+	register_with_relays(ps, now);
+}
+
+void mg_paths_network_changed(struct mg_paths *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		ps->v[i].backoff = MG_PATH_RETRY_MIN_MS;
+		ps->v[i].next_probe = 0;
+	}
+	ps->next_register = 0;
+}
+
+/* ---- what arrives ---- */
+
+static const struct mg_dir_member *sender(const struct mg_directory *d, const uint8_t *key)
+{
+	return mg_directory_find(d, key);
+}
+
+static void on_probe(struct mg_paths *ps, const struct mg_directory *d,
+		     const struct mg_endpoint *from, const uint8_t *buf, size_t len, uint64_t now)
+{
+	uint8_t out[MG_PROBE_ACK_MAX];
+	const struct mg_dir_member *m;
+	struct mg_probe pr;
+	struct mg_path *p;
+	int n;
+
+	if (mg_probe_parse(&pr, buf, len) < 0 || !(m = sender(d, pr.sender)) ||
+	    mg_probe_verify(&pr, m->cert.key, ps->pk, wall_ms_now()) < 0)
+		return;
+	n = mg_probe_ack_make(out, ps->sk, m->cert.key, pr.nonce, from);
+	if (n > 0)
+		send_to(ps, from, out, (size_t)n);
+	/* Punch back: our answer and a probe of ours open our NAT to them. */
+	p = mg_paths_get(ps, m->cert.key);
+	if (p && p->state != MG_PATH_DIRECT && now - p->last_probe_back >= MG_PATH_PROBE_BACK_MS) {
+		p->last_probe_back = now;
+		probe(ps, p, from, now);
+	}
+}
+
+static void on_probe_ack(struct mg_paths *ps, const struct mg_directory *d,
+			 const struct mg_endpoint *from, const uint8_t *buf, size_t len,
+			 uint64_t now)
+{
+	const struct mg_dir_member *m;
+	struct mg_probe_ack ack;
+	struct mg_endpoint ep;
+	struct mg_path *p;
+	uint64_t rtt;
+
+	if (mg_probe_ack_parse(&ack, buf, len) < 0 || !(m = sender(d, ack.responder)) ||
+	    mg_probe_ack_verify(&ack, m->cert.key, ps->pk) < 0)
+		return;
+	p = mg_paths_get(ps, m->cert.key);
+	if (!p || mg_probe_pending_match(&p->pending, &ack, from, now, &ep, &rtt) < 0)
+		return;
+	if (p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, &ep)) {
+		p->unanswered = 0;
+		p->last_ack = now;
+		return;
+	}
+	go_direct(ps, p, m, &ep, now);
+}
+
+static void on_register(struct mg_paths *ps, const struct mg_directory *d,
+			const struct mg_endpoint *from, const uint8_t *buf, size_t len, uint64_t now)
+{
+	uint8_t out[MG_PROBE_ACK_MAX];
+	const struct mg_dir_member *m;
+	struct mg_probe pr;
+	int n;
+
+	if (!ps->relaying || mg_relay_register_parse(&pr, buf, len) < 0 ||
+	    !(m = sender(d, pr.sender)) ||
+	    mg_relay_register_verify(&pr, m->cert.key, ps->pk, wall_ms_now()) < 0)
+		return;
+	if (mg_relay_register(&ps->relay, m->cert.key, from, pr.time_ms, now) < 0)
+		return;
+	n = mg_relay_registered_make(out, ps->sk, m->cert.key, pr.nonce, from);
+	if (n > 0)
+		send_to(ps, from, out, (size_t)n);
+}
+
+static void on_registered(struct mg_paths *ps, const struct mg_directory *d, const uint8_t *buf,
+			  size_t len, uint64_t now)
+{
+	const struct mg_dir_member *m;
+	struct mg_probe_ack ack;
+	size_t i;
+
+	if (mg_relay_registered_parse(&ack, buf, len) < 0 || !(m = sender(d, ack.responder)) ||
+	    mg_relay_registered_verify(&ack, m->cert.key, ps->pk) < 0)
+		return;
+	for (i = 0; i < ps->n_relays; i++)
+		if (!memcmp(ps->relays[i].key, m->cert.key, MG_ED25519_PUB_LEN))
+			break;
+	if (i == ps->n_relays) {
+		if (i == MG_PATH_RELAYS_MAX)
+			return;
+		ps->n_relays++;
+		memcpy(ps->relays[i].key, m->cert.key, MG_ED25519_PUB_LEN);
+		mg_log(ps->log, MG_LOG_VERBOSE, "mesh: %s relays for us", m->cert.name);
+	}
+	ps->relays[i].until = now + 3 * MG_PATH_REGISTER_MS;
+}
+
+/* A datagram for us through a relay we registered with. */
+static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
+		       const struct mg_endpoint *from, uint8_t *payload, size_t len,
+		       const uint8_t src_id[MG_MESH_KEY_ID_LEN])
+{
+	struct mg_path *p = find_by_id(ps, src_id), *rp = NULL;
+	const struct mg_dir_member *m, *rm = NULL;
+
+	for (size_t i = 0; i < ps->n && !rp; i++)
+		if (ps->v[i].state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&ps->v[i].direct, from))
+			rp = &ps->v[i];
+	if (!p || !rp || !(m = sender(d, p->key)) || !(rm = sender(d, rp->key)))
+		return;
+	/* Answer the way it came while we have no direct path. */
+	if (p->state == MG_PATH_NONE)
+		go_relay(ps, p, m, rp->key, from, rm->cert.name);
+	mg_device_receive_relayed(&ps->engine->dev, from, payload, len);
+}
+
+static void on_relay_data(struct mg_paths *ps, const struct mg_directory *d,
+			  const struct mg_endpoint *from, uint8_t *buf, size_t len, uint64_t now)
+{
+	uint8_t id[MG_MESH_KEY_ID_LEN], src[MG_MESH_KEY_ID_LEN];
+	struct mg_endpoint to;
+	const uint8_t *payload;
+	size_t plen;
+
+	if (mg_relay_parse(buf, len, id, &payload, &plen) < 0)
+		return;
+	/* For a member registered with us: pass it on, naming its source. */
+	if (ps->relaying && mg_relay_route(&ps->relay, from, id, len, now, &to, src) == 0) {
+		mg_relay_wrap_header(buf, src);
+		send_to(ps, &to, buf, len);
+		return;
+	}
+	/* For us: the payload is ours to decrypt in place (it lies in buf). */
+	on_relayed(ps, d, from, buf + (payload - buf), plen, id);
+}
+
+void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
+		    const struct mg_endpoint *from, uint8_t *buf, size_t len, uint64_t now)
+{
+	switch (buf[2]) {
+	case MG_CTL_PROBE:
+		on_probe(ps, d, from, buf, len, now);
+		break;
+	case MG_CTL_PROBE_ACK:
+		on_probe_ack(ps, d, from, buf, len, now);
+		break;
+	case MG_CTL_RELAY_REGISTER:
+		on_register(ps, d, from, buf, len, now);
+		break;
+	case MG_CTL_RELAY_REGISTERED:
+		on_registered(ps, d, buf, len, now);
+		break;
+	case MG_CTL_RELAY_DATA:
+		on_relay_data(ps, d, from, buf, len, now);
+		break;
+	}
+}

@@ -1,0 +1,138 @@
+/* The path manager: how this node reaches each other member (issue 12).
+ *
+ * A member's path is one of
+ *   none    nothing answers yet (or the last path died);
+ *   direct  an endpoint of the member answered our signed probe (probe.h),
+ *           and the member's WireGuard peer sends there;
+ *   relay   traffic goes through another member (relay.h) as opaque
+ *           WireGuard datagrams in a RELAY_DATA envelope.
+ * The path manager alone sets the endpoint of a member's WireGuard peer:
+ * WireGuard's roaming still follows authenticated packets that arrive
+ * directly, but relayed ones never move it (mg_device_receive_relayed).
+ *
+ * Probing. For a member without a direct path, every candidate it announced
+ * (interface addresses, the public endpoint members saw, port mappings)
+ * and the address its control messages came from gets a probe; the first
+ * ACK to one of our own nonces (probe.h: signed by that member, fresh, at
+ * most once) makes its candidate the direct path, and a handshake goes out
+ * at once. Probes repeat with a backoff from MG_PATH_RETRY_MIN_MS up to
+ * MG_PATH_RETRY_MAX_MS, and start over at once on a network change. A
+ * verified probe from a member without a direct path is answered and
+ * probed back at its source: two NATs that map endpoint-independently open
+ * for each other as both sides send (the first probes open our NAT, the
+ * other side's get through it).
+ *
+ * Liveness. A direct path is probed every MG_PATH_CHECK_BUSY_MS while
+ * traffic flows to the member and every MG_PATH_CHECK_IDLE_MS when idle;
+ * MG_PATH_DEAD_PROBES unanswered probes in a row make it dead: the member
+ * moves to a relay (if any) within about two seconds of traffic, and
+ * probing starts over.
+ *
+ * Relays. A node registers (signed RELAY_REGISTER) with the members it
+ * reaches directly, every MG_PATH_REGISTER_MS; those that relay (started
+ * with --relay, or by default not behind a NAT) confirm. A member that has
+ * had no direct path for MG_PATH_RELAY_AFTER_MS is reached through a relay
+ * that confirmed us; a member whose datagrams come to us relayed is
+ * answered the same way. Probing goes on while relayed, and the first ACK
+ * moves the member back to direct. */
+#ifndef MG_MESH_PATH_H
+#define MG_MESH_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mesh/directory.h"
+#include "mesh/probe.h"
+#include "mesh/relay.h"
+#include "tunnel/engine.h"
+#include "util/log.h"
+
+#define MG_PATH_RETRY_MIN_MS	 1000
+#define MG_PATH_RETRY_MAX_MS	 30000
+#define MG_PATH_CHECK_BUSY_MS	 700
+#define MG_PATH_CHECK_IDLE_MS	 25000
+#define MG_PATH_DEAD_PROBES	 3
+#define MG_PATH_RELAY_AFTER_MS	 2500
+#define MG_PATH_REGISTER_MS	 25000
+#define MG_PATH_PROBE_BACK_MS	 500 /* at most one probe-back per member this often */
+#define MG_PATH_RELAYS_MAX	 4
+#define MG_PATH_CANDIDATES_MAX	 (MG_DIR_ENDPOINTS_MAX + 2)
+
+enum mg_path_state {
+	MG_PATH_NONE = 0,
+	MG_PATH_DIRECT,
+	MG_PATH_RELAY,
+};
+
+struct mg_path {
+	uint8_t key[MG_ED25519_PUB_LEN];
+	uint8_t key_id[MG_MESH_KEY_ID_LEN];
+	enum mg_path_state state;
+	struct mg_endpoint seen; /* where its valid control messages came from */
+	bool has_seen, greeted;
+	struct mg_endpoint direct;		  /* state DIRECT */
+	uint8_t via[MG_ED25519_PUB_LEN];	  /* state RELAY: the relay */
+	struct mg_probe_pending pending;
+	uint64_t next_probe, backoff; /* ms, monotonic */
+	uint64_t last_ack, last_probe_back;
+	unsigned unanswered; /* probes to the direct endpoint since the last ACK */
+	uint64_t since;	     /* when we started to look for a path */
+	uint64_t to_direct;  /* ms it took to get direct (0: not yet) */
+	uint64_t last_tx;    /* the peer's tx_bytes at the last check */
+};
+
+/* A relay that confirmed our registration. */
+struct mg_path_relay {
+	uint8_t key[MG_ED25519_PUB_LEN];
+	uint64_t until; /* ms, monotonic */
+};
+
+struct mg_paths {
+	struct mg_engine *engine;
+	const struct mg_log *log;
+	const uint8_t *sk, *pk; /* our member key (the agent's), borrowed */
+	struct mg_path *v;
+	size_t n, cap;
+	struct mg_path_relay relays[MG_PATH_RELAYS_MAX];
+	size_t n_relays;
+	struct mg_relay_table relay; /* while relaying for others */
+	bool relaying;
+	uint64_t next_register;
+};
+
+/* A directory endpoint as a socket address (no local part). */
+void mg_dir_endpoint_to(struct mg_endpoint *ep, const struct mg_dir_endpoint *d);
+
+int mg_paths_init(struct mg_paths *ps, struct mg_engine *e, const struct mg_log *log,
+		  const uint8_t sk[MG_ED25519_SECRET_LEN], const uint8_t pk[MG_ED25519_PUB_LEN]);
+void mg_paths_free(struct mg_paths *ps);
+/* Turns relaying for others on or off. 0 or -ENOMEM. */
+int mg_paths_set_relay(struct mg_paths *ps, bool on);
+bool mg_paths_relaying(const struct mg_paths *ps);
+
+/* The member's path (created on first use; NULL only out of memory). */
+struct mg_path *mg_paths_get(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN]);
+const struct mg_path *mg_paths_find(const struct mg_paths *ps,
+				    const uint8_t key[MG_ED25519_PUB_LEN]);
+void mg_paths_forget(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN]);
+
+/* A valid control message of member m came from `from`. True when that is
+ * news (the first, or a new address). */
+bool mg_paths_seen(struct mg_paths *ps, const struct mg_dir_member *m,
+		   const struct mg_endpoint *from);
+/* Where to send control messages for m: its direct path, where it spoke
+ * from, or its first candidate. False when none is known. */
+bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m,
+		       struct mg_endpoint *ep);
+
+/* Probes, liveness, relays: call every few hundred ms. now: monotonic ms. */
+void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now);
+/* A path message (types 0x20-0x2f) from `from`; dropped when invalid. buf
+ * may be changed (a relayed datagram is decrypted in place). */
+void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
+		    const struct mg_endpoint *from, uint8_t *buf, size_t len, uint64_t now);
+/* The network changed: look for direct paths again at once. */
+void mg_paths_network_changed(struct mg_paths *ps);
+
+#endif
