@@ -18,7 +18,10 @@
  *
  * Every control datagram is at most MG_CTL_MAX_LEN bytes (fits the IPv6
  * minimum MTU of 1280 with room for IP and UDP headers); longer ones are
- * dropped unread. Receivers rate-limit control messages per source with the
+ * dropped unread, except RELAY_DATA (type 0x24), which carries whole
+ * WireGuard datagrams and may be up to MG_RELAY_DATA_MAX (relay.h) long: a
+ * receiver checks the type before the length, and mg_relay_parse, not
+ * mg_ctl_parse_header, checks its header. Receivers rate-limit control messages per source with the
  * tunnel's rate limiter before any signature check or reply, and a message
  * that makes the receiver answer a party it does not yet know is at least as
  * long as the answer (no amplification).
@@ -27,7 +30,9 @@
  *   0x01-0x0f  the join exchange (mesh/join.h)
  *   0x10-0x1f  gossip: certificates, revocations, departures, endpoint
  *              announcements (mesh/gossip.h)
- *   0x20-0x2f  reserved for part 2: path probes, relay */
+ *   0x20-0x21  path probes (mesh/probe.h)
+ *   0x22-0x24  relay registration and relayed data (mesh/relay.h)
+ *   0x25-0x2f  reserved for part 2 */
 #ifndef MG_MESH_CTL_H
 #define MG_MESH_CTL_H
 
@@ -49,6 +54,11 @@ enum mg_ctl_type {
 	MG_CTL_JOIN_RESULT = 0x04,
 	MG_CTL_GOSSIP_FIRST = 0x10,
 	MG_CTL_GOSSIP_LAST = 0x1f,
+	MG_CTL_PROBE = 0x20,
+	MG_CTL_PROBE_ACK = 0x21,
+	MG_CTL_RELAY_REGISTER = 0x22,
+	MG_CTL_RELAY_REGISTERED = 0x23,
+	MG_CTL_RELAY_DATA = 0x24,
 };
 
 /* True when buf starts like a control message (magic byte), whatever its

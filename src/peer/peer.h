@@ -27,6 +27,18 @@ struct mg_staged_queue {
 	unsigned count;
 };
 
+/* The longest relay envelope a peer's datagrams may carry in front. */
+#define MG_RELAY_PREFIX_MAX 16
+
+/* A path through a relay, chosen by the mesh (mg_device_peer_set_relay):
+ * while via is set, every datagram to the peer leaves to via with prefix in
+ * front of it, and endpoint stays the direct candidate. */
+struct mg_peer_relay {
+	struct mg_endpoint via; /* sa_family 0: none, datagrams go direct */
+	uint8_t prefix[MG_RELAY_PREFIX_MAX];
+	uint8_t prefix_len;
+};
+
 struct mg_peer {
 	struct mg_device *device;
 	struct mg_peer *hash_next;	       /* table chain */
@@ -44,6 +56,13 @@ struct mg_peer {
 	uint64_t last_sent_handshake;
 	struct timespec last_handshake; /* wall clock; zero: never */
 	uint64_t rx_bytes, tx_bytes;
+	struct mg_peer_relay relay;
+	/* How authenticated packets (valid handshake messages, data that
+	 * decrypts and is not a replay) arrived, for the mesh's path manager:
+	 * the last one through mg_device_receive_relayed, and how many came
+	 * each way. */
+	bool last_rx_relayed;
+	uint64_t rx_direct_packets, rx_relayed_packets;
 	/* A mesh member's peer: the mesh configures it from certificates and
 	 * announcements, and a UAPI set that would change it is refused. */
 	bool managed;

@@ -155,6 +155,24 @@ void mg_device_peer_set_endpoint(struct mg_peer *peer, const struct mg_endpoint 
 	peer->endpoint = *ep;
 }
 
+int mg_device_peer_set_relay(struct mg_peer *peer, const struct mg_endpoint *relay,
+			     const uint8_t *prefix, size_t prefix_len)
+{
+	struct mg_peer_relay *r = &peer->relay;
+
+	if (relay &&
+	    (prefix_len > MG_RELAY_PREFIX_MAX || !relay->sa.sa_family || (!prefix && prefix_len)))
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	if (!relay)
+		return 0;
+	r->via = *relay;
+	if (prefix_len)
+		memcpy(r->prefix, prefix, prefix_len);
+	r->prefix_len = (uint8_t)prefix_len;
+	return 0;
+}
+
 void mg_device_peer_set_persistent_keepalive(struct mg_peer *peer, uint16_t interval)
 {
 	bool was_off = peer->persistent_keepalive_interval == 0;
@@ -196,16 +214,41 @@ uint64_t mg_device_tick(struct mg_device *dev)
 
 /* ---- sending ---- */
 
-static void send_to_peer(struct mg_peer *peer, enum mg_send_kind kind, const uint8_t *buf,
-			 size_t len)
+/* The datagram behind the peer's prefix, in the device's relay_buf: a copy
+ * even of data sealed in the caller's packet, since a sealed datagram must
+ * be that packet itself, untouched (enum mg_send_kind). */
+static int send_relayed(struct mg_peer *peer, const uint8_t *buf, size_t len)
+{
+	struct mg_device *dev = peer->device;
+	const struct mg_peer_relay *r = &peer->relay;
+
+	if (len > sizeof(dev->relay_buf) - r->prefix_len)
+		return -EMSGSIZE;
+	memcpy(dev->relay_buf, r->prefix, r->prefix_len);
+	memcpy(dev->relay_buf + r->prefix_len, buf, len);
+	return dev->ops->send(dev->ctx, &r->via, MG_SEND_TRANSIENT, dev->relay_buf,
+			      r->prefix_len + len);
+}
+
+/* Through the peer's relay when the mesh set one, else to its endpoint. */
+static int send_route(struct mg_peer *peer, enum mg_send_kind kind, const uint8_t *buf, size_t len)
 {
 	struct mg_device *dev = peer->device;
 
+	if (peer->relay.via.sa.sa_family)
+		return send_relayed(peer, buf, len);
 	if (!peer->endpoint.sa.sa_family) {
 		dev->stats.tx_no_endpoint++;
-		return;
+		return -EDESTADDRREQ;
 	}
-	if (dev->ops->send(dev->ctx, &peer->endpoint, kind, buf, len) == 0)
+	return dev->ops->send(dev->ctx, &peer->endpoint, kind, buf, len);
+}
+
+/* tx_bytes counts the WireGuard datagram, without a relay's envelope. */
+static void send_to_peer(struct mg_peer *peer, enum mg_send_kind kind, const uint8_t *buf,
+			 size_t len)
+{
+	if (send_route(peer, kind, buf, len) == 0)
 		peer->tx_bytes += len;
 }
 
@@ -432,6 +475,13 @@ void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len)
 
 /* ---- receiving ---- */
 
+/* Where a datagram came from: its sender's address, or (relayed) the address
+ * of the relay that forwarded it, which is no endpoint of any peer's. */
+struct source {
+	const struct mg_endpoint *addr;
+	bool relayed;
+};
+
 static void notify(const struct mg_peer *peer, enum mg_device_event event)
 {
 	struct mg_device *dev = peer->device;
@@ -460,6 +510,19 @@ static void set_endpoint_from(struct mg_peer *peer, const struct mg_endpoint *fr
 	peer->endpoint = *from;
 }
 
+/* An authenticated packet from peer. Direct ones roam even while a relay is
+ * set, and leave it set: the mesh sees that direct works and decides. */
+static void authenticated_from(struct mg_peer *peer, const struct source *src)
+{
+	peer->last_rx_relayed = src->relayed;
+	if (src->relayed) {
+		peer->rx_relayed_packets++;
+		return;
+	}
+	peer->rx_direct_packets++;
+	set_endpoint_from(peer, src->addr);
+}
+
 /* Counts this handshake message and says whether we are under load. */
 static bool under_load(struct mg_device *dev, uint64_t now)
 {
@@ -481,42 +544,74 @@ static uint32_t handshake_sender(const uint8_t *buf)
 	return index;
 }
 
+static bool ratelimit_allows(struct mg_device *dev, const struct mg_endpoint *from, uint64_t now)
+{
+	if (mg_ratelimiter_allow(&dev->ratelimiter, from, now))
+		return true;
+	dev->stats.rx_ratelimited++;
+	return false;
+}
+
+/* The peer whose handshake a relayed response answers, which its cookie
+ * reply must reach through that peer's route; NULL for an initiation. */
+static struct mg_peer *relayed_cookie_peer(struct mg_device *dev, const uint8_t *buf)
+{
+	const struct mg_msg_response *msg = (const void *)buf;
+	struct mg_index_entry *e;
+
+	if (buf[0] != MG_MSG_RESPONSE)
+		return NULL;
+	e = mg_index_lookup(&dev->indices, le32toh(msg->receiver_index), MG_INDEX_HANDSHAKE);
+	return e ? e->peer : NULL;
+}
+
+/* Under load, a handshake message with no cookie is answered with a cookie
+ * reply and dropped. A relayed initiation (or a response to no handshake of
+ * ours) cannot be answered (see device.h): the relay's address rate-limits it
+ * instead. False: drop. */
+static bool demand_cookie(struct mg_device *dev, const struct source *src, const uint8_t *buf,
+			  size_t len, uint64_t now)
+{
+	struct mg_msg_cookie_reply reply;
+	struct mg_peer *peer = src->relayed ? relayed_cookie_peer(dev, buf) : NULL;
+
+	if (src->relayed && !peer)
+		return ratelimit_allows(dev, src->addr, now);
+	/* Not rate-limited, as in the kernel and wireguard-go: the reply is
+	 * smaller than what triggered it, and limiting it would let spoofed
+	 * messages use up a real sender's budget. */
+	mg_cookie_reply_create(&dev->cookie_checker, &reply, buf, len, handshake_sender(buf),
+			       src->addr, now);
+	if (peer)
+		send_route(peer, MG_SEND_TRANSIENT, (const uint8_t *)&reply, sizeof(reply));
+	else
+		dev->ops->send(dev->ctx, src->addr, MG_SEND_TRANSIENT, (const uint8_t *)&reply,
+			       sizeof(reply));
+	dev->stats.rx_cookie_sent++;
+	return false;
+}
+
 /* mac1, then under load mac2 and the rate limit. False: drop. */
-static bool admit_handshake(struct mg_device *dev, const struct mg_endpoint *from,
-			    const uint8_t *buf, size_t len, uint64_t now)
+static bool admit_handshake(struct mg_device *dev, const struct source *src, const uint8_t *buf,
+			    size_t len, uint64_t now)
 {
 	bool loaded = under_load(dev, now);
-	struct mg_msg_cookie_reply reply;
 
-	switch (mg_cookie_validate(&dev->cookie_checker, buf, len, from, loaded, now)) {
+	switch (mg_cookie_validate(&dev->cookie_checker, buf, len, src->addr, loaded, now)) {
 	case MG_COOKIE_INVALID_MAC:
 		dev->stats.rx_bad_mac1++;
 		return false;
 	case MG_COOKIE_VALID_MAC_BUT_NO_COOKIE:
-		if (!loaded)
-			return true;
-		/* Not rate-limited, as in the kernel and wireguard-go: the
-		 * reply is smaller than what triggered it, and limiting it
-		 * would let spoofed messages use up a real sender's budget. */
-		mg_cookie_reply_create(&dev->cookie_checker, &reply, buf, len,
-				       handshake_sender(buf), from, now);
-		dev->ops->send(dev->ctx, from, MG_SEND_TRANSIENT, (const uint8_t *)&reply,
-			       sizeof(reply));
-		dev->stats.rx_cookie_sent++;
-		return false;
+		return !loaded || demand_cookie(dev, src, buf, len, now);
 	case MG_COOKIE_VALID_MAC_WITH_COOKIE:
-		if (mg_ratelimiter_allow(&dev->ratelimiter, from, now))
-			return true;
-		dev->stats.rx_ratelimited++;
-		return false;
+		return ratelimit_allows(dev, src->addr, now);
 	}
 	return false;
 }
 
-static void handshake_authenticated(struct mg_peer *peer, const struct mg_endpoint *from,
-				    size_t len)
+static void handshake_authenticated(struct mg_peer *peer, const struct source *src, size_t len)
 {
-	set_endpoint_from(peer, from);
+	authenticated_from(peer, src);
 	peer->rx_bytes += len;
 	mg_timers_any_authenticated_packet_received(peer);
 	mg_timers_any_authenticated_packet_traversal(peer);
@@ -532,8 +627,8 @@ static void log_handshake(struct mg_peer *peer, const struct mg_keypair *kp)
 	notify(peer, MG_DEVICE_EVENT_HANDSHAKE);
 }
 
-static void receive_initiation(struct mg_device *dev, const struct mg_endpoint *from,
-			       const uint8_t *buf, size_t len, uint64_t now)
+static void receive_initiation(struct mg_device *dev, const struct source *src, const uint8_t *buf,
+			       size_t len, uint64_t now)
 {
 	struct mg_peer *peer;
 
@@ -543,12 +638,12 @@ static void receive_initiation(struct mg_device *dev, const struct mg_endpoint *
 		dev->stats.rx_handshake_failed++;
 		return;
 	}
-	handshake_authenticated(peer, from, len);
+	handshake_authenticated(peer, src, len);
 	send_response(peer);
 }
 
-static void receive_response(struct mg_device *dev, const struct mg_endpoint *from,
-			     const uint8_t *buf, size_t len, uint64_t now)
+static void receive_response(struct mg_device *dev, const struct source *src, const uint8_t *buf,
+			     size_t len, uint64_t now)
 {
 	struct mg_keypair *kp;
 	struct mg_peer *peer;
@@ -559,7 +654,7 @@ static void receive_response(struct mg_device *dev, const struct mg_endpoint *fr
 		dev->stats.rx_handshake_failed++;
 		return;
 	}
-	handshake_authenticated(peer, from, len);
+	handshake_authenticated(peer, src, len);
 	kp = mg_noise_begin_session(&peer->handshake, &peer->keypairs, &dev->indices, now);
 	if (!kp)
 		return;
@@ -644,8 +739,8 @@ static void deliver(struct mg_device *dev, struct mg_peer *peer, const uint8_t *
 	dev->ops->deliver(dev->ctx, plain, ip_len);
 }
 
-static void receive_data(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,
-			 size_t len, uint64_t now)
+static void receive_data(struct mg_device *dev, const struct source *src, uint8_t *buf, size_t len,
+			 uint64_t now)
 {
 	const struct mg_msg_data *hdr = (const void *)buf;
 	uint8_t *payload = buf + MG_DATA_HEADER_SIZE;
@@ -675,7 +770,7 @@ static void receive_data(struct mg_device *dev, const struct mg_endpoint *from, 
 		dev->stats.rx_replayed++;
 		return;
 	}
-	set_endpoint_from(peer, from);
+	authenticated_from(peer, src);
 	if (mg_noise_received_with_keypair(&peer->keypairs, kp, &dev->indices)) {
 		mg_timers_handshake_complete(peer);
 		log_handshake(peer, kp);
@@ -716,35 +811,55 @@ static bool looks_like_wireguard(const uint8_t *buf, size_t len)
 	       !buf[2] && !buf[3];
 }
 
-void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,
-		       size_t len)
+/* False when it is not a WireGuard message of a known type and size. */
+static bool receive_wireguard(struct mg_device *dev, const struct source *src, uint8_t *buf,
+			      size_t len)
 {
-	enum mg_message_type type = classify(buf, len);
 	uint64_t now = now_ns(dev);
 
-	switch (type) {
+	switch (classify(buf, len)) {
 	case MG_MSG_INITIATION:
-		if (admit_handshake(dev, from, buf, len, now))
-			receive_initiation(dev, from, buf, len, now);
-		return;
+		if (admit_handshake(dev, src, buf, len, now))
+			receive_initiation(dev, src, buf, len, now);
+		return true;
 	case MG_MSG_RESPONSE:
-		if (admit_handshake(dev, from, buf, len, now))
-			receive_response(dev, from, buf, len, now);
-		return;
+		if (admit_handshake(dev, src, buf, len, now))
+			receive_response(dev, src, buf, len, now);
+		return true;
 	case MG_MSG_COOKIE_REPLY:
 		receive_cookie_reply(dev, buf, now);
-		return;
+		return true;
 	case MG_MSG_DATA:
-		receive_data(dev, from, buf, len, now);
-		return;
+		receive_data(dev, src, buf, len, now);
+		return true;
 	case MG_MSG_INVALID:
 		break;
 	}
-	if (looks_like_wireguard(buf, len))
-		dev->stats.rx_invalid++;
-	else if (dev->other_handler)
+	if (!looks_like_wireguard(buf, len))
+		return false;
+	dev->stats.rx_invalid++;
+	return true;
+}
+
+void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,
+		       size_t len)
+{
+	struct source src = { .addr = from, .relayed = false };
+
+	if (receive_wireguard(dev, &src, buf, len))
+		return;
+	if (dev->other_handler)
 		dev->other_handler(dev->other_ctx, from, buf, len);
 	else
+		dev->stats.rx_not_wireguard++;
+}
+
+void mg_device_receive_relayed(struct mg_device *dev, const struct mg_endpoint *relay, uint8_t *buf,
+			       size_t len)
+{
+	struct source src = { .addr = relay, .relayed = true };
+
+	if (!receive_wireguard(dev, &src, buf, len))
 		dev->stats.rx_not_wireguard++;
 }
 

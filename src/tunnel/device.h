@@ -16,7 +16,35 @@
  * with a cookie for its source address, or it is answered with a cookie reply
  * and dropped; those with a good mac2 are rate-limited per source. Each costs
  * us two or three X25519 operations, so the threshold is well below what one
- * core can do (about 10k per second here) and leaves the loop free for data. */
+ * core can do (about 10k per second here) and leaves the loop free for data.
+ *
+ * Relays. The mesh may route a peer through a relay (mg_device_peer_set_relay)
+ * when no direct path works. The device does not know membership or paths; it
+ * only keeps the route the mesh set:
+ *  - sending: while a relay is set, every datagram to the peer (handshake
+ *    messages, cookie replies, keepalives, data) leaves to the relay with the
+ *    peer's prefix in front, copied into the device's relay_buf and handed
+ *    over as MG_SEND_TRANSIENT; only direct data is sealed in place.
+ *    peer->endpoint stays the direct candidate, so clearing the relay sends
+ *    direct again;
+ *  - receiving: the caller strips the envelope and hands the WireGuard
+ *    datagram to mg_device_receive_relayed, which never moves an endpoint
+ *    (roaming onto the relay's address would send direct traffic to it);
+ *  - roaming: an authenticated packet that arrives directly still moves
+ *    peer->endpoint as usual, but leaves the relay in place: whether the
+ *    direct path is good enough is the mesh's decision. peer->last_rx_relayed
+ *    and the per-peer counters tell it how packets arrive;
+ *  - MTU: packets are padded to dev->mtu as always, and a relayed one is
+ *    prefix_len bytes longer on the wire. The mesh lowers the interface's MTU
+ *    by its envelope size; the device does not.
+ *
+ * Handshake messages relayed to us come from the relay's address, so under
+ * load their mac2 and rate limit are those of the relay's address. A cookie
+ * reply to a relayed response goes through the route of the peer whose
+ * handshake it answers; a relayed initiation names its peer only after the
+ * Diffie-Hellman the cookie saves, so it gets no cookie reply but passes if
+ * the rate limit of the relay's address allows it (the relay itself forwards
+ * only for members, within a per-member rate). */
 #ifndef MG_TUNNEL_DEVICE_H
 #define MG_TUNNEL_DEVICE_H
 
@@ -37,6 +65,10 @@
 #define MG_DEVICE_HEADROOM	     MG_DATA_HEADER_SIZE
 #define MG_DEVICE_TAILROOM	     (MG_PADDING_MULTIPLE + MG_TAG_SIZE)
 #define MG_HANDSHAKE_LOAD_PER_SECOND 1000
+/* A data message of MG_MAX_CONTENT_SIZE padded by up to 15 bytes, behind the
+ * longest relay prefix. */
+#define MG_DEVICE_RELAY_BUF_SIZE \
+	(MG_RELAY_PREFIX_MAX + MG_DATA_MIN_SIZE + MG_MAX_CONTENT_SIZE + MG_PADDING_MULTIPLE - 1)
 
 /* What a datagram handed to mg_device_ops.send is, and so how long its bytes
  * live. The two are kept apart by type, not by where the bytes happen to lie:
@@ -66,7 +98,8 @@ enum mg_device_event {
 struct mg_device_ops {
 	/* One datagram to send (see enum mg_send_kind for buf's lifetime) to
 	 * the peer's endpoint, whose local part (when set) is the address the
-	 * peer last reached us on: send from it (sticky source).
+	 * peer last reached us on: send from it (sticky source); or, for a
+	 * peer with a relay, an enveloped datagram to the relay.
 	 * 0 when it went out or was queued to go out, else -errno; only what
 	 * was accepted counts in the peer's tx_bytes, as in wireguard-go. */
 	int (*send)(void *ctx, const struct mg_endpoint *to, enum mg_send_kind kind,
@@ -141,6 +174,11 @@ struct mg_device {
 	bool force_under_load; /* tests and operators: always demand cookies */
 
 	struct mg_device_stats stats;
+
+	/* Where a datagram to a relayed peer is enveloped before it is handed
+	 * to ops->send (MG_SEND_TRANSIENT): the largest data message behind
+	 * the longest prefix. Reused by the next send. */
+	uint8_t relay_buf[MG_DEVICE_RELAY_BUF_SIZE];
 };
 
 int mg_device_init(struct mg_device *dev, const struct mg_clock *clock,
@@ -161,6 +199,12 @@ void mg_device_peer_set_endpoint(struct mg_peer *peer, const struct mg_endpoint 
 /* Seconds; turning it on sends a keepalive at once. */
 void mg_device_peer_set_persistent_keepalive(struct mg_peer *peer, uint16_t interval);
 int mg_device_peer_add_allowed_ip(struct mg_peer *peer, const struct mg_prefix *p);
+/* Sends everything for peer to relay with the prefix_len bytes of prefix in
+ * front (copied), until cleared with relay NULL; see "Relays" above. 0, or
+ * -EINVAL if prefix_len > MG_RELAY_PREFIX_MAX, relay has no address family or
+ * prefix is NULL with a length. peer->endpoint is left as it is. */
+int mg_device_peer_set_relay(struct mg_peer *peer, const struct mg_endpoint *relay,
+			     const uint8_t *prefix, size_t prefix_len);
 
 /* An IP packet read from the TUN device (see the buffer rules above). If it
  * can be sent now it is sealed in place and handed to ops->send as
@@ -171,6 +215,14 @@ void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len);
 /* A datagram read from UDP; buf is decrypted in place. */
 void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, uint8_t *buf,
 		       size_t len);
+/* A WireGuard datagram that came through relay, its envelope stripped by the
+ * caller: handled as by mg_device_receive, except that no peer's endpoint
+ * moves and the peer's last_rx_relayed and rx_relayed_packets record it.
+ * Replies (a handshake response, a keepalive) take the peer's route, through
+ * its relay if set. Other datagrams count as rx_not_wireguard: the other
+ * handler would take the relay for their sender. */
+void mg_device_receive_relayed(struct mg_device *dev, const struct mg_endpoint *relay, uint8_t *buf,
+			       size_t len);
 /* Runs the expired timers of every peer; returns the next deadline (0: none). */
 uint64_t mg_device_tick(struct mg_device *dev);
 
