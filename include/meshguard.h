@@ -232,6 +232,10 @@ struct mg_node_config {
 	 * addresses, routes and one peer per member come from there; ifname
 	 * NULL: the mesh's name (mg_mesh_ifname), listen_port 0: the mesh's. */
 	bool mesh;
+	/* With mesh: relay traffic between other members that have no direct
+	 * path: 0 when members see this node at one of its own addresses (no
+	 * NAT), 1 always, -1 never. */
+	int mesh_relay;
 };
 
 #define MG_NODE_CONFIG_INIT                                                         \

@@ -27,6 +27,7 @@ struct up {
 	struct mg_wgquick *config; /* NULL without -c */
 	struct mg_cli_runner run;
 	bool mesh; /* the state directory holds a mesh: run it */
+	int relay; /* --relay 1, --no-relay -1, else 0 (auto) */
 };
 
 static void usage(FILE *f)
@@ -41,6 +42,8 @@ static void usage(FILE *f)
 	      "  --portmap auto|natpmp|pcp|upnp|off\n"
 	      "                        port mapping through the gateway (default auto)\n"
 	      "  --upnp-url URL        the UPnP root description, instead of discovery\n"
+	      "  --relay, --no-relay   relay for members that have no direct path (default:\n"
+	      "                        when not behind a NAT)\n"
 	      "  --state DIR           the mesh's state directory, where mappings are also\n"
 	      "                        recorded (default /var/lib/meshguard)\n",
 	      f);
@@ -126,6 +129,8 @@ static int parse_args(struct up *u, int argc, char **argv)
 		{ "portmap", required_argument, NULL, 'P' },
 		{ "upnp-url", required_argument, NULL, 'U' },
 		{ "state", required_argument, NULL, 'D' },
+		{ "relay", no_argument, NULL, 'R' },
+		{ "no-relay", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -145,6 +150,10 @@ static int parse_args(struct up *u, int argc, char **argv)
 			break;
 		case 'c':
 			u->config_path = optarg;
+			break;
+		case 'R':
+		case 'N':
+			u->relay = c == 'R' ? 1 : -1;
 			break;
 		case 'i':
 			ifname = optarg;
@@ -252,6 +261,7 @@ static int bring_up(struct up *u)
 	c.upnp_url = u->upnp_url;
 	c.state_dir = u->state_dir;
 	c.mesh = u->mesh;
+	c.mesh_relay = u->relay;
 	ret = mg_node_new(&u->run.loop, &c, &u->run.node);
 	if (ret < 0 || !u->config)
 		return ret;

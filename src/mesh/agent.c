@@ -346,7 +346,7 @@ static void on_datagram(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
 		return;
 	/* Relayed data is WireGuard's traffic, longer than control messages
 	 * and not limited like them (relay.h has its own rate). */
-	if (len > 2 && buf[2] == MG_CTL_RELAY_DATA) {
+	if (len > 2 && (buf[2] == MG_CTL_RELAY_DATA || buf[2] == MG_CTL_RELAY_DELIVER)) {
 		mg_paths_input(&a->paths, &a->dir, from, buf, len, uv_now(a->loop));
 		return;
 	}
@@ -480,6 +480,9 @@ static void stun_conclude(struct mg_agent *a)
 	/* One answer says nothing about the mapping; two alike say EIM. */
 	a->public_eim = q0->status == 0 && q1->status == 0 &&
 			mg_endpoint_equal_remote(&q0->mapped, &q1->mapped);
+	if (a->relay_mode == MG_AGENT_RELAY_AUTO && mg_paths_set_relay(&a->paths, !a->public_nat) == 0)
+		mg_log(a->log, MG_LOG_VERBOSE, "mesh: %s for other members",
+		       a->public_nat ? "not relaying" : "relaying");
 	if (!mg_endpoint_equal_remote(&a->public_endpoint, &ok->mapped)) {
 		char text[MG_ENDPOINT_STRLEN];
 
@@ -835,6 +838,30 @@ static void control_publish(struct mg_agent *a, const struct mg_control_request 
 	reply(out, 0, ret ? "applied and spreading" : "already known", NULL);
 }
 
+/* "direct", "relay" (*via: the relay) or "none": the path manager's
+ * state, or, for a member it does not probe (a static member), a recent
+ * handshake. */
+static const char *path_kind(struct mg_agent *a, const struct mg_dir_member *m,
+			     const struct mg_dir_member **via)
+{
+	const struct mg_path *path = mg_paths_find(&a->paths, m->cert.key);
+	struct mg_peer *p = member_peer(a, m);
+	struct timespec now;
+
+	*via = NULL;
+	if (path && path->state == MG_PATH_RELAY) {
+		*via = mg_directory_find(&a->dir, path->via);
+		return "relay";
+	}
+	if (path && path->state == MG_PATH_DIRECT)
+		return "direct";
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (p && p->last_handshake.tv_sec &&
+	    now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE && !p->relay.via.sa.sa_family)
+		return "direct";
+	return "none";
+}
+
 void mg_agent_json_cert(struct mg_json *j, cJSON *o, const struct mg_cert *c)
 {
 	char key[MG_KEY_BASE64_LEN + 1], buf[MG_PREFIX_STRLEN];
@@ -857,20 +884,31 @@ static void member_json(struct mg_agent *a, struct mg_json *j, cJSON *arr,
 	struct mg_peer *p = member_peer(a, m);
 	char buf[MG_ENDPOINT_STRLEN];
 	struct timespec now;
-	bool direct = false;
 
 	mg_agent_json_cert(j, o, &m->cert);
+	const struct mg_path *path = mg_paths_find(&a->paths, m->cert.key);
+	const struct mg_dir_member *via = NULL;
+	const char *kind = path_kind(a, m, &via);
+
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (p && p->last_handshake.tv_sec)
-		direct = now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE;
-	mg_json_string(j, o, "path", direct ? "direct" : "none");
-	if (p && p->endpoint.sa.sa_family) {
+	mg_json_string(j, o, "path", kind);
+	if (p && !via && p->endpoint.sa.sa_family) {
 		mg_endpoint_format(buf, sizeof(buf), &p->endpoint);
+		mg_json_string(j, o, "endpoint", buf);
+	} else if (p && via && p->relay.via.sa.sa_family) {
+		mg_endpoint_format(buf, sizeof(buf), &p->relay.via);
 		mg_json_string(j, o, "endpoint", buf);
 	} else {
 		mg_json_null(j, o, "endpoint");
 	}
-	mg_json_null(j, o, "via");
+	if (via)
+		mg_json_string(j, o, "via", via->cert.name);
+	else
+		mg_json_null(j, o, "via");
+	if (path && path->to_direct)
+		mg_json_number(j, o, "time_to_direct_s", (double)path->to_direct / 1000);
+	else
+		mg_json_null(j, o, "time_to_direct_s");
 	if (p && p->last_handshake.tv_sec)
 		mg_json_number(j, o, "last_handshake_age_s",
 			       (double)(now.tv_sec - p->last_handshake.tv_sec));
@@ -915,7 +953,7 @@ static char *status_json(struct mg_agent *a)
 static char *status_text(struct mg_agent *a)
 {
 	struct mg_uapi_buf b = { 0 };
-	char addr[MG_PREFIX_STRLEN], ep[MG_ENDPOINT_STRLEN];
+	char addr[MG_PREFIX_STRLEN], ep[MG_ENDPOINT_STRLEN + MG_MESH_NAME_MAX];
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -925,19 +963,20 @@ static char *status_text(struct mg_agent *a)
 	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
 		const struct mg_dir_member *m = mg_directory_member(&a->dir, i);
 		struct mg_peer *p = member_peer(a, m);
-		bool direct;
+		const struct mg_dir_member *via;
+		const char *kind;
 
 		if (is_self(a, m))
 			continue;
-		direct = p && p->last_handshake.tv_sec &&
-			 now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE;
+		kind = path_kind(a, m, &via);
 		mg_prefix_format(addr, sizeof(addr), &m->cert.addresses[0]);
-		if (p && p->endpoint.sa.sa_family)
+		if (p && p->endpoint.sa.sa_family && !via)
 			mg_endpoint_format(ep, sizeof(ep), &p->endpoint);
 		else
-			snprintf(ep, sizeof(ep), "-");
-		(void)mg_uapi_buf_printf(&b, "  %-20s %-18s %-6s %s\n", m->cert.name, addr,
-					 direct ? "direct" : "none", ep);
+			snprintf(ep, sizeof(ep), "%s%s", via ? "via " : "-",
+				 via ? via->cert.name : "");
+		(void)mg_uapi_buf_printf(&b, "  %-20s %-18s %-6s %s\n", m->cert.name, addr, kind,
+					 ep);
 	}
 	if (mg_uapi_buf_append(&b, "", 1) < 0) {
 		mg_uapi_buf_free(&b);

@@ -18,7 +18,7 @@
  *
  * Every control datagram is at most MG_CTL_MAX_LEN bytes (fits the IPv6
  * minimum MTU of 1280 with room for IP and UDP headers); longer ones are
- * dropped unread, except RELAY_DATA (type 0x24), which carries whole
+ * dropped unread, except RELAY_DATA and RELAY_DELIVER (types 0x24, 0x25), which carry whole
  * WireGuard datagrams and may be up to MG_RELAY_DATA_MAX (relay.h) long: a
  * receiver checks the type before the length, and mg_relay_parse, not
  * mg_ctl_parse_header, checks its header. Receivers rate-limit control messages per source with the
@@ -31,8 +31,12 @@
  *   0x10-0x1f  gossip: certificates, revocations, departures, endpoint
  *              announcements (mesh/gossip.h)
  *   0x20-0x21  path probes (mesh/probe.h)
- *   0x22-0x24  relay registration and relayed data (mesh/relay.h)
- *   0x25-0x2f  reserved for part 2 */
+ *   0x22-0x24  relay registration and relayed data to a relay (mesh/relay.h)
+ *   0x25       relayed data from a relay: RELAY_DATA's layout, the key id
+ *              naming the source (mesh/path.h); a separate type, so that a
+ *              node that relays never takes data meant for it as data to
+ *              pass on
+ *   0x26-0x2f  reserved for part 2 */
 #ifndef MG_MESH_CTL_H
 #define MG_MESH_CTL_H
 
@@ -59,6 +63,7 @@ enum mg_ctl_type {
 	MG_CTL_RELAY_REGISTER = 0x22,
 	MG_CTL_RELAY_REGISTERED = 0x23,
 	MG_CTL_RELAY_DATA = 0x24,
+	MG_CTL_RELAY_DELIVER = 0x25,
 };
 
 /* True when buf starts like a control message (magic byte), whatever its

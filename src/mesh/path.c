@@ -501,8 +501,8 @@ static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 	mg_device_receive_relayed(&ps->engine->dev, from, payload, len);
 }
 
-static void on_relay_data(struct mg_paths *ps, const struct mg_directory *d,
-			  const struct mg_endpoint *from, uint8_t *buf, size_t len, uint64_t now)
+static void on_relay_data(struct mg_paths *ps, const struct mg_endpoint *from, uint8_t *buf,
+			  size_t len, uint64_t now)
 {
 	uint8_t id[MG_MESH_KEY_ID_LEN], src[MG_MESH_KEY_ID_LEN];
 	struct mg_endpoint to;
@@ -514,11 +514,23 @@ static void on_relay_data(struct mg_paths *ps, const struct mg_directory *d,
 	/* For a member registered with us: pass it on, naming its source. */
 	if (ps->relaying && mg_relay_route(&ps->relay, from, id, len, now, &to, src) == 0) {
 		mg_relay_wrap_header(buf, src);
+		buf[2] = MG_CTL_RELAY_DELIVER;
 		send_to(ps, &to, buf, len);
-		return;
 	}
-	/* For us: the payload is ours to decrypt in place (it lies in buf). */
-	on_relayed(ps, d, from, buf + (payload - buf), plen, id);
+	(void)payload;
+	(void)plen;
+}
+
+/* RELAY_DELIVER: RELAY_DATA's layout, from a relay, naming the source. */
+static void on_relay_deliver(struct mg_paths *ps, const struct mg_directory *d,
+			     const struct mg_endpoint *from, uint8_t *buf, size_t len)
+{
+	if (len <= MG_RELAY_HEADER_LEN || len > MG_RELAY_DATA_MAX || buf[1] != MG_CTL_VERSION ||
+	    buf[3] != 0)
+		return;
+	/* The payload is ours to decrypt in place. */
+	on_relayed(ps, d, from, buf + MG_RELAY_HEADER_LEN, len - MG_RELAY_HEADER_LEN,
+		   buf + MG_CTL_HEADER_LEN);
 }
 
 void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
@@ -538,7 +550,10 @@ void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
 		on_registered(ps, d, buf, len, now);
 		break;
 	case MG_CTL_RELAY_DATA:
-		on_relay_data(ps, d, from, buf, len, now);
+		on_relay_data(ps, from, buf, len, now);
+		break;
+	case MG_CTL_RELAY_DELIVER:
+		on_relay_deliver(ps, d, from, buf, len);
 		break;
 	}
 }

@@ -893,4 +893,6 @@ void mg_node_network_changed(struct mg_node *n)
 	mg_peer_table_for_each(&n->engine.dev.peers, p) mg_endpoint_clear_local(&p->endpoint);
 	if (n->started)
 		mg_nat_discovery_refresh(&n->nat);
+	if (n->mesh && n->mesh->paths_open)
+		mg_paths_network_changed(&n->mesh->paths);
 }

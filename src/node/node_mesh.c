@@ -34,6 +34,9 @@ int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c)
 		return ret;
 	}
 	n->mesh->stop = on_leave_done;
+	n->mesh->relay_mode = c->mesh_relay > 0	  ? MG_AGENT_RELAY_ON
+			      : c->mesh_relay < 0 ? MG_AGENT_RELAY_OFF
+						  : MG_AGENT_RELAY_AUTO;
 	n->mesh->stop_ctx = n;
 	if (!n->ifname[0])
 		mg_agent_ifname(n->ifname, n->mesh->config.mesh_name);
@@ -58,6 +61,8 @@ static int configure(struct mg_node *n)
 	ic.addresses_len = na;
 	ic.routes = rp;
 	ic.routes_len = nr;
+	/* A relayed packet still fits a 1500-byte IPv6 underlay (relay.h). */
+	ic.mtu = MG_RELAY_INNER_MTU;
 	return mg_node_configure_interface(n, &ic);
 }
 
