@@ -208,10 +208,10 @@ static struct mg_peer *peer_of(struct mg_paths *ps, const struct mg_dir_member *
 }
 
 /* A handshake now, not after the hold of an earlier attempt that went to a
- * path that did not work. */
+ * path that did not work; a session that exists just moves to the new path. */
 static void handshake_now(struct mg_peer *peer)
 {
-	if (peer->last_handshake.tv_sec && !peer->keypairs.current)
+	if (peer->keypairs.current)
 		return;
 	peer->last_sent_handshake = 0;
 	mg_device_send_initiation(peer, false);
