@@ -22,8 +22,8 @@
  * when no direct path works. The device does not know membership or paths; it
  * only keeps the route the mesh set:
  *  - sending: while a relay is set, every datagram to the peer (handshake
- *    messages, cookie replies, keepalives, data) leaves to the relay with the
- *    peer's prefix in front, copied into the device's relay_buf and handed
+ *    messages, keepalives, data, cookie replies to relayed messages) leaves
+ *    to the relay with the peer's prefix in front, copied into the device's relay_buf and handed
  *    over as MG_SEND_TRANSIENT; only direct data is sealed in place.
  *    peer->endpoint stays the direct candidate, so clearing the relay sends
  *    direct again;
@@ -39,7 +39,8 @@
  *    by its envelope size; the device does not.
  *
  * Handshake messages relayed to us come from the relay's address, so under
- * load their mac2 and rate limit are those of the relay's address. A cookie
+ * load their mac2 and rate limit are those of the relay's address (a cookie
+ * reply to a direct message goes to its source, as it proves that address). A cookie
  * reply to a relayed response goes through the route of the peer whose
  * handshake it answers; a relayed initiation names its peer only after the
  * Diffie-Hellman the cookie saves, so it gets no cookie reply but passes if
