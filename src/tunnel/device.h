@@ -201,7 +201,8 @@ void mg_device_peer_set_endpoint(struct mg_peer *peer, const struct mg_endpoint 
 void mg_device_peer_set_persistent_keepalive(struct mg_peer *peer, uint16_t interval);
 int mg_device_peer_add_allowed_ip(struct mg_peer *peer, const struct mg_prefix *p);
 /* Sends everything for peer to relay with the prefix_len bytes of prefix in
- * front (copied), until cleared with relay NULL; see "Relays" above. 0, or
+ * front (copied), until cleared with relay NULL; see "Relays" above. Takes
+ * effect with the next datagram; sessions and staged packets are kept. 0, or
  * -EINVAL if prefix_len > MG_RELAY_PREFIX_MAX, relay has no address family or
  * prefix is NULL with a length. peer->endpoint is left as it is. */
 int mg_device_peer_set_relay(struct mg_peer *peer, const struct mg_endpoint *relay,
@@ -221,7 +222,10 @@ void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, ui
  * moves and the peer's last_rx_relayed and rx_relayed_packets record it.
  * Replies (a handshake response, a keepalive) take the peer's route, through
  * its relay if set. Other datagrams count as rx_not_wireguard: the other
- * handler would take the relay for their sender. */
+ * handler would take the relay for their sender. May be called from the
+ * other handler, on the same buffer past the envelope: mg_device_receive is
+ * done with a datagram when it hands it there, and the bytes before buf are
+ * then the envelope's, free for ops->deliver's callee to overwrite. */
 void mg_device_receive_relayed(struct mg_device *dev, const struct mg_endpoint *relay, uint8_t *buf,
 			       size_t len);
 /* Runs the expired timers of every peer; returns the next deadline (0: none). */
