@@ -176,3 +176,91 @@ mg_nat_block_one() {
 		}
 	EOF
 }
+
+# ---- the mesh over the lab ----
+
+# mg_nat_mesh KIND_A KIND_B: the topology of the mesh NAT tests (issue 12):
+# the public member p (`init --endpoint 203.0.113.1:51820`, so that tokens
+# carry its public address; `up`), a behind a KIND_A router and b behind a
+# KIND_B one, each joined by its own token through its NAT, then `up`.
+# MG_NAT_T_UP is the time both a and b were up (their control sockets
+# answered), from which "time to direct" counts.
+mg_nat_mesh() {
+	local h tok
+	mg_nat_lab
+	mg_nat_site a "$1" 1
+	mg_nat_site b "$2" 2
+	mg_nat_ready a
+	mg_nat_ready b
+	mg_say "lab: p $MG_NAT_NET.1, a behind ${MG_NAT_WAN[a]} ($1), b behind ${MG_NAT_WAN[b]} ($2)"
+	mg_mesh p init --name lab --node p --endpoint "$MG_NAT_NET.1:51820" >/dev/null ||
+		mg_die "init on p failed"
+	mg_mesh_up p
+	for h in a b; do
+		tok=$(mg_mesh p invite --name "$h") || mg_die "invite for $h failed"
+		mg_mesh "$h" join "$tok" >"$MG_TMP/join-$h.log" 2>&1 ||
+			mg_die "join on $h (through its NAT to p) failed: $(tail -3 "$MG_TMP/join-$h.log")"
+	done
+	mg_mesh_up a
+	mg_mesh_up b
+	MG_NAT_T_UP=$(mg_now)
+	mg_say "p, a and b are up"
+}
+
+# mg_nat_since_up: seconds since MG_NAT_T_UP, two decimals.
+mg_nat_since_up() {
+	awk -v a="$MG_NAT_T_UP" -v b="$(mg_now)" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# mg_nat_member HOST NAME: the text of member NAME's object in HOST's
+# `status --json` (empty when NAME is not listed).
+mg_nat_member() {
+	mg_mesh "$1" status --json | tr '{' '\n' | grep "\"name\":\"$2\"" | grep -v '"endpoints"'
+}
+
+# mg_mesh_via HOST NAME: the member HOST's traffic to NAME goes through
+# ("via"), or nothing when none (a direct path, no path).
+mg_mesh_via() {
+	mg_nat_member "$1" "$2" | sed -n 's/.*"via":"\([^"]*\)".*/\1/p'
+}
+
+# mg_mesh_relayed HOST NAME VIA: HOST's path to NAME is "relay" through VIA.
+mg_mesh_relayed() {
+	local m
+	m=$(mg_nat_member "$1" "$2")
+	[[ $m == *'"path":"relay"'* && $m == *"\"via\":\"$3\""* ]]
+}
+
+# mg_nat_show HOST NAME: one line of what HOST's status says about NAME.
+mg_nat_show() {
+	local m
+	m=$(mg_nat_member "$1" "$2")
+	printf '    %s -> %s: path %s, via %s, endpoint %s\n' "$1" "$2" \
+		"$(sed -n 's/.*"path":"\([a-z]*\)".*/\1/p' <<<"$m")" \
+		"$(sed -n 's/.*"via":\("[^"]*"\|null\).*/\1/p' <<<"$m")" \
+		"$(sed -n 's/.*"endpoint":\("[^"]*"\|null\).*/\1/p' <<<"$m")"
+}
+
+# mg_nat_finish: mg_finish, after the last lines of every node's log when a
+# check failed.
+mg_nat_finish() {
+	local log
+	if [ "$MG_FAILED" -gt 0 ]; then
+		for log in "$MG_TMP"/up-*.log; do
+			[ -s "$log" ] || continue
+			printf -- '---- last lines of %s ----\n' "${log##*/}"
+			tail -n 15 "$log" | sed 's/^/    /'
+		done
+	fi
+	mg_finish
+}
+
+# mg_nat_ping HOST DEST COUNT: COUNT replies needed within 20 s (0.2 s
+# apart), as lib.sh's mg_ping but for a host rather than a node. Prints
+# ping's summary lines.
+mg_nat_ping() {
+	local out rc=0
+	out=$(mg_in "$1" ping -n -c "$3" -i 0.2 -w 20 "$2" 2>&1) || rc=$?
+	printf '%s\n' "$out" | grep -E 'packets transmitted|rtt' | sed 's/^/    /'
+	return "$rc"
+}
