@@ -205,8 +205,11 @@ void mg_relay_forget(struct mg_relay_table *t, const uint8_t member_pk[MG_ED2551
 
 /* Decides a RELAY_DATA datagram of len bytes (all of it: the bytes/s budget
  * counts it whole) from the endpoint from, naming dest_id:
- *   0        forward: *to = the destination's registered endpoint (remote
- *            address only), src_id = the source member's key id
+ *   0        forward: *to = the destination's registered endpoint (its
+ *            remote address, and the local address its REGISTER arrived
+ *            at, so that the relay sends from the address the member
+ *            contacted), src_id = the source member's key id
+ *   -MG_MESH_EMALFORMED  len is 0 or more than MG_RELAY_DATA_MAX
  *   -EPERM   from is no registered, unexpired member's endpoint
  *   -ENOENT  no registered, unexpired member has dest_id
  *   -EAGAIN  the source member is over its rate (counted only when the

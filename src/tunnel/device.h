@@ -22,8 +22,8 @@
  * when no direct path works. The device does not know membership or paths; it
  * only keeps the route the mesh set:
  *  - sending: while a relay is set, every datagram to the peer (handshake
- *    messages, cookie replies, keepalives, data) leaves to the relay with the
- *    peer's prefix in front, copied into the device's relay_buf and handed
+ *    messages, keepalives, data, cookie replies to relayed messages) leaves
+ *    to the relay with the peer's prefix in front, copied into the device's relay_buf and handed
  *    over as MG_SEND_TRANSIENT; only direct data is sealed in place.
  *    peer->endpoint stays the direct candidate, so clearing the relay sends
  *    direct again;
@@ -39,7 +39,8 @@
  *    by its envelope size; the device does not.
  *
  * Handshake messages relayed to us come from the relay's address, so under
- * load their mac2 and rate limit are those of the relay's address. A cookie
+ * load their mac2 and rate limit are those of the relay's address (a cookie
+ * reply to a direct message goes to its source, as it proves that address). A cookie
  * reply to a relayed response goes through the route of the peer whose
  * handshake it answers; a relayed initiation names its peer only after the
  * Diffie-Hellman the cookie saves, so it gets no cookie reply but passes if
@@ -200,7 +201,8 @@ void mg_device_peer_set_endpoint(struct mg_peer *peer, const struct mg_endpoint 
 void mg_device_peer_set_persistent_keepalive(struct mg_peer *peer, uint16_t interval);
 int mg_device_peer_add_allowed_ip(struct mg_peer *peer, const struct mg_prefix *p);
 /* Sends everything for peer to relay with the prefix_len bytes of prefix in
- * front (copied), until cleared with relay NULL; see "Relays" above. 0, or
+ * front (copied), until cleared with relay NULL; see "Relays" above. Takes
+ * effect with the next datagram; sessions and staged packets are kept. 0, or
  * -EINVAL if prefix_len > MG_RELAY_PREFIX_MAX, relay has no address family or
  * prefix is NULL with a length. peer->endpoint is left as it is. */
 int mg_device_peer_set_relay(struct mg_peer *peer, const struct mg_endpoint *relay,
@@ -220,7 +222,10 @@ void mg_device_receive(struct mg_device *dev, const struct mg_endpoint *from, ui
  * moves and the peer's last_rx_relayed and rx_relayed_packets record it.
  * Replies (a handshake response, a keepalive) take the peer's route, through
  * its relay if set. Other datagrams count as rx_not_wireguard: the other
- * handler would take the relay for their sender. */
+ * handler would take the relay for their sender. May be called from the
+ * other handler, on the same buffer past the envelope: mg_device_receive is
+ * done with a datagram when it hands it there, and the bytes before buf are
+ * then the envelope's, free for ops->deliver's callee to overwrite. */
 void mg_device_receive_relayed(struct mg_device *dev, const struct mg_endpoint *relay, uint8_t *buf,
 			       size_t len);
 /* Runs the expired timers of every peer; returns the next deadline (0: none). */

@@ -29,6 +29,12 @@ mg_mesh_lan() {
 	done
 }
 
+# mg_mesh_host HOST ADDR: registers HOST, a namespace another topology builder
+# made (nat_lib.sh), with its own underlay address, as mg_mesh_lan does.
+mg_mesh_host() {
+	MG_M_ADDR[$1]=$2
+}
+
 mg_mesh_state() {
 	printf '%s/state-%s' "$MG_TMP" "$1"
 }
