@@ -39,7 +39,7 @@ static size_t relayed_len; /* of the last datagram to the relay */
 
 static bool in_slot(const uint8_t *buf, size_t len)
 {
-	return slot && buf >= slot && len <= (size_t)(slot_end - buf);
+	return slot && buf >= slot && buf < slot_end && len <= (size_t)(slot_end - buf);
 }
 
 static void check_kind(enum mg_send_kind kind, const uint8_t *buf, size_t len)
