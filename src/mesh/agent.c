@@ -260,6 +260,7 @@ static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_membe
 			       "mesh: this node's membership was revoked or has expired");
 		break;
 	case MG_DIR_ENDPOINTS_CHANGED:
+		mg_paths_candidates_changed(&a->paths, m->cert.key);
 		set_peer_endpoint(a, m);
 		break;
 	}

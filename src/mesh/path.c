@@ -377,6 +377,16 @@ void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t n
 	register_with_relays(ps, now);
 }
 
+void mg_paths_candidates_changed(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
+{
+	struct mg_path *p = (struct mg_path *)mg_paths_find(ps, key);
+
+	if (p && p->state != MG_PATH_DIRECT) {
+		p->backoff = MG_PATH_RETRY_MIN_MS;
+		p->next_probe = 0;
+	}
+}
+
 void mg_paths_network_changed(struct mg_paths *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {

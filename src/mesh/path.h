@@ -132,6 +132,8 @@ void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t n
  * may be changed (a relayed datagram is decrypted in place). */
 void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
 		    const struct mg_endpoint *from, uint8_t *buf, size_t len, uint64_t now);
+/* The member announced new candidates: probe them at once. */
+void mg_paths_candidates_changed(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN]);
 /* The network changed: look for direct paths again at once. */
 void mg_paths_network_changed(struct mg_paths *ps);
 
