@@ -8,13 +8,6 @@
 #     and on b says a is; the seconds it took are printed ("time to direct",
 #     a benchmark figure: goal median < 1 s);
 #   - 20 MB from a to b over the overlay arrive with the same sha256.
-#
-# Gated: skips (exit 77) unless MG_NAT_TESTS=1, until NAT traversal (issue
-# 12) lands; then the gate goes.
-if [ "${MG_NAT_TESTS:-0}" != 1 ]; then
-	echo "SKIP: NAT traversal (issue 12) not yet built; MG_NAT_TESTS=1 runs this test"
-	exit 77
-fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh_lib.sh"
 . "$(dirname "$0")/nat_lib.sh"

@@ -9,13 +9,6 @@
 #     through p, at most 10 of the 20 lost (10 s of loss allowed);
 #   - while blocked, status on a says b is relayed via p;
 #   - the block is lifted: the path to b is direct again within 60 s.
-#
-# Gated: skips (exit 77) unless MG_NAT_TESTS=1, until NAT traversal (issue
-# 12) lands; then the gate goes.
-if [ "${MG_NAT_TESTS:-0}" != 1 ]; then
-	echo "SKIP: NAT traversal (issue 12) not yet built; MG_NAT_TESTS=1 runs this test"
-	exit 77
-fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh_lib.sh"
 . "$(dirname "$0")/nat_lib.sh"

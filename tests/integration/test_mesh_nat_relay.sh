@@ -9,13 +9,6 @@
 #   - `status --json` on a says b's path is "relay" via "p", and on b the
 #     same of a;
 #   - p's status says a and b are direct (p is public).
-#
-# Gated: skips (exit 77) unless MG_NAT_TESTS=1, until NAT traversal (issue
-# 12) lands; then the gate goes.
-if [ "${MG_NAT_TESTS:-0}" != 1 ]; then
-	echo "SKIP: NAT traversal (issue 12) not yet built; MG_NAT_TESTS=1 runs this test"
-	exit 77
-fi
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh_lib.sh"
 . "$(dirname "$0")/nat_lib.sh"
