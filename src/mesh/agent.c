@@ -19,7 +19,6 @@
 #include "util/json.h"
 #include "util/macros.h"
 
-
 static uint64_t wall_ms(void)
 {
 	struct timespec ts;
@@ -481,7 +480,8 @@ static void stun_conclude(struct mg_agent *a)
 	/* One answer says nothing about the mapping; two alike say EIM. */
 	a->public_eim = q0->status == 0 && q1->status == 0 &&
 			mg_endpoint_equal_remote(&q0->mapped, &q1->mapped);
-	if (a->relay_mode == MG_AGENT_RELAY_AUTO && mg_paths_set_relay(&a->paths, !a->public_nat) == 0)
+	if (a->relay_mode == MG_AGENT_RELAY_AUTO &&
+	    mg_paths_set_relay(&a->paths, !a->public_nat) == 0)
 		mg_log(a->log, MG_LOG_VERBOSE, "mesh: %s for other members",
 		       a->public_nat ? "not relaying" : "relaying");
 	if (!mg_endpoint_equal_remote(&a->public_endpoint, &ok->mapped)) {
@@ -489,7 +489,7 @@ static void stun_conclude(struct mg_agent *a)
 
 		mg_endpoint_format(text, sizeof(text), &ok->mapped);
 		mg_log(a->log, MG_LOG_INFO, "mesh: members see us at %s%s", text,
-		       !a->public_nat ? " (one of our addresses: no NAT)"
+		       !a->public_nat  ? " (one of our addresses: no NAT)"
 		       : a->public_eim ? " (NAT, endpoint-independent mapping)"
 				       : "");
 		mg_agent_public_endpoint(a, &ok->mapped);
@@ -858,7 +858,8 @@ static const char *path_kind(struct mg_agent *a, const struct mg_dir_member *m,
 		return "direct";
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (p && p->last_handshake.tv_sec &&
-	    now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE && !p->relay.via.sa.sa_family)
+	    now.tv_sec - p->last_handshake.tv_sec < MG_AGENT_DIRECT_AGE &&
+	    !p->relay.via.sa.sa_family)
 		return "direct";
 	return "none";
 }

@@ -75,8 +75,8 @@ struct mg_path *mg_paths_get(struct mg_paths *ps, const uint8_t key[MG_ED25519_P
 		return p;
 	if (ps->n == ps->cap) {
 		size_t cap = ps->cap ? 2 * ps->cap : 16;
-		struct mg_path *v = cap <= MG_DIR_MEMBERS_MAX ? realloc(ps->v, cap * sizeof(*v))
-							       : NULL;
+		struct mg_path *v =
+			cap <= MG_DIR_MEMBERS_MAX ? realloc(ps->v, cap * sizeof(*v)) : NULL;
 
 		if (!v)
 			return NULL;
@@ -136,8 +136,7 @@ void mg_dir_endpoint_to(struct mg_endpoint *ep, const struct mg_dir_endpoint *d)
 	}
 }
 
-bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m,
-		       struct mg_endpoint *ep)
+bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m, struct mg_endpoint *ep)
 {
 	struct mg_dir_endpoint cands[MG_DIR_ENDPOINTS_MAX];
 	const struct mg_path *p = mg_paths_find(ps, m->cert.key);
@@ -254,8 +253,8 @@ static const struct mg_path_relay *pick_relay(struct mg_paths *ps, const struct 
 }
 
 static void go_relay(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
-		     const uint8_t relay_key[MG_ED25519_PUB_LEN], const struct mg_endpoint *relay_ep,
-		     const char *relay_name)
+		     const uint8_t relay_key[MG_ED25519_PUB_LEN],
+		     const struct mg_endpoint *relay_ep, const char *relay_name)
 {
 	struct mg_peer *peer = peer_of(ps, m);
 	uint8_t prefix[MG_RELAY_HEADER_LEN];
@@ -451,7 +450,8 @@ static void on_probe_ack(struct mg_paths *ps, const struct mg_directory *d,
 }
 
 static void on_register(struct mg_paths *ps, const struct mg_directory *d,
-			const struct mg_endpoint *from, const uint8_t *buf, size_t len, uint64_t now)
+			const struct mg_endpoint *from, const uint8_t *buf, size_t len,
+			uint64_t now)
 {
 	uint8_t out[MG_PROBE_ACK_MAX];
 	const struct mg_dir_member *m;
@@ -501,7 +501,8 @@ static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 	const struct mg_dir_member *m, *rm = NULL;
 
 	for (size_t i = 0; i < ps->n && !rp; i++)
-		if (ps->v[i].state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&ps->v[i].direct, from))
+		if (ps->v[i].state == MG_PATH_DIRECT &&
+		    mg_endpoint_equal_remote(&ps->v[i].direct, from))
 			rp = &ps->v[i];
 	if (!p || !rp || !(m = sender(d, p->key)) || !(rm = sender(d, rp->key)))
 		return;

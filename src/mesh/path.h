@@ -48,16 +48,16 @@
 #include "tunnel/engine.h"
 #include "util/log.h"
 
-#define MG_PATH_RETRY_MIN_MS	 1000
-#define MG_PATH_RETRY_MAX_MS	 30000
-#define MG_PATH_CHECK_BUSY_MS	 700
-#define MG_PATH_CHECK_IDLE_MS	 25000
-#define MG_PATH_DEAD_PROBES	 3
-#define MG_PATH_RELAY_AFTER_MS	 2500
-#define MG_PATH_REGISTER_MS	 25000
-#define MG_PATH_PROBE_BACK_MS	 500 /* at most one probe-back per member this often */
-#define MG_PATH_RELAYS_MAX	 4
-#define MG_PATH_CANDIDATES_MAX	 (MG_DIR_ENDPOINTS_MAX + 2)
+#define MG_PATH_RETRY_MIN_MS   1000
+#define MG_PATH_RETRY_MAX_MS   30000
+#define MG_PATH_CHECK_BUSY_MS  700
+#define MG_PATH_CHECK_IDLE_MS  25000
+#define MG_PATH_DEAD_PROBES    3
+#define MG_PATH_RELAY_AFTER_MS 2500
+#define MG_PATH_REGISTER_MS    25000
+#define MG_PATH_PROBE_BACK_MS  500 /* at most one probe-back per member this often */
+#define MG_PATH_RELAYS_MAX     4
+#define MG_PATH_CANDIDATES_MAX (MG_DIR_ENDPOINTS_MAX + 2)
 
 enum mg_path_state {
 	MG_PATH_NONE = 0,
@@ -71,8 +71,8 @@ struct mg_path {
 	enum mg_path_state state;
 	struct mg_endpoint seen; /* where its valid control messages came from */
 	bool has_seen, greeted;
-	struct mg_endpoint direct;		  /* state DIRECT */
-	uint8_t via[MG_ED25519_PUB_LEN];	  /* state RELAY: the relay */
+	struct mg_endpoint direct;	 /* state DIRECT */
+	uint8_t via[MG_ED25519_PUB_LEN]; /* state RELAY: the relay */
 	struct mg_probe_pending pending;
 	uint64_t next_probe, backoff; /* ms, monotonic */
 	uint64_t last_ack, last_probe_back;
@@ -123,8 +123,7 @@ bool mg_paths_seen(struct mg_paths *ps, const struct mg_dir_member *m,
 		   const struct mg_endpoint *from);
 /* Where to send control messages for m: its direct path, where it spoke
  * from, or its first candidate. False when none is known. */
-bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m,
-		       struct mg_endpoint *ep);
+bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m, struct mg_endpoint *ep);
 
 /* Probes, liveness, relays: call every few hundred ms. now: monotonic ms. */
 void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now);
