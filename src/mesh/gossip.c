@@ -608,8 +608,12 @@ int mg_gossip_publish(struct mg_gossip *g, const uint8_t *item, size_t len, uint
 	struct mg_dir_change ch;
 	int err = mg_directory_add(g->dir, item, len, now_ms / 1000, &ch);
 
-	if (err > 0)
+	/* A local item (our endpoints, a revocation, a new member) leaves at
+	 * once rather than at the next round: it is what others wait for. */
+	if (err > 0) {
 		hot_add(g, ch.id);
+		push_rumors(g);
+	}
 	return err;
 }
 
