@@ -87,7 +87,10 @@
  *     registered member (-ENOENT otherwise).
  *   - Each source member has a token bucket of MG_RELAY_RATE_PACKETS
  *     packets/s and MG_RELAY_RATE_BYTES bytes/s with a burst of one second
- *     of each (-EAGAIN past it), kept across renewals.
+ *     of each (-EAGAIN past it), kept across renewals. Full-sized
+ *     datagrams at the packet rate would make 31 MB/s, so the byte rate
+ *     (25 MB/s, 200 Mbit/s) is what limits a bulk transfer, and the packet
+ *     rate what limits a flood of small datagrams (the relay's work).
  *   - Two member keys with one key id cannot both register (-EEXIST for the
  *     second while the first is live): ids name destinations.
  * Bounds: MG_RELAY_MEMBERS_MAX entries and two hash indexes (by key id and
@@ -118,7 +121,7 @@
 #define MG_RELAY_TTL_MS	      90000
 #define MG_RELAY_RENEW_MS     25000 /* members renew this often */
 #define MG_RELAY_RATE_PACKETS 20000
-#define MG_RELAY_RATE_BYTES   50000000
+#define MG_RELAY_RATE_BYTES   25000000
 #define MG_RELAY_BURST_MS     1000
 
 _Static_assert(MG_RELAY_HEADER_LEN == 12, "relay envelope");
