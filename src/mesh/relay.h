@@ -54,6 +54,12 @@
  * then mg_relay_wrap_header over the first 12 bytes with the source's id,
  * and send the same buffer (same length: no amplification).
  *
+ * A member accepts RELAY_DATA only from the endpoint of a relay whose
+ * REGISTERED it matched, and hands the payload to WireGuard as coming from
+ * the member the id names (the path manager's decision). A relay that
+ * names the wrong member can only get the datagram dropped: WireGuard finds
+ * the session by the receiver index inside and authenticates the rest.
+ *
  * MTU budget of a relayed packet over an IPv6 underlay of 1500 bytes:
  *     1500  underlay MTU
  *    -  40  IPv6 header
@@ -73,14 +79,17 @@
  * when the directory revokes or drops a member. Rules, each for a reason:
  *   - Registrations expire after MG_RELAY_TTL_MS unless renewed: a member
  *     that left or moved stops receiving.
- *   - A registration's time (the REGISTER's, signed) must be later than the
- *     last one accepted from that member (-EALREADY otherwise): a REGISTER
- *     replayed from another source inside the probe window cannot move a
- *     member's traffic there. The member's next renewal wins back anyway.
+ *   - While a registration lives, a renewal's time (the REGISTER's,
+ *     signed) must be later than the last one accepted from that member
+ *     (-EALREADY otherwise): a REGISTER replayed from another source
+ *     inside the probe window cannot move a member's traffic there. After
+ *     expiry the probe window already refuses anything as old as the last
+ *     accepted one.
  *   - One endpoint belongs to at most one member, and one member has one
  *     endpoint: a newer registration from an endpoint another member held
- *     takes it over (NAT mappings get reused), and the old holder's entry
- *     loses it (it is forgotten).
+ *     takes it over (NAT mappings get reused); the old holder's entry
+ *     keeps its key and last time but no endpoint, so it is neither source
+ *     nor destination until it registers again.
  *   - A datagram is forwarded only when its source is a registered,
  *     unexpired member's endpoint (-EPERM otherwise): a relay never
  *     forwards for a non-member, and never towards one: a destination is a
