@@ -116,7 +116,7 @@ int mg_probe__parse(struct mg_probe *p, uint8_t type, const uint8_t *buf, size_t
 {
 	static const uint8_t zeros[PAD_LEN];
 	struct mg_mesh_buf b = reader(buf, len);
-	uint8_t pad[PAD_LEN];
+	uint8_t hdr[MG_CTL_HEADER_LEN], pad[PAD_LEN];
 	int err;
 
 	memset(p, 0, sizeof(*p));
@@ -125,7 +125,7 @@ int mg_probe__parse(struct mg_probe *p, uint8_t type, const uint8_t *buf, size_t
 		return err;
 	if (len != MG_PROBE_LEN)
 		return -MG_MESH_EMALFORMED;
-	mg_mesh_get(&b, pad, MG_CTL_HEADER_LEN);
+	mg_mesh_get(&b, hdr, sizeof(hdr));
 	mg_mesh_get(&b, p->sender, MG_ED25519_PUB_LEN);
 	mg_mesh_get(&b, p->nonce, MG_PROBE_NONCE_LEN);
 	p->time_ms = mg_mesh_get_u64(&b);

@@ -20,7 +20,7 @@ struct mg_relay_entry {
 	uint8_t key[MG_ED25519_PUB_LEN];
 	uint8_t id[MG_MESH_KEY_ID_LEN];
 	struct mg_endpoint ep; /* as registered, local part too */
-	bool in_use, has_ep;   /* has_ep: ep is registered and indexed */
+	bool has_ep;	       /* ep is registered and indexed */
 	uint64_t expires_ms, last_time_ms;
 	uint64_t pkt_tokens, byte_tokens, refilled_ms;
 	uint32_t next_id, next_ep; /* chains of the two indexes */
@@ -287,7 +287,6 @@ static struct mg_relay_entry *take(struct mg_relay_table *t, uint64_t now_ms)
 	}
 	t->free_head = e->next_id;
 	memset(e, 0, sizeof(*e));
-	e->in_use = true;
 	t->used++;
 	return e;
 }

@@ -54,6 +54,12 @@
  * then mg_relay_wrap_header over the first 12 bytes with the source's id,
  * and send the same buffer (same length: no amplification).
  *
+ * A member accepts RELAY_DATA only from the endpoint of a relay whose
+ * REGISTERED it matched, and hands the payload to WireGuard as coming from
+ * the member the id names (the path manager's decision). A relay that
+ * names the wrong member can only get the datagram dropped: WireGuard finds
+ * the session by the receiver index inside and authenticates the rest.
+ *
  * MTU budget of a relayed packet over an IPv6 underlay of 1500 bytes:
  *     1500  underlay MTU
  *    -  40  IPv6 header
@@ -73,21 +79,27 @@
  * when the directory revokes or drops a member. Rules, each for a reason:
  *   - Registrations expire after MG_RELAY_TTL_MS unless renewed: a member
  *     that left or moved stops receiving.
- *   - A registration's time (the REGISTER's, signed) must be later than the
- *     last one accepted from that member (-EALREADY otherwise): a REGISTER
- *     replayed from another source inside the probe window cannot move a
- *     member's traffic there. The member's next renewal wins back anyway.
+ *   - While a registration lives, a renewal's time (the REGISTER's,
+ *     signed) must be later than the last one accepted from that member
+ *     (-EALREADY otherwise): a REGISTER replayed from another source
+ *     inside the probe window cannot move a member's traffic there. After
+ *     expiry the probe window already refuses anything as old as the last
+ *     accepted one.
  *   - One endpoint belongs to at most one member, and one member has one
  *     endpoint: a newer registration from an endpoint another member held
- *     takes it over (NAT mappings get reused), and the old holder's entry
- *     loses it (it is forgotten).
+ *     takes it over (NAT mappings get reused); the old holder's entry
+ *     keeps its key and last time but no endpoint, so it is neither source
+ *     nor destination until it registers again.
  *   - A datagram is forwarded only when its source is a registered,
  *     unexpired member's endpoint (-EPERM otherwise): a relay never
  *     forwards for a non-member, and never towards one: a destination is a
  *     registered member (-ENOENT otherwise).
  *   - Each source member has a token bucket of MG_RELAY_RATE_PACKETS
  *     packets/s and MG_RELAY_RATE_BYTES bytes/s with a burst of one second
- *     of each (-EAGAIN past it), kept across renewals.
+ *     of each (-EAGAIN past it), kept across renewals. Full-sized
+ *     datagrams at the packet rate would make 31 MB/s, so the byte rate
+ *     (25 MB/s, 200 Mbit/s) is what limits a bulk transfer, and the packet
+ *     rate what limits a flood of small datagrams (the relay's work).
  *   - Two member keys with one key id cannot both register (-EEXIST for the
  *     second while the first is live): ids name destinations.
  * Bounds: MG_RELAY_MEMBERS_MAX entries and two hash indexes (by key id and
@@ -118,7 +130,7 @@
 #define MG_RELAY_TTL_MS	      90000
 #define MG_RELAY_RENEW_MS     25000 /* members renew this often */
 #define MG_RELAY_RATE_PACKETS 20000
-#define MG_RELAY_RATE_BYTES   50000000
+#define MG_RELAY_RATE_BYTES   25000000
 #define MG_RELAY_BURST_MS     1000
 
 _Static_assert(MG_RELAY_HEADER_LEN == 12, "relay envelope");
