@@ -496,6 +496,10 @@ struct mg_mesh_invite_config {
 	uint32_t uses;	    /* 0: 1 */
 	const char *const *groups;
 	size_t groups_len;
+	/* Subnet routes ("192.168.1.0/24") the member may advertise
+	 * (`up --advertise`); at most 16. */
+	const char *const *routes;
+	size_t routes_len;
 };
 
 #define MG_MESH_INVITE_CONFIG_INIT                           \

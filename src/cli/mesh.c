@@ -16,6 +16,7 @@
 #define DEFAULT_STATE "/var/lib/meshguard"
 #define MAX_ENDPOINTS 8
 #define MAX_GROUPS    8
+#define MAX_ROUTES    16
 #define MSG_LEN	      1024
 #define STATE_HELP \
 	"  --state DIR           the mesh's state directory (default " DEFAULT_STATE ")\n"
@@ -112,14 +113,14 @@ static int parse_duration(uint64_t *out, const char *s)
 	return -EINVAL;
 }
 
-/* Splits "a,b,c" in place into at most MAX_GROUPS pointers. */
-static int split_groups(char *s, const char **out, size_t *n)
+/* Splits "a,b,c" in place into at most max pointers. */
+static int split_list(char *s, const char **out, size_t max, size_t *n)
 {
 	char *save = NULL;
 
 	*n = 0;
 	for (char *g = strtok_r(s, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
-		if (*n == MAX_GROUPS)
+		if (*n == max)
 			return -E2BIG;
 		out[(*n)++] = g;
 	}
@@ -210,12 +211,14 @@ int mg_cmd_init(int argc, char **argv)
 static void invite_usage(FILE *f)
 {
 	fputs("Usage: meshguard invite [--name NAME] [--expires 30m|24h|7d] [--uses N]\n"
-	      "                        [--groups G,...] [--state DIR]\n"
+	      "                        [--groups G,...] [--routes CIDR,...]\n"
+	      "                        [--state DIR]\n"
 	      "  Prints one invite token on stdout (default: single use, valid 24 h).\n"
 	      "  --name NAME           the joiner's name, pinned\n"
 	      "  --expires DURATION    a number and s, m, h or d\n"
 	      "  --uses N              how many machines may join with it (1-65535)\n"
-	      "  --groups G,...        the groups the members get (at most 8)\n" STATE_HELP,
+	      "  --groups G,...        the groups the members get (at most 8)\n"
+	      "  --routes CIDR,...     subnet routes the member may advertise (up --advertise)\n" STATE_HELP,
 	      f);
 }
 
@@ -226,19 +229,21 @@ int mg_cmd_invite(int argc, char **argv)
 		{ "expires", required_argument, NULL, 'x' },
 		{ "uses", required_argument, NULL, 'u' },
 		{ "groups", required_argument, NULL, 'g' },
+		{ "routes", required_argument, NULL, 'r' },
 		{ "state", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct mesh_cli m = { .cmd = "invite", .state = DEFAULT_STATE };
 	struct mg_mesh_invite_config c = MG_MESH_INVITE_CONFIG_INIT;
-	const char *groups[MAX_GROUPS];
+	const char *groups[MAX_GROUPS], *routes[MAX_ROUTES];
 	char token[MG_MESH_TOKEN_MAX + 1], msg[MSG_LEN] = "";
 	unsigned long v;
 	int o, r;
 
 	optind = 1;
 	c.groups = groups;
+	c.routes = routes;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		r = common_option(&m, o, invite_usage);
 		if (r < 0)
@@ -261,10 +266,16 @@ int mg_cmd_invite(int argc, char **argv)
 			c.uses = (uint32_t)v;
 			break;
 		case 'g':
-			if (split_groups(optarg, groups, &c.groups_len) < 0)
+			if (split_list(optarg, groups, MAX_GROUPS, &c.groups_len) < 0)
 				return usage_error(
 					&m, invite_usage,
 					"--groups takes 1 to 8 names separated by commas", NULL);
+			break;
+		case 'r':
+			if (split_list(optarg, routes, MAX_ROUTES, &c.routes_len) < 0)
+				return usage_error(
+					&m, invite_usage,
+					"--routes takes 1 to 16 prefixes separated by commas", NULL);
 			break;
 		}
 	}

@@ -706,6 +706,21 @@ static int invite_record(struct mg_invite_record *r, const struct mg_mesh_invite
 		}
 		memcpy(r->groups[i], p->groups[i], strlen(p->groups[i]) + 1);
 	}
+	if (p->n_routes > MG_CERT_ROUTES_MAX) {
+		mg_mesh_msg(err, errlen, "too many routes (%zu, at most %d)", p->n_routes,
+			    MG_CERT_ROUTES_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < p->n_routes; i++) {
+		if (mg_prefix_parse(&r->routes[i], p->routes[i], false) < 0) {
+			mg_mesh_msg(err, errlen,
+				    "bad route '%s': expected a prefix such as 192.168.1.0/24 "
+				    "without host bits",
+				    p->routes[i]);
+			return -EINVAL;
+		}
+	}
+	r->n_routes = (uint8_t)p->n_routes;
 	if (p->now == 0 || expires >= MG_MESH_TIME_MAX || p->now >= MG_MESH_TIME_MAX - expires) {
 		mg_mesh_msg(err, errlen, "bad expiry: %llu seconds", (unsigned long long)expires);
 		return -EINVAL;

@@ -109,6 +109,8 @@ struct mg_mesh_invite_params {
 	uint16_t uses;		   /* 0: 1 */
 	const char *const *groups; /* at most MG_MESH_GROUPS_MAX */
 	size_t n_groups;
+	const char *const *routes; /* subnet routes the member may advertise */
+	size_t n_routes;	   /* at most MG_CERT_ROUTES_MAX */
 	uint64_t now;
 	bool issuer_only; /* sign with the issuer key even where the authority's is */
 };

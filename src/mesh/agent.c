@@ -637,6 +637,8 @@ static int join_lookup(void *ctx, const uint8_t id[MG_TOKEN_INVITE_ID_LEN],
 	memcpy(out->name, r.name, sizeof(out->name));
 	out->n_groups = r.n_groups;
 	memcpy(out->groups, r.groups, sizeof(out->groups));
+	out->n_routes = r.n_routes;
+	memcpy(out->routes, r.routes, sizeof(out->routes));
 	mg_invite_record_wipe(&r);
 	if (wall_s() > out->expiry)
 		return -EKEYEXPIRED;
@@ -684,6 +686,8 @@ static int issue_cert(struct mg_agent *a, struct mg_cert *c, const uint8_t wg_ke
 	if (inv) {
 		c->n_groups = inv->n_groups;
 		memcpy(c->groups, inv->groups, sizeof(c->groups));
+		c->n_routes = inv->n_routes;
+		memcpy(c->routes, inv->routes, sizeof(c->routes));
 	}
 	ret = mg_cert_sign(c, a->issuer_sk);
 	len = ret < 0 ? ret : mg_dir_cert_item(item, sizeof(item), c);
@@ -773,7 +777,8 @@ static void control_invite(struct mg_agent *a, const struct mg_control_request *
 {
 	struct mg_mesh_invite_params p = { .now = wall_s(), .issuer_only = true };
 	char name[MG_MESH_NAME_MAX + 2], v[32], groups[MG_MESH_GROUPS_MAX][MG_MESH_GROUP_MAX + 2];
-	const char *gp[MG_MESH_GROUPS_MAX];
+	const char *gp[MG_MESH_GROUPS_MAX], *rp[MG_CERT_ROUTES_MAX];
+	char routes[MG_CERT_ROUTES_MAX][MG_PREFIX_STRLEN];
 	size_t cursor = 0;
 	char token[MG_TOKEN_TEXT_MAX + 2], err[512] = "", msg[640] = "";
 	struct mg_token_endpoint extra[1];
@@ -792,6 +797,13 @@ static void control_invite(struct mg_agent *a, const struct mg_control_request *
 		p.n_groups++;
 	}
 	p.groups = gp;
+	cursor = 0;
+	while (p.n_routes < MG_CERT_ROUTES_MAX &&
+	       mg_control_get(r, "route", &cursor, routes[p.n_routes], sizeof(routes[0]))) {
+		rp[p.n_routes] = routes[p.n_routes];
+		p.n_routes++;
+	}
+	p.routes = rp;
 	if (a->public_endpoint.sa.sa_family) {
 		struct mg_dir_endpoint d[1];
 

@@ -369,7 +369,8 @@ int mg_dir_announce_sign(uint8_t *out, size_t outlen, struct mg_dir_announce *a,
 	struct mg_mesh_buf b = writer(out, outlen);
 	int n;
 
-	if (a->time >= MG_MESH_TIME_MAX || a->n_endpoints > MG_DIR_ENDPOINTS_MAX)
+	if (a->time >= MG_MESH_TIME_MAX || a->n_endpoints > MG_DIR_ENDPOINTS_MAX ||
+	    a->n_routes > MG_CERT_ROUTES_MAX)
 		return -MG_MESH_EMALFORMED;
 	mg_ed25519_public(a->key, sk);
 	mg_mesh_put_u8(&b, MG_DIR_ANNOUNCE);
@@ -387,6 +388,9 @@ int mg_dir_announce_sign(uint8_t *out, size_t outlen, struct mg_dir_announce *a,
 		mg_mesh_put(&b, e->addr, v4 ? 4 : 16);
 		mg_mesh_put_u16(&b, e->port);
 	}
+	mg_mesh_put_u8(&b, a->n_routes);
+	for (size_t i = 0; i < a->n_routes; i++)
+		mg_mesh_put_prefix(&b, &a->routes[i]);
 	n = finish_body(&b, out);
 	return n < 0 ? n : sign_item(out, outlen, (size_t)n, announce_ctx, sk, a->signature);
 }
@@ -423,6 +427,11 @@ int mg_dir_announce_decode(struct mg_dir_announce *a, const uint8_t *in, size_t 
 		b.bad = true;
 	for (size_t i = 0; i < a->n_endpoints && !b.bad; i++)
 		get_endpoint(&b, &a->endpoints[i]);
+	a->n_routes = mg_mesh_get_u8(&b);
+	if (a->n_routes > MG_CERT_ROUTES_MAX)
+		b.bad = true;
+	for (size_t i = 0; i < a->n_routes && !b.bad; i++)
+		mg_mesh_get_prefix(&b, &a->routes[i]);
 	mg_mesh_get(&b, a->signature, MG_ED25519_SIG_LEN);
 	if (b.bad || b.left != 0 || a->time >= MG_MESH_TIME_MAX) {
 		memset(a, 0, sizeof(*a));
@@ -440,6 +449,16 @@ size_t mg_directory_endpoints(const struct mg_dir_member *m,
 		return 0;
 	memcpy(out, a.endpoints, a.n_endpoints * sizeof(*out));
 	return a.n_endpoints;
+}
+
+size_t mg_directory_routes(const struct mg_dir_member *m, struct mg_prefix out[MG_CERT_ROUTES_MAX])
+{
+	struct mg_dir_announce a;
+
+	if (!m->announce || mg_dir_announce_decode(&a, m->announce->bytes, m->announce->len) < 0)
+		return 0;
+	memcpy(out, a.routes, a.n_routes * sizeof(*out));
+	return a.n_routes;
 }
 
 /* ---- init, free, copy ---- */
@@ -1025,6 +1044,20 @@ static int add_depart(struct mg_directory *d, const uint8_t *item, size_t len,
 
 /* ---- announcements ---- */
 
+/* A member forwards only to the subnets its certificate lets it. */
+static bool routes_allowed(const struct mg_dir_announce *a, const struct mg_cert *c)
+{
+	for (size_t i = 0; i < a->n_routes; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < c->n_routes && !found; k++)
+			found = !memcmp(&a->routes[i], &c->routes[k], sizeof(c->routes[k]));
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 static int add_announce(struct mg_directory *d, const uint8_t *item, size_t len,
 			const uint8_t id[MG_DIR_ID_LEN], uint64_t now)
 {
@@ -1044,6 +1077,8 @@ static int add_announce(struct mg_directory *d, const uint8_t *item, size_t len,
 		return 0;
 	if (a.time > now + MG_MESH_SKEW)
 		return -MG_MESH_ENOTYET;
+	if (!routes_allowed(&a, &m->cert))
+		return -EPERM;
 	if (!item_signed_by(item, len, announce_ctx, a.key))
 		return -MG_MESH_ESIGNATURE;
 	it = item_store(d, item, len, id);

@@ -66,7 +66,7 @@
  * certificate). The member is dropped and both its keys are refused from
  * then on, as after a revocation.
  *
- * ANNOUNCE (kind 4), 130..282 bytes:
+ * ANNOUNCE (kind 4), 131..571 bytes:
  *   off  len  field
  *     0    1  kind = 4
  *     1   16  mesh id
@@ -76,9 +76,14 @@
  *    57    8  time, Unix seconds, < MG_MESH_TIME_MAX
  *    65    1  candidate endpoint count, 0..8, best first, each:
  *               family 4 | 6 (1), address 4 | 16, port (2, not 0)
+ *    ..    1  subnet route count, 0..16: the routes this member forwards to
+ *             now (`up --advertise`), each a prefix (mesh.h encoding), every
+ *             one among the routes its certificate carries
  *    ..   64  signature by the member key over "mg-announce-v1" || all above
- * Accepted only for a member in the directory. The lead makes these its
- * WireGuard endpoints for the member.
+ * Accepted only for a member in the directory, and only with routes its
+ * certificate allows (else -EPERM). The lead makes the endpoints its
+ * WireGuard endpoints for the member, and sends traffic for the routes to
+ * one live member advertising them.
  *
  * Every item's time must not lie ahead of now by more than MG_MESH_SKEW.
  * Items are checked in this order: framing (-MG_MESH_EMALFORMED), kind and
@@ -149,8 +154,8 @@ enum mg_dir_kind {
 #define MG_DIR_DEPART_CERT_MAX \
 	(MG_DIR_ITEM_MAX -     \
 	 MG_DIR_DEPART_FIXED) /* every valid certificate fits: at most 861 bytes */
-#define MG_DIR_ANNOUNCE_MIN  130
-#define MG_DIR_ANNOUNCE_MAX  282
+#define MG_DIR_ANNOUNCE_MIN  131
+#define MG_DIR_ANNOUNCE_MAX  571
 #define MG_DIR_ENDPOINTS_MAX 8
 #define MG_DIR_MEMBERS_MAX   4096
 #define MG_DIR_ISSUERS_MAX   64
@@ -193,6 +198,8 @@ struct mg_dir_announce {
 	uint64_t seq, time;
 	uint8_t n_endpoints;
 	struct mg_dir_endpoint endpoints[MG_DIR_ENDPOINTS_MAX];
+	uint8_t n_routes;
+	struct mg_prefix routes[MG_CERT_ROUTES_MAX];
 	uint8_t signature[MG_ED25519_SIG_LEN];
 };
 
@@ -292,6 +299,9 @@ size_t mg_directory_count(const struct mg_directory *d);
 const struct mg_dir_member *mg_directory_member(const struct mg_directory *d, size_t i);
 size_t mg_directory_issuer_count(const struct mg_directory *d);
 size_t mg_directory_tomb_count(const struct mg_directory *d);
+/* The subnet routes m's latest announcement advertises into out; their
+ * number. */
+size_t mg_directory_routes(const struct mg_dir_member *m, struct mg_prefix out[MG_CERT_ROUTES_MAX]);
 /* The endpoints of m's latest announcement into out; their number. */
 size_t mg_directory_endpoints(const struct mg_dir_member *m,
 			      struct mg_dir_endpoint out[MG_DIR_ENDPOINTS_MAX]);

@@ -241,6 +241,8 @@ struct mg_join_invite {
 	char name[MG_MESH_NAME_MAX + 1]; /* pinned name, "" if none */
 	uint8_t n_groups;
 	char groups[MG_MESH_GROUPS_MAX][MG_MESH_GROUP_MAX + 1];
+	uint8_t n_routes; /* subnet routes the new member may advertise */
+	struct mg_prefix routes[MG_CERT_ROUTES_MAX];
 };
 
 /* What a joiner asks for, once its request opened and proved: borrowed

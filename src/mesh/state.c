@@ -833,7 +833,7 @@ void mg_invite_record_wipe(struct mg_invite_record *r)
 static bool record_valid(const struct mg_invite_record *r)
 {
 	if (r->expiry >= MG_MESH_TIME_MAX || r->uses == 0 || r->used > r->uses ||
-	    r->n_groups > MG_MESH_GROUPS_MAX)
+	    r->n_groups > MG_MESH_GROUPS_MAX || r->n_routes > MG_CERT_ROUTES_MAX)
 		return false;
 	if (r->name[0] && !mg_mesh_name_valid(r->name, MG_MESH_NAME_MAX))
 		return false;
@@ -862,6 +862,9 @@ int mg_invite_record_encode(uint8_t *out, size_t cap, const struct mg_invite_rec
 	mg_mesh_put_u8(&b, r->n_groups);
 	for (size_t i = 0; i < r->n_groups; i++)
 		mg_mesh_put_str(&b, r->groups[i]);
+	mg_mesh_put_u8(&b, r->n_routes);
+	for (size_t i = 0; i < r->n_routes; i++)
+		mg_mesh_put_prefix(&b, &r->routes[i]);
 	if (b.bad)
 		return -MG_MESH_ETOOBIG;
 	return (int)(cap - b.left);
@@ -890,6 +893,11 @@ int mg_invite_record_decode(struct mg_invite_record *r, const uint8_t *in, size_
 		b.bad = true;
 	for (size_t i = 0; i < r->n_groups && !b.bad; i++)
 		mg_mesh_get_str(&b, r->groups[i], MG_MESH_GROUP_MAX);
+	r->n_routes = mg_mesh_get_u8(&b);
+	if (r->n_routes > MG_CERT_ROUTES_MAX)
+		b.bad = true;
+	for (size_t i = 0; i < r->n_routes && !b.bad; i++)
+		mg_mesh_get_prefix(&b, &r->routes[i]);
 	if (b.bad || b.left != 0 || !record_valid(r)) {
 		mg_invite_record_wipe(r);
 		return -MG_MESH_EMALFORMED;

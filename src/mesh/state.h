@@ -45,6 +45,8 @@
  *    59    2  uses made, <= uses allowed
  *    61  1+n  pinned name, n = 0 (not pinned) or 1..63
  *        1+.. groups: count 0..8, each 1+n, n = 1..31
+ *        1+.. routes the member may advertise (subnet routes, `invite
+ *             --routes`): count 0..16, each a prefix (mesh.h encoding)
  * Nothing may follow.
  *
  * One writer. Whoever writes holds DIR/lock (flock, LOCK_EX | LOCK_NB): the
@@ -201,6 +203,8 @@ struct mg_invite_record {
 	char name[MG_MESH_NAME_MAX + 1]; /* "" when not pinned */
 	uint8_t n_groups;
 	char groups[MG_MESH_GROUPS_MAX][MG_MESH_GROUP_MAX + 1];
+	uint8_t n_routes;
+	struct mg_prefix routes[MG_CERT_ROUTES_MAX];
 };
 
 void mg_invite_record_wipe(struct mg_invite_record *r);

@@ -236,17 +236,20 @@ enum mg_mesh_result mg_mesh_invite(const char *dir, const struct mg_mesh_invite_
 				   char *token, char *msg, size_t msglen)
 {
 	struct mg_mesh_invite_params p = { 0 };
-	char req[1024] = "invite\n", *reply, *payload;
+	char req[2048] = "invite\n", *reply, *payload;
 	enum mg_mesh_result r;
 	int ret = 0;
 
-	if (!dir || !c || c->size < sizeof(*c) || c->uses > 65535 || c->groups_len > 8)
+	if (!dir || !c || c->size < sizeof(*c) || c->uses > 65535 || c->groups_len > 8 ||
+	    c->routes_len > 16)
 		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "bad invite parameters");
 	p.name = c->name;
 	p.expires = c->expires_s;
 	p.uses = (uint16_t)c->uses;
 	p.groups = c->groups;
 	p.n_groups = c->groups_len;
+	p.routes = c->routes;
+	p.n_routes = c->routes_len;
 	p.now = mg_mesh_wall_now();
 	if (c->name)
 		ret |= append(req, sizeof(req), "name=%s\n", c->name);
@@ -254,6 +257,9 @@ enum mg_mesh_result mg_mesh_invite(const char *dir, const struct mg_mesh_invite_
 		      c->uses);
 	for (size_t i = 0; i < c->groups_len; i++)
 		ret |= append(req, sizeof(req), "group=%s\n", c->groups[i]);
+	for (size_t i = 0; i < c->routes_len; i++)
+		ret |= strchr(c->routes[i], '\n') ? -EINVAL
+						   : append(req, sizeof(req), "route=%s\n", c->routes[i]);
 	ret |= append(req, sizeof(req), "\n");
 	if (ret || strchr(c->name ? c->name : "", '\n'))
 		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "bad invite parameters");

@@ -139,8 +139,10 @@ static void check_record(const char *seeds)
 	r.n_groups = 2;
 	strcpy(r.groups[0], "a");
 	strcpy(r.groups[1], "servers");
+	r.n_routes = 1;
+	CHECK_EQ(mg_prefix_parse(&r.routes[0], "192.168.7.0/24", false), 0);
 	n = mg_invite_record_encode(buf, sizeof(buf), &r);
-	CHECK_EQ(n, 61 + 1 + 1 + 2 + 8);
+	CHECK_EQ(n, 61 + 1 + 1 + 2 + 8 + 1 + 6); /* routes: count, 4|24|192.168.7.0 */
 	CHECK_EQ(mg_invite_record_decode(&d, buf, (size_t)n), 0);
 	CHECK_MEM(&r, &d, sizeof(r));
 	if (seeds)
