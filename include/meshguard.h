@@ -236,6 +236,11 @@ struct mg_node_config {
 	 * path: 0 when members see this node at one of its own addresses (no
 	 * NAT), 1 always, -1 never. */
 	int mesh_relay;
+	/* With mesh: subnet routes ("192.168.1.0/24") this node forwards to
+	 * (each among those its certificate allows); it turns on forwarding
+	 * and masquerades mesh traffic into them (nftables). */
+	const char *const *mesh_advertise;
+	size_t mesh_advertise_len;
 };
 
 #define MG_NODE_CONFIG_INIT                                                         \

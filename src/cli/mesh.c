@@ -218,7 +218,8 @@ static void invite_usage(FILE *f)
 	      "  --expires DURATION    a number and s, m, h or d\n"
 	      "  --uses N              how many machines may join with it (1-65535)\n"
 	      "  --groups G,...        the groups the members get (at most 8)\n"
-	      "  --routes CIDR,...     subnet routes the member may advertise (up --advertise)\n" STATE_HELP,
+	      "  --routes CIDR,...     subnet routes the member may advertise (up "
+	      "--advertise)\n" STATE_HELP,
 	      f);
 }
 
@@ -275,7 +276,8 @@ int mg_cmd_invite(int argc, char **argv)
 			if (split_list(optarg, routes, MAX_ROUTES, &c.routes_len) < 0)
 				return usage_error(
 					&m, invite_usage,
-					"--routes takes 1 to 16 prefixes separated by commas", NULL);
+					"--routes takes 1 to 16 prefixes separated by commas",
+					NULL);
 			break;
 		}
 	}

@@ -17,6 +17,7 @@
 
 #define MAX_STUN      8
 #define DEFAULT_STATE "/var/lib/meshguard"
+#define MAX_ADVERTISE 16
 
 struct up {
 	const char *config_path;
@@ -28,6 +29,8 @@ struct up {
 	struct mg_cli_runner run;
 	bool mesh; /* the state directory holds a mesh: run it */
 	int relay; /* --relay 1, --no-relay -1, else 0 (auto) */
+	const char *advertise[MAX_ADVERTISE];
+	size_t advertise_len;
 };
 
 static void usage(FILE *f)
@@ -42,6 +45,8 @@ static void usage(FILE *f)
 	      "  --portmap auto|natpmp|pcp|upnp|off\n"
 	      "                        port mapping through the gateway (default auto)\n"
 	      "  --upnp-url URL        the UPnP root description, instead of discovery\n"
+	      "  --advertise CIDR      forward mesh traffic to this subnet behind us (one of\n"
+	      "                        the certificate's routes; repeatable)\n"
 	      "  --relay, --no-relay   relay for members that have no direct path (default:\n"
 	      "                        when not behind a NAT)\n"
 	      "  --state DIR           the mesh's state directory, where mappings are also\n"
@@ -131,6 +136,7 @@ static int parse_args(struct up *u, int argc, char **argv)
 		{ "state", required_argument, NULL, 'D' },
 		{ "relay", no_argument, NULL, 'R' },
 		{ "no-relay", no_argument, NULL, 'N' },
+		{ "advertise", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -154,6 +160,14 @@ static int parse_args(struct up *u, int argc, char **argv)
 		case 'R':
 		case 'N':
 			u->relay = c == 'R' ? 1 : -1;
+			break;
+		case 'A':
+			if (u->advertise_len == MAX_ADVERTISE) {
+				fprintf(stderr, "meshguard up: at most %d --advertise\n",
+					MAX_ADVERTISE);
+				return -EINVAL;
+			}
+			u->advertise[u->advertise_len++] = optarg;
 			break;
 		case 'i':
 			ifname = optarg;
@@ -262,6 +276,8 @@ static int bring_up(struct up *u)
 	c.state_dir = u->state_dir;
 	c.mesh = u->mesh;
 	c.mesh_relay = u->relay;
+	c.mesh_advertise = u->advertise;
+	c.mesh_advertise_len = u->advertise_len;
 	ret = mg_node_new(&u->run.loop, &c, &u->run.node);
 	if (ret < 0 || !u->config)
 		return ret;

@@ -186,6 +186,18 @@ static void route6_prefixes(struct mg_prefix *out, size_t cap, size_t *n)
 	fclose(f);
 }
 
+int mg_mesh_local_subnets(struct mg_prefix *out, size_t cap, size_t *n)
+{
+	struct ifaddrs *ifa;
+
+	*n = 0;
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	ifaddr_prefixes(ifa, out, cap, n);
+	freeifaddrs(ifa);
+	return 0;
+}
+
 int mg_mesh_local_prefixes(struct mg_prefix *out, size_t cap, size_t *n)
 {
 	struct ifaddrs *ifa;

@@ -75,6 +75,8 @@ int mg_mesh_choose_prefixes(const struct mg_prefix *avoid, size_t n, struct mg_p
  * up to cap into out, *n set. 0 even when /proc is unreadable (less to
  * avoid); -errno only when getifaddrs fails. */
 int mg_mesh_local_prefixes(struct mg_prefix *out, size_t cap, size_t *n);
+/* The subnets of this host's interface addresses alone (no routes). */
+int mg_mesh_local_subnets(struct mg_prefix *out, size_t cap, size_t *n);
 /* True when a and b share an address. */
 bool mg_mesh_prefix_overlap(const struct mg_prefix *a, const struct mg_prefix *b);
 

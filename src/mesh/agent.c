@@ -197,6 +197,7 @@ static void sync_peer(struct mg_agent *a, const struct mg_dir_member *m)
 		mg_device_remove_peer(dev, p); /* a hand-made peer with a member's key */
 	else if (p)
 		mg_allowedips_remove_by_peer(&dev->allowedips, p);
+	mg_subnets_peer_reset(&a->subnets, m->cert.key);
 	if ((!p || !p->managed) && mg_device_add_peer(dev, m->cert.wg_key, &p) < 0)
 		return;
 	p->managed = true;
@@ -214,6 +215,7 @@ static void drop_peer(struct mg_agent *a, const struct mg_dir_member *m)
 	struct mg_peer *p = member_peer(a, m);
 
 	mg_paths_forget(&a->paths, m->cert.key);
+	mg_subnets_peer_reset(&a->subnets, m->cert.key);
 	if (!p || is_self(a, m))
 		return;
 	mg_device_remove_peer(&a->engine->dev, p);
@@ -436,6 +438,8 @@ static void announce(struct mg_agent *a, bool force)
 	an.seq = wall_ms();
 	an.time = wall_s();
 	an.n_endpoints = (uint8_t)n;
+	an.n_routes = (uint8_t)a->n_advertised;
+	memcpy(an.routes, a->advertised, a->n_advertised * sizeof(an.routes[0]));
 	len = mg_dir_announce_sign(item, sizeof(item), &an, a->member_sk);
 	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
 	if (ret < 0) {
@@ -535,6 +539,33 @@ static void stun_ask(struct mg_agent *a)
 	}
 }
 
+int mg_agent_advertise(struct mg_agent *a, const char *const *routes, size_t n, char *err,
+		       size_t errlen)
+{
+	a->n_advertised = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct mg_prefix p;
+		bool allowed = false;
+
+		if (i == MG_CERT_ROUTES_MAX || mg_prefix_parse(&p, routes[i], false) < 0) {
+			snprintf(err, errlen, "--advertise %s: not a prefix without host bits",
+				 routes[i]);
+			return -EINVAL;
+		}
+		for (size_t k = 0; k < a->cert.n_routes && !allowed; k++)
+			allowed = !memcmp(&p, &a->cert.routes[k], sizeof(p));
+		if (!allowed) {
+			snprintf(err, errlen,
+				 "--advertise %s: not among the routes this member's certificate "
+				 "allows (invite --routes)",
+				 routes[i]);
+			return -EPERM;
+		}
+		a->advertised[a->n_advertised++] = p;
+	}
+	return 0;
+}
+
 void mg_agent_set_stun(struct mg_agent *a, struct mg_stun_client *stun)
 {
 	a->stun = stun;
@@ -584,6 +615,7 @@ static void on_tick(uv_timer_t *t)
 
 	mg_gossip_tick(&a->gossip, now);
 	mg_paths_tick(&a->paths, &a->dir, uv_now(a->loop));
+	mg_subnets_sync(&a->subnets, &a->dir, &a->paths, &a->engine->dev, a->cert.key);
 	if (a->left) {
 		if (now >= a->leave_at && a->stop && !a->stopping) {
 			a->stopping = true;
@@ -1198,6 +1230,8 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 	if (ret < 0)
 		return ret;
 	a->paths_open = true;
+	mg_subnets_init(&a->subnets, a->ifindex, a->log);
+	a->subnets_open = true;
 	ret = start_gossip(a);
 	if (ret < 0)
 		return ret;
@@ -1246,6 +1280,9 @@ void mg_agent_close(struct mg_agent *a)
 		mg_gossip_free(&a->gossip);
 	mg_directory_free(&a->dir);
 	mg_state_close(&a->state);
+	if (a->subnets_open)
+		mg_subnets_free(&a->subnets);
+	a->subnets_open = false;
 	if (a->paths_open)
 		mg_paths_free(&a->paths);
 	a->paths_open = false;

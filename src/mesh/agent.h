@@ -60,6 +60,7 @@
 #include "mesh/join.h"
 #include "mesh/path.h"
 #include "mesh/state.h"
+#include "mesh/subnet.h"
 #include "nat/stun_client.h"
 #include "tunnel/engine.h"
 #include "tunnel/ratelimiter.h"
@@ -110,7 +111,13 @@ struct mg_agent {
 	struct mg_join_server join;
 	struct mg_ratelimiter limiter;
 
-	struct mg_paths paths; /* how we reach each member */
+	struct mg_paths paths;	   /* how we reach each member */
+	struct mg_subnets subnets; /* other members' LANs we route to */
+	unsigned ifindex;	   /* our TUN's, for subnet routes; 0: none */
+	/* The subnet routes we forward to (up --advertise): among our
+	 * certificate's, checked by mg_agent_advertise. */
+	struct mg_prefix advertised[MG_CERT_ROUTES_MAX];
+	size_t n_advertised;
 	enum mg_agent_relay relay_mode;
 
 	uv_timer_t tick;
@@ -136,6 +143,7 @@ struct mg_agent {
 	void (*stop)(void *ctx); /* asks the node to stop (after leave) */
 	void *stop_ctx;
 	bool loaded, started, timer_open, control_open, gossip_open, join_open, paths_open;
+	bool subnets_open;
 	bool stopping, left;
 };
 
@@ -155,6 +163,11 @@ void mg_agent_interface(const struct mg_agent *a, char addrs[2][64], size_t *n_a
  * adds the members' peers, and starts the timer, gossip and the control
  * socket. 0 or -errno. */
 int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e);
+/* Sets the subnet routes this node forwards to (`up --advertise`): each
+ * must be one of the routes our certificate carries. 0, or -EPERM with
+ * the route named in err. */
+int mg_agent_advertise(struct mg_agent *a, const char *const *routes, size_t n, char *err,
+		       size_t errlen);
 /* Learn our public endpoint from the members through this STUN client
  * (the node's, on the WireGuard port), every MG_AGENT_STUN_MS. */
 void mg_agent_set_stun(struct mg_agent *a, struct mg_stun_client *stun);

@@ -258,8 +258,9 @@ enum mg_mesh_result mg_mesh_invite(const char *dir, const struct mg_mesh_invite_
 	for (size_t i = 0; i < c->groups_len; i++)
 		ret |= append(req, sizeof(req), "group=%s\n", c->groups[i]);
 	for (size_t i = 0; i < c->routes_len; i++)
-		ret |= strchr(c->routes[i], '\n') ? -EINVAL
-						   : append(req, sizeof(req), "route=%s\n", c->routes[i]);
+		ret |= strchr(c->routes[i], '\n')
+			       ? -EINVAL
+			       : append(req, sizeof(req), "route=%s\n", c->routes[i]);
 	ret |= append(req, sizeof(req), "\n");
 	if (ret || strchr(c->name ? c->name : "", '\n'))
 		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "bad invite parameters");

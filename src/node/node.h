@@ -68,6 +68,7 @@ struct mg_node {
 	unsigned pending;
 
 	struct mg_agent *mesh; /* config.mesh: the mesh in state_dir */
+	bool gateway_on;       /* node_gateway.c's nftables table is in place */
 
 	bool engine_ready, stun_ready, uapi_ready, started, closing;
 	bool stopped_reported;
@@ -83,6 +84,11 @@ int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c);
 int mg_node_mesh_start(struct mg_node *n);
 void mg_node_mesh_close(struct mg_node *n);
 void mg_node_mesh_free(struct mg_node *n);
+
+/* node_gateway.c: forwarding and the masquerade of an advertising member;
+ * off undoes the masquerade (forwarding stays: the namespace's). */
+int mg_node_gateway_on(struct mg_node *n, const struct mg_prefix *p, size_t count);
+void mg_node_gateway_off(struct mg_node *n);
 
 /* node_iface.c */
 /* Subscribes to link changes of n->ifindex and reads its MTU now. */

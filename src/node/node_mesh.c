@@ -33,6 +33,15 @@ int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c)
 		n->mesh = NULL;
 		return ret;
 	}
+	ret = mg_agent_advertise(n->mesh, c->mesh_advertise, c->mesh_advertise_len, err,
+				 sizeof(err));
+	if (ret < 0) {
+		mg_log(&n->log, MG_LOG_ERROR, "mesh: %s", err);
+		mg_agent_close(n->mesh);
+		free(n->mesh);
+		n->mesh = NULL;
+		return ret;
+	}
 	n->mesh->stop = on_leave_done;
 	n->mesh->relay_mode = c->mesh_relay > 0	  ? MG_AGENT_RELAY_ON
 			      : c->mesh_relay < 0 ? MG_AGENT_RELAY_OFF
@@ -68,7 +77,10 @@ static int configure(struct mg_node *n)
 
 int mg_node_mesh_start(struct mg_node *n)
 {
-	int ret = mg_agent_start(n->mesh, n->loop, &n->engine);
+	int ret;
+
+	n->mesh->ifindex = n->config.packet_io == MG_PACKET_IO_TUN ? n->ifindex : 0;
+	ret = mg_agent_start(n->mesh, n->loop, &n->engine);
 
 	if (ret < 0) {
 		mg_log(&n->log, MG_LOG_ERROR, "mesh: cannot start: %s", strerror(-ret));
@@ -80,6 +92,8 @@ int mg_node_mesh_start(struct mg_node *n)
 	if (ret < 0)
 		mg_log(&n->log, MG_LOG_ERROR, "mesh: cannot configure %s: %s", n->ifname,
 		       strerror(-ret));
+	if (ret == 0 && n->mesh->n_advertised)
+		ret = mg_node_gateway_on(n, n->mesh->advertised, n->mesh->n_advertised);
 	return ret;
 }
 
@@ -87,6 +101,7 @@ void mg_node_mesh_close(struct mg_node *n)
 {
 	if (!n->mesh)
 		return;
+	mg_node_gateway_off(n);
 	mg_agent_close(n->mesh);
 }
 

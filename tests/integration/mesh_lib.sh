@@ -47,12 +47,13 @@ mg_mesh() {
 	mg_in "$h" "$MESHGUARD" "$@" --state "$(mg_mesh_state "$h")"
 }
 
-# mg_mesh_up HOST: starts `meshguard up` for HOST and waits until its
-# control socket answers.
+# mg_mesh_up HOST [ARGS...]: starts `meshguard up [ARGS]` for HOST and waits
+# until its control socket answers.
 mg_mesh_up() {
 	local h=$1
+	shift
 	mg_bg "$MG_TMP/up-$h.log" ip netns exec "$(mg_ns_name "$h")" "$MESHGUARD" up \
-		-i "$MG_ID$h" --state "$(mg_mesh_state "$h")"
+		-i "$MG_ID$h" --state "$(mg_mesh_state "$h")" "$@"
 	MG_M_PID[$h]=$MG_BG_PID
 	mg_wait_for 10 mg_mesh_running "$h" || mg_die "meshguard up on $h did not start:
 $(tail -5 "$MG_TMP/up-$h.log")"

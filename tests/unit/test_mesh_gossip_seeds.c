@@ -155,7 +155,7 @@ static void datagrams(void)
 	node_start(&b, &s.b, 0);
 	CHECK_EQ(mg_gossip_publish(&b.g, item, n, NOW_MS), 1);
 	mg_gossip_tick(&b.g, NOW_MS);
-	deliver(&b, &a); /* A asks for the announcement, answers the digest */
+	deliver(&b, &a);      /* A asks for the announcement, answers the digest */
 	CHECK_EQ(a.n_out, 3); /* asks after each of the two RUMORs */
 	deliver(&a, &b);
 	keep_type(&b, MG_GOSSIP_ITEMS, "dgram_items");

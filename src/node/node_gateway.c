@@ -1,0 +1,115 @@
+/* A mesh gateway (`up --advertise`): other members send traffic for the
+ * advertised subnets here (mesh/subnet.h); the kernel forwards it into the
+ * LAN, masqueraded as this host so that the LAN's replies come back through
+ * the gateway that carried the request (two gateways of one subnet need no
+ * routing changes in the LAN). Forwarding is the namespace's sysctl; the
+ * masquerade is one nftables table of ours, "meshguard_<ifname>", added
+ * through libnftables and deleted when the node closes. */
+#include "node/node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NFT_CMD_MAX 4096
+
+static int write_sysctl(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* nftables names: the interface name with anything but [A-Za-z0-9_] as _. */
+static void table_name(char *out, size_t cap, const char *ifname)
+{
+	size_t n = (size_t)snprintf(out, cap, "meshguard_%s", ifname);
+
+	for (size_t i = 10; i < n && i < cap; i++)
+		if (!(out[i] >= 'a' && out[i] <= 'z') && !(out[i] >= 'A' && out[i] <= 'Z') &&
+		    !(out[i] >= '0' && out[i] <= '9'))
+			out[i] = '_';
+}
+
+static int run_nft(struct mg_node *n, const char *cmd)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int ret;
+
+	if (!ctx)
+		return -ENOMEM;
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	ret = nft_run_cmd_from_buffer(ctx, cmd);
+	if (ret != 0)
+		mg_log(&n->log, MG_LOG_ERROR, "nftables: %s", nft_ctx_get_error_buffer(ctx));
+	nft_ctx_free(ctx);
+	return ret == 0 ? 0 : -EIO;
+}
+
+static int masquerade(struct mg_node *n, const struct mg_prefix *p, size_t count)
+{
+	char cmd[NFT_CMD_MAX], table[IFNAMSIZ + 16], text[MG_PREFIX_STRLEN];
+	size_t len;
+
+	table_name(table, sizeof(table), n->ifname);
+	/* add-then-delete: a table left by a crash goes, a missing one is no error. */
+	len = (size_t)snprintf(cmd, sizeof(cmd),
+			       "add table inet %s\ndelete table inet %s\nadd table inet %s\n"
+			       "add chain inet %s post { type nat hook postrouting priority "
+			       "srcnat; policy accept; }\n",
+			       table, table, table, table);
+	for (size_t i = 0; i < count && len < sizeof(cmd); i++) {
+		mg_prefix_format(text, sizeof(text), &p[i]);
+		len += (size_t)snprintf(
+			cmd + len, sizeof(cmd) - len,
+			"add rule inet %s post iifname \"%s\" %s daddr %s masquerade\n", table,
+			n->ifname, p[i].family == AF_INET ? "ip" : "ip6", text);
+	}
+	if (len >= sizeof(cmd))
+		return -E2BIG;
+	return run_nft(n, cmd);
+}
+
+int mg_node_gateway_on(struct mg_node *n, const struct mg_prefix *p, size_t count)
+{
+	bool v4 = false, v6 = false;
+	int ret = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		v4 |= p[i].family == AF_INET;
+		v6 |= p[i].family == AF_INET6;
+	}
+	if (v4)
+		ret = write_sysctl("/proc/sys/net/ipv4/ip_forward");
+	if (ret == 0 && v6)
+		ret = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding");
+	if (ret < 0) {
+		mg_log(&n->log, MG_LOG_ERROR, "gateway: cannot turn on forwarding: %s",
+		       strerror(-ret));
+		return ret;
+	}
+	ret = masquerade(n, p, count);
+	n->gateway_on = ret == 0;
+	return ret;
+}
+
+void mg_node_gateway_off(struct mg_node *n)
+{
+	char cmd[128], table[IFNAMSIZ + 16];
+
+	if (!n->gateway_on)
+		return;
+	table_name(table, sizeof(table), n->ifname);
+	snprintf(cmd, sizeof(cmd), "delete table inet %s\n", table);
+	(void)run_nft(n, cmd);
+	n->gateway_on = false;
+}
