@@ -184,15 +184,49 @@ static void set_peer_endpoint(struct mg_agent *a, const struct mg_dir_member *m)
 		mg_device_peer_set_persistent_keepalive(p, MG_AGENT_KEEPALIVE);
 }
 
+/* A static member (export-wg: a stock WireGuard client) has one peer, its
+ * exporter, the member that holds the issuer key that signed it; the others
+ * reach it through the exporter, which forwards. NULL for any other member,
+ * and for our own static members (we are their peer). */
+static const struct mg_dir_member *exporter_of(struct mg_agent *a, const struct mg_dir_member *m)
+{
+	const struct mg_dir_member *issuer, *holder;
+	if (!mg_paths_static(m) || !(issuer = mg_directory_issuer(&a->dir, m->cert.signer_id)))
+		return NULL;
+	holder = mg_directory_find_wg(&a->dir, issuer->cert.wg_key);
+	return holder && holder != m && !is_self(a, holder) ? holder : NULL;
+}
+
+/* The addresses of the static members exp exported, on exp's peer. */
+static void add_exported(struct mg_agent *a, const struct mg_dir_member *exp, struct mg_peer *p)
+{
+	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
+		const struct mg_dir_member *m = mg_directory_member(&a->dir, i);
+
+		if (exporter_of(a, m) != exp)
+			continue;
+		for (unsigned k = 0; k < m->cert.n_addresses; k++)
+			(void)mg_device_peer_add_allowed_ip(p, &m->cert.addresses[k]);
+	}
+}
+
 static void sync_peer(struct mg_agent *a, const struct mg_dir_member *m)
 {
 	struct mg_device *dev = &a->engine->dev;
+	const struct mg_dir_member *exp;
 	struct mg_peer *p;
 	char name[16];
 
 	if (is_self(a, m))
 		return;
 	p = member_peer(a, m);
+	if ((exp = exporter_of(a, m))) {
+		if (p)
+			mg_device_remove_peer(dev, p);
+		if ((p = member_peer(a, exp)))
+			add_exported(a, exp, p);
+		return;
+	}
 	if (p && !p->managed)
 		mg_device_remove_peer(dev, p); /* a hand-made peer with a member's key */
 	else if (p)
@@ -205,6 +239,7 @@ static void sync_peer(struct mg_agent *a, const struct mg_dir_member *m)
 		if (mg_device_peer_add_allowed_ip(p, &m->cert.addresses[i]) < 0)
 			mg_log(a->log, MG_LOG_ERROR, "mesh: no memory for %s's addresses",
 			       m->cert.name);
+	add_exported(a, m, p);
 	set_peer_endpoint(a, m);
 	mg_log(a->log, MG_LOG_VERBOSE, "mesh: member %s is peer %s", m->cert.name,
 	       mg_peer_name(p, name));
@@ -1063,9 +1098,14 @@ static void control_export(struct mg_agent *a, const struct mg_control_request *
 	uint8_t priv[MG_KEY_LEN], pub[MG_KEY_LEN], sk[MG_ED25519_SECRET_LEN],
 		pk[MG_ED25519_PUB_LEN];
 	struct mg_uapi_buf conf = { 0 };
+	struct mg_join_invite static_member = { .n_groups = 1 };
 	struct mg_cert c;
 	int ret;
 
+	strcpy(static_member.groups[0], MG_PATH_STATIC_GROUP);
+	/* The other members reach it through us: we forward. */
+	if (a->forward)
+		a->forward(a->stop_ctx);
 	if (!mg_control_get(r, "name", NULL, name, sizeof(name)) ||
 	    !mg_mesh_name_valid(name, MG_MESH_NAME_MAX)) {
 		reply(out, 1, "export: a valid NAME is needed", NULL);
@@ -1078,7 +1118,7 @@ static void control_export(struct mg_agent *a, const struct mg_control_request *
 	mg_x25519_generate(priv, pub);
 	mg_ed25519_generate(sk, pk); /* never used: a stock client speaks no gossip */
 	mg_wipe(sk, sizeof(sk));
-	ret = issue_cert(a, &c, pub, pk, name, NULL);
+	ret = issue_cert(a, &c, pub, pk, name, &static_member);
 	if (ret < 0) {
 		mg_wipe(priv, sizeof(priv));
 		reply(out, 4, mg_mesh_strerror(ret), NULL);
@@ -1183,6 +1223,23 @@ static int on_control(void *ctx, const char *req, size_t len, struct mg_uapi_buf
 
 /* ---- life cycle ---- */
 
+/* Whether a static member we exported exists: we forward for it. */
+static bool exports_any(struct mg_agent *a)
+{
+	uint8_t id[MG_MESH_KEY_ID_LEN];
+
+	if (!a->is_issuer)
+		return false;
+	mg_mesh_key_id(id, a->issuer_cert.key);
+	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
+		const struct mg_dir_member *m = mg_directory_member(&a->dir, i);
+
+		if (mg_paths_static(m) && !memcmp(m->cert.signer_id, id, sizeof(id)))
+			return true;
+	}
+	return false;
+}
+
 static int start_join_server(struct mg_agent *a)
 {
 	struct mg_join_policy policy = { join_lookup, join_admit, a };
@@ -1243,6 +1300,8 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 	a->started = true;
 	for (size_t i = 0; i < mg_directory_count(&a->dir); i++)
 		sync_peer(a, mg_directory_member(&a->dir, i));
+	if (a->forward && exports_any(a))
+		a->forward(a->stop_ctx);
 	ret = uv_timer_init(loop, &a->tick);
 	if (ret < 0)
 		return ret;

@@ -140,7 +140,8 @@ struct mg_agent {
 	 * where replies to that sender go. */
 	const struct mg_endpoint *replying_to;
 	uint8_t replying_key[MG_ED25519_PUB_LEN];
-	void (*stop)(void *ctx); /* asks the node to stop (after leave) */
+	void (*stop)(void *ctx);    /* asks the node to stop (after leave) */
+	void (*forward)(void *ctx); /* asks the node to forward (an exporter) */
 	void *stop_ctx;
 	bool loaded, started, timer_open, control_open, gossip_open, join_open, paths_open;
 	bool subnets_open;

@@ -758,6 +758,12 @@ static struct mg_dir_member *issuer_by_id(const struct mg_directory *d,
 	return NULL;
 }
 
+const struct mg_dir_member *mg_directory_issuer(const struct mg_directory *d,
+						const uint8_t signer_id[MG_MESH_KEY_ID_LEN])
+{
+	return issuer_by_id(d, signer_id);
+}
+
 /* True when c should replace old (same key): later not_before, then later
  * not_after, then the greater id. */
 static bool newer(const struct mg_cert *c, const uint8_t id[MG_DIR_ID_LEN],

@@ -290,6 +290,9 @@ const struct mg_dir_member *mg_directory_find_wg(const struct mg_directory *d,
 						 const uint8_t wg_key[MG_KEY_LEN]);
 const struct mg_dir_member *mg_directory_find_name(const struct mg_directory *d, const char *name);
 bool mg_directory_name_taken(const struct mg_directory *d, const char *name);
+/* The issuer certificate whose key has signer_id, NULL when unknown. */
+const struct mg_dir_member *mg_directory_issuer(const struct mg_directory *d,
+						const uint8_t signer_id[MG_MESH_KEY_ID_LEN]);
 /* True for a key revoked or departed: refused forever. */
 bool mg_directory_key_revoked(const struct mg_directory *d, const uint8_t key[MG_ED25519_PUB_LEN]);
 

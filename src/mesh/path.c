@@ -273,6 +273,14 @@ static void go_relay(struct mg_paths *ps, struct mg_path *p, const struct mg_dir
 
 /* ---- the periodic work ---- */
 
+bool mg_paths_static(const struct mg_dir_member *m)
+{
+	for (unsigned i = 0; i < m->cert.n_groups; i++)
+		if (!strcmp(m->cert.groups[i], MG_PATH_STATIC_GROUP))
+			return true;
+	return false;
+}
+
 static bool traffic_flows(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m)
 {
 	struct mg_peer *peer = peer_of(ps, m);
@@ -359,7 +367,8 @@ void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t n
 		const struct mg_dir_member *m = mg_directory_member(d, i);
 		struct mg_path *p;
 
-		if (!memcmp(m->cert.key, ps->pk, MG_ED25519_PUB_LEN) || !peer_of(ps, m))
+		if (!memcmp(m->cert.key, ps->pk, MG_ED25519_PUB_LEN) || !peer_of(ps, m) ||
+		    mg_paths_static(m))
 			continue;
 		p = mg_paths_get(ps, m->cert.key);
 		if (!p)

@@ -101,6 +101,13 @@ struct mg_paths {
 	uint64_t next_register;
 };
 
+/* The group export-wg gives static members (stock WireGuard clients): they
+ * speak no probes, so the path manager leaves them to WireGuard (their
+ * endpoint follows their handshakes), and the other members reach them
+ * through their exporter (agent.c). */
+#define MG_PATH_STATIC_GROUP "static"
+bool mg_paths_static(const struct mg_dir_member *m);
+
 /* A directory endpoint as a socket address (no local part). */
 void mg_dir_endpoint_to(struct mg_endpoint *ep, const struct mg_dir_endpoint *d);
 

@@ -88,6 +88,9 @@ void mg_node_mesh_free(struct mg_node *n);
 /* node_gateway.c: forwarding and the masquerade of an advertising member;
  * off undoes the masquerade (forwarding stays: the namespace's). */
 int mg_node_gateway_on(struct mg_node *n, const struct mg_prefix *p, size_t count);
+/* IPv4 and/or IPv6 forwarding of the namespace on (an exporter forwards
+ * for its static members; a gateway into its LAN). */
+int mg_node_forwarding_on(struct mg_node *n, bool v4, bool v6);
 void mg_node_gateway_off(struct mg_node *n);
 
 /* node_iface.c */

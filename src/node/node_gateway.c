@@ -79,24 +79,31 @@ static int masquerade(struct mg_node *n, const struct mg_prefix *p, size_t count
 	return run_nft(n, cmd);
 }
 
+int mg_node_forwarding_on(struct mg_node *n, bool v4, bool v6)
+{
+	int ret = 0;
+
+	if (v4)
+		ret = write_sysctl("/proc/sys/net/ipv4/ip_forward");
+	if (ret == 0 && v6)
+		ret = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding");
+	if (ret < 0)
+		mg_log(&n->log, MG_LOG_ERROR, "cannot turn on forwarding: %s", strerror(-ret));
+	return ret;
+}
+
 int mg_node_gateway_on(struct mg_node *n, const struct mg_prefix *p, size_t count)
 {
 	bool v4 = false, v6 = false;
-	int ret = 0;
+	int ret;
 
 	for (size_t i = 0; i < count; i++) {
 		v4 |= p[i].family == AF_INET;
 		v6 |= p[i].family == AF_INET6;
 	}
-	if (v4)
-		ret = write_sysctl("/proc/sys/net/ipv4/ip_forward");
-	if (ret == 0 && v6)
-		ret = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding");
-	if (ret < 0) {
-		mg_log(&n->log, MG_LOG_ERROR, "gateway: cannot turn on forwarding: %s",
-		       strerror(-ret));
+	ret = mg_node_forwarding_on(n, v4, v6);
+	if (ret < 0)
 		return ret;
-	}
 	ret = masquerade(n, p, count);
 	n->gateway_on = ret == 0;
 	return ret;

@@ -10,6 +10,14 @@
 
 #include "mesh/state.h"
 
+static void on_forward(void *ctx)
+{
+	struct mg_node *n = ctx;
+
+	if (n->config.packet_io != MG_PACKET_IO_CALLER)
+		(void)mg_node_forwarding_on(n, true, true);
+}
+
 static void on_leave_done(void *ctx)
 {
 	struct mg_node *n = ctx;
@@ -43,6 +51,7 @@ int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c)
 		return ret;
 	}
 	n->mesh->stop = on_leave_done;
+	n->mesh->forward = on_forward;
 	n->mesh->relay_mode = c->mesh_relay > 0	  ? MG_AGENT_RELAY_ON
 			      : c->mesh_relay < 0 ? MG_AGENT_RELAY_OFF
 						  : MG_AGENT_RELAY_AUTO;

@@ -87,12 +87,16 @@ handshaked() {
 	[ "$(mg_in w wg show "$CLIENT" latest-handshakes | awk '{ print $2 }')" -gt 0 ]
 }
 
-mg_mesh_lan p w
+mg_mesh_lan p w b
 
 mg_say "init and up on p"
 mg_check "init exits 0" mg_mesh p init --name lab --node p --prefix4 "$PREFIX4" \
 	--prefix6 "$PREFIX6"
 mg_mesh_up p
+tok=$(mg_mesh p invite --name b) || mg_die "invite for b failed"
+mg_mesh b join "$tok" >/dev/null || mg_die "join of b failed"
+mg_mesh_up b
+b4=$(mg_mesh_addr4 b)
 MG_N_LOG[p]=$MG_TMP/up-p.log
 MG_N_IMPL[p]=meshguard
 MG_N_IF[p]=${MG_ID}p
@@ -155,6 +159,11 @@ done
 mg_check "w reaches p's overlay IPv4 address" mg_wait_for 15 mg_ping_quiet w "$p4"
 mg_check "w reaches p's overlay IPv6 address" mg_wait_for 10 mg_ping_quiet w "$p6"
 mg_check "status on p: phone is direct" mg_wait_for 10 mg_mesh_direct p phone
+# Through p, the exporter: the others route the static member to it.
+phone4=$(conf_value Address | tr -d ',' | awk '{ print $1 }')
+phone4=${phone4%/*}
+mg_check "w (the stock client) reaches member b through p" mg_wait_for 15 mg_ping_quiet w "$b4"
+mg_check "b reaches the static member through p" mg_wait_for 10 mg_ping_quiet b "$phone4"
 mg_check "wg show on w: a handshake with p" handshaked
 
 mg_say "refusals"
