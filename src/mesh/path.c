@@ -281,27 +281,36 @@ bool mg_paths_static(const struct mg_dir_member *m)
 	return false;
 }
 
-static bool traffic_flows(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m)
+/* Traffic to the member in the last MG_PATH_BUSY_MS: its path is checked
+ * often, since a dead one costs packets now. */
+static bool traffic_flows(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
+			  uint64_t now)
 {
 	struct mg_peer *peer = peer_of(ps, m);
-	bool flows = peer && peer->tx_bytes != p->last_tx;
 
-	if (peer)
+	if (peer && peer->tx_bytes != p->last_tx) {
 		p->last_tx = peer->tx_bytes;
-	return flows;
+		p->last_tx_ms = now;
+	}
+	return p->last_tx_ms && now - p->last_tx_ms < MG_PATH_BUSY_MS;
 }
+
+static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
+		   const struct mg_dir_member *m, uint64_t now);
 
 static void check_direct(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
 			 const struct mg_dir_member *m, uint64_t now)
 {
-	bool busy = traffic_flows(ps, p, m);
+	bool busy = traffic_flows(ps, p, m, now);
 
 	if (p->unanswered >= MG_PATH_DEAD_PROBES) {
 		mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s lost", m->cert.name);
 		p->state = MG_PATH_NONE;
-		p->since = now;
+		/* A path that worked and died: to a relay at once, not after the
+		 * wait a path that never worked gets. */
+		p->since = now - MG_PATH_RELAY_AFTER_MS;
 		p->next_probe = now;
-		(void)d;
+		search(ps, d, p, m, now);
 		return;
 	}
 	if (now < p->next_probe && !(busy && now + MG_PATH_CHECK_BUSY_MS < p->next_probe))
@@ -501,7 +510,16 @@ static void on_registered(struct mg_paths *ps, const struct mg_directory *d, con
 	ps->relays[i].until = now + 3 * MG_PATH_REGISTER_MS;
 }
 
-/* A datagram for us through a relay we registered with. */
+static bool is_our_relay(const struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
+{
+	for (size_t i = 0; i < ps->n_relays; i++)
+		if (!memcmp(ps->relays[i].key, key, MG_ED25519_PUB_LEN))
+			return true;
+	return false;
+}
+
+/* A datagram for us through a relay we registered with (and that confirmed:
+ * no other member can steer our paths with datagrams of its own). */
 static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 		       const struct mg_endpoint *from, uint8_t *payload, size_t len,
 		       const uint8_t src_id[MG_MESH_KEY_ID_LEN])
@@ -511,7 +529,8 @@ static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 
 	for (size_t i = 0; i < ps->n && !rp; i++)
 		if (ps->v[i].state == MG_PATH_DIRECT &&
-		    mg_endpoint_equal_remote(&ps->v[i].direct, from))
+		    mg_endpoint_equal_remote(&ps->v[i].direct, from) &&
+		    is_our_relay(ps, ps->v[i].key))
 			rp = &ps->v[i];
 	if (!p || !rp || !(m = sender(d, p->key)) || !(rm = sender(d, rp->key)))
 		return;

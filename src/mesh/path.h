@@ -23,10 +23,10 @@
  * other side's get through it).
  *
  * Liveness. A direct path is probed every MG_PATH_CHECK_BUSY_MS while
- * traffic flows to the member and every MG_PATH_CHECK_IDLE_MS when idle;
- * MG_PATH_DEAD_PROBES unanswered probes in a row make it dead: the member
- * moves to a relay (if any) within about two seconds of traffic, and
- * probing starts over.
+ * traffic flows to the member (in the last MG_PATH_BUSY_MS) and every
+ * MG_PATH_CHECK_IDLE_MS when idle; MG_PATH_DEAD_PROBES unanswered probes in
+ * a row make it dead: the member moves to a relay (if any) at once, about
+ * 1.2 s into a cut while traffic flows, and probing starts over.
  *
  * Relays. A node registers (signed RELAY_REGISTER) with the members it
  * reaches directly, every MG_PATH_REGISTER_MS; those that relay (started
@@ -50,7 +50,8 @@
 
 #define MG_PATH_RETRY_MIN_MS   1000
 #define MG_PATH_RETRY_MAX_MS   30000
-#define MG_PATH_CHECK_BUSY_MS  700
+#define MG_PATH_CHECK_BUSY_MS  400
+#define MG_PATH_BUSY_MS	       2000 /* traffic this recent makes a path busy */
 #define MG_PATH_CHECK_IDLE_MS  25000
 #define MG_PATH_DEAD_PROBES    3
 #define MG_PATH_RELAY_AFTER_MS 2500
@@ -80,6 +81,7 @@ struct mg_path {
 	uint64_t since;	     /* when we started to look for a path */
 	uint64_t to_direct;  /* ms it took to get direct (0: not yet) */
 	uint64_t last_tx;    /* the peer's tx_bytes at the last check */
+	uint64_t last_tx_ms; /* when they last grew */
 };
 
 /* A relay that confirmed our registration. */
