@@ -229,7 +229,8 @@ int mg_state_read(struct mg_state *st, const char *name, uint8_t *buf, size_t ca
 	if (!name_valid(name))
 		return bad_name(name, err, errlen);
 	path_of(path, sizeof(path), st, name);
-	fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO put in our place must not hang the open. */
+	fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		mg_mesh_msg(err, errlen, "cannot open '%s': %s", path, strerror(e));

@@ -124,9 +124,15 @@ int mg_portmap_journal_format(char *out, size_t cap, const struct mg_portmap_jou
 static int load(struct mg_portmap_journal *j)
 {
 	char text[JOURNAL_MAX];
-	int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	/* O_NONBLOCK: a FIFO put in the journal's place must not hang us. */
+	int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	ssize_t n = read(fd, text, sizeof(text));
 	int err = n < 0 ? -errno : 0;
 	close(fd);
