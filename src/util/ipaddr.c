@@ -211,7 +211,7 @@ socklen_t mg_endpoint_len(const struct mg_endpoint *ep)
  * Two unset endpoints are equal. */
 bool mg_endpoint_equal_remote(const struct mg_endpoint *a, const struct mg_endpoint *b)
 {
-	if (a->sa.sa_family != b->sa.sa_family)
+	if (a->sa.sa_family != b->sa.sa_family || a->local.sock != b->local.sock)
 		return false;
 	switch (a->sa.sa_family) {
 	case AF_INET:
@@ -239,7 +239,7 @@ bool mg_endpoint_equal(const struct mg_endpoint *a, const struct mg_endpoint *b)
  * Unset endpoints have no local address. */
 bool mg_endpoint_equal_local(const struct mg_endpoint *a, const struct mg_endpoint *b)
 {
-	if (a->sa.sa_family != b->sa.sa_family)
+	if (a->sa.sa_family != b->sa.sa_family || a->local.sock != b->local.sock)
 		return false;
 	switch (a->sa.sa_family) {
 	case AF_INET:
@@ -266,5 +266,8 @@ bool mg_endpoint_has_local(const struct mg_endpoint *ep)
 
 void mg_endpoint_clear_local(struct mg_endpoint *ep)
 {
+	uint16_t sock = ep->local.sock;
+
 	memset(&ep->local, 0, sizeof(ep->local));
+	ep->local.sock = sock;
 }
