@@ -127,16 +127,16 @@ struct mg_path {
 	enum mg_path_state state;
 	struct mg_endpoint seen; /* where its valid control messages came from */
 	bool has_seen, greeted;
-	struct mg_endpoint direct;		  /* state DIRECT */
-	uint8_t via[MG_ED25519_PUB_LEN];	  /* state RELAY: the relay */
+	struct mg_endpoint direct;	 /* state DIRECT */
+	uint8_t via[MG_ED25519_PUB_LEN]; /* state RELAY: the relay */
 	struct mg_probe_pending pending;
 	uint64_t next_probe, backoff; /* ms, monotonic */
 	uint64_t last_ack, last_probe_back;
-	unsigned unanswered; /* probes to the direct endpoint since the last ACK */
-	uint64_t since;	     /* when we started to look for a path */
-	uint64_t to_direct;  /* ms it took to get direct (0: not yet) */
-	uint64_t last_tx;    /* the peer's tx_bytes at the last check */
-	uint16_t sock;	     /* the extra socket (udp.h) the direct path keeps; 0: none */
+	unsigned unanswered;  /* probes to the direct endpoint since the last ACK */
+	uint64_t since;	      /* when we started to look for a path */
+	uint64_t to_direct;   /* ms it took to get direct (0: not yet) */
+	uint64_t last_tx;     /* the peer's tx_bytes at the last check */
+	uint16_t sock;	      /* the extra socket (udp.h) the direct path keeps; 0: none */
 	unsigned bday_rounds; /* birthday rounds since the last direct path */
 	uint64_t next_bday;
 };
@@ -200,8 +200,7 @@ bool mg_paths_seen(struct mg_paths *ps, const struct mg_dir_member *m,
 		   const struct mg_endpoint *from);
 /* Where to send control messages for m: its direct path, where it spoke
  * from, or its first candidate. False when none is known. */
-bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m,
-		       struct mg_endpoint *ep);
+bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m, struct mg_endpoint *ep);
 
 /* Probes, liveness, relays: call every few hundred ms. now: monotonic ms. */
 void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now);

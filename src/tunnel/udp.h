@@ -44,11 +44,11 @@ struct mg_udp_tx_item {
 struct mg_udp {
 	int fd4;
 	int fd6;
-	int extra_fd[MG_UDP_EXTRA_MAX];	    /* extra socket n at [n - 1] */
+	int extra_fd[MG_UDP_EXTRA_MAX];	   /* extra socket n at [n - 1] */
 	bool extra_open[MG_UDP_EXTRA_MAX]; /* zeroed: none (so a zeroed set is valid) */
-	uint16_t port;	 /* host order: the port both sockets are bound to */
-	uint32_t fwmark; /* SO_MARK on both sockets; 0: none */
-	bool gso;	 /* UDP_SEGMENT works; cleared on the first refusal */
+	uint16_t port;			   /* host order: the port both sockets are bound to */
+	uint32_t fwmark;		   /* SO_MARK on both sockets; 0: none */
+	bool gso;			   /* UDP_SEGMENT works; cleared on the first refusal */
 	/* Private: sendmmsg's descriptors for mg_udp_send_batch, with room
 	 * for a UDP_SEGMENT and an IP_PKTINFO or IPV6_PKTINFO message each. */
 	struct mmsghdr tx_msg[MG_UDP_TX_MAX];
