@@ -239,7 +239,8 @@ static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_di
 {
 	struct mg_peer *peer = peer_of(ps, m);
 	char text[MG_ENDPOINT_STRLEN];
-	bool was = p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, ep);
+	bool was = p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, ep) &&
+		   p->direct.local.sock == ep->local.sock;
 
 	if (p->sock != ep->local.sock)
 		release_sock(ps, p);

@@ -211,7 +211,7 @@ socklen_t mg_endpoint_len(const struct mg_endpoint *ep)
  * Two unset endpoints are equal. */
 bool mg_endpoint_equal_remote(const struct mg_endpoint *a, const struct mg_endpoint *b)
 {
-	if (a->sa.sa_family != b->sa.sa_family || a->local.sock != b->local.sock)
+	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
 	switch (a->sa.sa_family) {
 	case AF_INET:
@@ -239,14 +239,14 @@ bool mg_endpoint_equal(const struct mg_endpoint *a, const struct mg_endpoint *b)
  * Unset endpoints have no local address. */
 bool mg_endpoint_equal_local(const struct mg_endpoint *a, const struct mg_endpoint *b)
 {
-	if (a->sa.sa_family != b->sa.sa_family || a->local.sock != b->local.sock)
+	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
 	switch (a->sa.sa_family) {
 	case AF_INET:
-		return a->local.ifindex == b->local.ifindex &&
+		return a->local.sock == b->local.sock && a->local.ifindex == b->local.ifindex &&
 		       a->local.in4.s_addr == b->local.in4.s_addr;
 	case AF_INET6:
-		return a->local.ifindex == b->local.ifindex &&
+		return a->local.sock == b->local.sock && a->local.ifindex == b->local.ifindex &&
 		       !memcmp(&a->local.in6, &b->local.in6, sizeof(a->local.in6));
 	default:
 		return true;
