@@ -112,7 +112,7 @@ void mg_paths_forget(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
 
 	if (ps->relaying)
 		mg_relay_forget(&ps->relay, key);
-	if (ps->bday.active && !memcmp(ps->bday.key, key, MG_ED25519_PUB_LEN))
+	if (ps->bday.active && !memcmp(ps->bday.r.peer, key, MG_ED25519_PUB_LEN))
 		bday_end(ps, NULL, 0);
 	if (p) {
 		release_sock(ps, p);
@@ -334,20 +334,20 @@ static void bday_end(struct mg_paths *ps, struct mg_path *p, uint64_t now)
 {
 	struct mg_path_bday *b = &ps->bday;
 
-	for (unsigned i = 0; i < b->n_socks; i++)
-		if (!p || b->socks[i] != p->sock)
-			mg_engine_extra_close(ps->engine, b->socks[i]);
+	for (unsigned i = 0; i < b->r.n_socks; i++)
+		if (!p || b->r.socks[i] != p->sock)
+			mg_engine_extra_close(ps->engine, b->r.socks[i]);
 	ps->bday_rounds++;
 	if (p) {
 		ps->bday_wins++;
-	} else if ((p = (struct mg_path *)mg_paths_find(ps, b->key))) {
+	} else if ((p = (struct mg_path *)mg_paths_find(ps, b->r.peer))) {
 		p->next_bday =
 			now +
 			(p->bday_rounds < MG_PATH_BDAY_ROUNDS_FAST ? 0 : MG_PATH_RETRY_MAX_MS);
 	}
 	mg_log(ps->log, MG_LOG_VERBOSE,
 	       "mesh: birthday round %u: %u sockets, %u ports, %s (%llu of %llu rounds won)",
-	       b->round, b->n_socks, b->n_ports,
+	       b->round, b->r.n_socks, b->r.n_ports,
 	       p && p->state == MG_PATH_DIRECT ? "won" : "no path",
 	       (unsigned long long)ps->bday_wins, (unsigned long long)ps->bday_rounds);
 	memset(b, 0, sizeof(*b));
@@ -357,27 +357,19 @@ static void bday_start(struct mg_paths *ps, struct mg_path *p, const struct mg_e
 		       uint64_t now)
 {
 	struct mg_path_bday *b = &ps->bday;
+	uint8_t nonce[MG_PROBE_NONCE_LEN];
 
 	memset(b, 0, sizeof(*b));
-	mg_random_bytes(b->nonce, sizeof(b->nonce));
-	if (mg_probe_make(b->probe, ps->sk, p->key, b->nonce, wall_ms_now()) < 0)
+	mg_random_bytes(nonce, sizeof(nonce));
+	if (mg_bday_init(&b->r, p->key, nonce, target) < 0 ||
+	    mg_probe_make(b->probe, ps->sk, p->key, nonce, wall_ms_now()) < 0)
 		return;
 	b->active = true;
-	memcpy(b->key, p->key, MG_ED25519_PUB_LEN);
 	b->round = ++p->bday_rounds;
 	b->started = now;
-	b->target = *target;
 	/* The spray starts once the first sockets are open, so that theirs
 	 * and the other side's (if it is the one spraying) overlap. */
 	b->spray_from = now + MG_PATH_BDAY_ROUND_MS / 5;
-}
-
-static bool sprayed(const struct mg_path_bday *b, uint16_t port)
-{
-	for (unsigned i = 0; i < b->n_ports; i++)
-		if (b->ports[i] == port)
-			return true;
-	return false;
 }
 
 /* One tick of the round: MG_PATH_BDAY_BURST sockets more, and the ports
@@ -389,15 +381,16 @@ static void bday_step(struct mg_paths *ps, uint64_t now)
 	unsigned due;
 
 	for (unsigned k = 0; k < MG_PATH_BDAY_BURST && !b->socks_done; k++) {
-		struct mg_endpoint to = b->target;
+		struct mg_endpoint to = b->r.target;
 		int n = mg_engine_extra_open(ps->engine, AF_INET);
 
-		if (n < 0) {
+		if (n < 0 || mg_bday_add_sock(&b->r, (uint16_t)n) < 0) {
+			if (n > 0)
+				mg_engine_extra_close(ps->engine, (unsigned)n);
 			b->socks_done = true;
 			break;
 		}
-		b->socks[b->n_socks++] = (uint16_t)n;
-		b->socks_done = b->n_socks == MG_PATH_BDAY_SOCKS;
+		b->socks_done = b->r.n_socks == MG_PATH_BDAY_SOCKS;
 		to.local.sock = (uint16_t)n;
 		send_to(ps, &to, b->probe, sizeof(b->probe));
 	}
@@ -406,16 +399,14 @@ static void bday_step(struct mg_paths *ps, uint64_t now)
 	due = (unsigned)((now - b->spray_from + BDAY_TICK_MS) * MG_PATH_BDAY_SPRAY / span);
 	if (due > MG_PATH_BDAY_SPRAY)
 		due = MG_PATH_BDAY_SPRAY;
-	while (b->n_ports < due) {
-		struct mg_endpoint to = b->target;
-		uint16_t port;
+	while (b->r.n_ports < due) {
+		uint16_t port =
+			(uint16_t)(MG_BDAY_PORT_MIN + mg_random_uniform(65536 - MG_BDAY_PORT_MIN));
+		struct mg_endpoint to;
 
-		do
-			port = (uint16_t)(1024 + mg_random_uniform(65536 - 1024));
-		while (sprayed(b, port));
-		b->ports[b->n_ports++] = port;
-		to.in4.sin_port = htons(port);
-		memset(&to.local, 0, sizeof(to.local));
+		if (mg_bday_add_port(&b->r, port) < 0)
+			continue; /* sprayed already: draw again */
+		to = mg_bday_port_endpoint(&b->r, b->r.n_ports - 1);
 		send_to(ps, &to, b->probe, sizeof(b->probe));
 	}
 }
@@ -439,7 +430,7 @@ static void bday_tick(struct mg_paths *ps, uint64_t now)
 
 	if (!ps->bday.active)
 		return;
-	p = (struct mg_path *)mg_paths_find(ps, ps->bday.key);
+	p = (struct mg_path *)mg_paths_find(ps, ps->bday.r.peer);
 	if (!p || p->state == MG_PATH_DIRECT) {
 		bday_end(ps, p && p->state == MG_PATH_DIRECT ? p : NULL, now);
 		return;
@@ -449,29 +440,6 @@ static void bday_tick(struct mg_paths *ps, uint64_t now)
 		return;
 	}
 	bday_step(ps, now);
-}
-
-/* An ACK to the round's nonce: from a sprayed port of the target's
- * address to our WireGuard socket, or from the target itself to one of the
- * round's sockets. The endpoint it selects, or false. */
-static bool bday_match(struct mg_paths *ps, const struct mg_probe_ack *ack,
-		       const struct mg_endpoint *from, struct mg_endpoint *ep)
-{
-	struct mg_path_bday *b = &ps->bday;
-
-	if (!b->active || memcmp(ack->responder, b->key, MG_ED25519_PUB_LEN) ||
-	    !mg_equal(ack->nonce, b->nonce, MG_PROBE_NONCE_LEN) || from->sa.sa_family != AF_INET ||
-	    from->in4.sin_addr.s_addr != b->target.in4.sin_addr.s_addr)
-		return false;
-	*ep = *from;
-	if (!from->local.sock)
-		return sprayed(b, ntohs(from->in4.sin_port));
-	if (from->in4.sin_port != b->target.in4.sin_port)
-		return false;
-	for (unsigned i = 0; i < b->n_socks; i++)
-		if (b->socks[i] == from->local.sock)
-			return true;
-	return false;
 }
 
 /* ---- the periodic work ---- */
@@ -647,7 +615,8 @@ static void on_probe_ack(struct mg_paths *ps, const struct mg_directory *d,
 	    mg_probe_ack_verify(&ack, m->cert.key, ps->pk) < 0)
 		return;
 	p = mg_paths_get(ps, m->cert.key);
-	if (p && p->state != MG_PATH_DIRECT && bday_match(ps, &ack, from, &ep)) {
+	if (p && p->state != MG_PATH_DIRECT && ps->bday.active &&
+	    mg_bday_match(&ps->bday.r, &ack, from, &ep) == 0) {
 		mg_log(ps->log, MG_LOG_INFO, "mesh: birthday round %u with %s won", ps->bday.round,
 		       m->cert.name);
 		go_direct(ps, p, m, &ep, now);

@@ -81,10 +81,9 @@
  * MG_PATH_BDAY_ROUND_MS, opens at most MG_PATH_BDAY_SOCKS sockets
  * (MG_PATH_BDAY_BURST per tick) and sprays at most MG_PATH_BDAY_SPRAY
  * ports, spread over the round. All probes of a round carry one nonce and
- * one signature (signed once): an ACK with it counts only from a port the
- * round sprayed (address equal) on the WireGuard socket, or from the
- * target endpoint on one of the round's sockets, as probe.h's pending set
- * would require; the nonce selects at most once (the round ends). */
+ * one signature (signed once); which ACK may select a path is birthday.h's
+ * (the pending-set rules of probe.h for one nonce and many probes); the
+ * nonce selects at most once (the round ends). */
 #ifndef MG_MESH_PATH_H
 #define MG_MESH_PATH_H
 
@@ -92,6 +91,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mesh/birthday.h"
 #include "mesh/directory.h"
 #include "mesh/probe.h"
 #include "mesh/relay.h"
@@ -110,8 +110,8 @@
 #define MG_PATH_CANDIDATES_MAX	 (MG_DIR_ENDPOINTS_MAX + 2)
 #define MG_PATH_BDAY_AFTER_MS	 3000 /* no direct path this long: rounds */
 #define MG_PATH_BDAY_ROUND_MS	 5000
-#define MG_PATH_BDAY_SOCKS	 256
-#define MG_PATH_BDAY_SPRAY	 256
+#define MG_PATH_BDAY_SOCKS	 MG_BDAY_SOCKS_MAX
+#define MG_PATH_BDAY_SPRAY	 MG_BDAY_PORTS_MAX
 #define MG_PATH_BDAY_BURST	 64 /* sockets opened, or ports sprayed, per tick */
 #define MG_PATH_BDAY_ROUNDS_FAST 24 /* back to back; then one per RETRY_MAX */
 
@@ -144,17 +144,11 @@ struct mg_path {
 /* The birthday round in progress (at most one). */
 struct mg_path_bday {
 	bool active;
-	uint8_t key[MG_ED25519_PUB_LEN]; /* the member */
-	unsigned round;			 /* its round number, from 1 */
-	uint64_t started, spray_from;
-	uint8_t nonce[MG_PROBE_NONCE_LEN];
-	uint8_t probe[MG_PROBE_LEN]; /* signed once for the round */
-	struct mg_endpoint target;   /* the member's public endpoint */
-	uint16_t socks[MG_PATH_BDAY_SOCKS];
-	unsigned n_socks;
 	bool socks_done; /* no more (all open, or the host refused one) */
-	uint16_t ports[MG_PATH_BDAY_SPRAY];
-	unsigned n_ports;
+	unsigned round;	 /* the member's round number, from 1 */
+	uint64_t started, spray_from;
+	uint8_t probe[MG_PROBE_LEN]; /* signed once for the round */
+	struct mg_bday_round r;	     /* the member, nonce, target, what was sent */
 };
 
 /* A relay that confirmed our registration. */
