@@ -461,6 +461,14 @@ static void check_direct(struct mg_paths *ps, const struct mg_directory *d, stru
 
 	if (p->unanswered >= MG_PATH_DEAD_PROBES) {
 		mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s lost", m->cert.name);
+		if (p->sock && peer_of(ps, m)) {
+			/* A later round may reuse the socket's number: the peer
+			 * must not follow it there. */
+			struct mg_endpoint ep = p->direct;
+
+			ep.local.sock = 0;
+			mg_device_peer_set_endpoint(peer_of(ps, m), &ep);
+		}
 		release_sock(ps, p);
 		p->state = MG_PATH_NONE;
 		p->since = now;
