@@ -8,6 +8,9 @@
 #include "peer/peer.h"
 #include "util/macros.h"
 
+/* About the agent's tick: how far ahead a round's spray is sent. */
+#define BDAY_TICK_MS 250
+
 static uint64_t wall_ms_now(void)
 {
 	struct timespec ts;
@@ -27,9 +30,12 @@ int mg_paths_init(struct mg_paths *ps, struct mg_engine *e, const struct mg_log 
 	return 0;
 }
 
+static void bday_end(struct mg_paths *ps, struct mg_path *p, uint64_t now);
+
 void mg_paths_free(struct mg_paths *ps)
 {
 	(void)mg_paths_set_relay(ps, false);
+	/* The engine's sockets close with the engine. */
 	free(ps->v);
 	ps->v = NULL;
 	ps->n = ps->cap = 0;
@@ -57,6 +63,14 @@ bool mg_paths_relaying(const struct mg_paths *ps)
 }
 
 /* ---- the table ---- */
+
+/* The extra socket p's direct path kept, closed (the path left it). */
+static void release_sock(struct mg_paths *ps, struct mg_path *p)
+{
+	if (p->sock)
+		mg_engine_extra_close(ps->engine, p->sock);
+	p->sock = 0;
+}
 
 const struct mg_path *mg_paths_find(const struct mg_paths *ps,
 				    const uint8_t key[MG_ED25519_PUB_LEN])
@@ -98,8 +112,12 @@ void mg_paths_forget(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
 
 	if (ps->relaying)
 		mg_relay_forget(&ps->relay, key);
-	if (p)
+	if (ps->bday.active && !memcmp(ps->bday.r.peer, key, MG_ED25519_PUB_LEN))
+		bday_end(ps, NULL, 0);
+	if (p) {
+		release_sock(ps, p);
 		*p = ps->v[--ps->n];
+	}
 }
 
 static struct mg_path *find_by_id(struct mg_paths *ps, const uint8_t id[MG_MESH_KEY_ID_LEN])
@@ -221,10 +239,15 @@ static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_di
 {
 	struct mg_peer *peer = peer_of(ps, m);
 	char text[MG_ENDPOINT_STRLEN];
-	bool was = p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, ep);
+	bool was = p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, ep) &&
+		   p->direct.local.sock == ep->local.sock;
 
+	if (p->sock != ep->local.sock)
+		release_sock(ps, p);
+	p->sock = ep->local.sock;
 	p->state = MG_PATH_DIRECT;
 	p->direct = *ep;
+	p->bday_rounds = 0;
 	p->unanswered = 0;
 	p->last_ack = now;
 	p->backoff = MG_PATH_RETRY_MIN_MS;
@@ -236,7 +259,11 @@ static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_di
 	mg_device_peer_set_relay(peer, NULL, NULL, 0);
 	mg_device_peer_set_endpoint(peer, ep);
 	mg_endpoint_format(text, sizeof(text), ep);
-	mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s at %s", m->cert.name, text);
+	if (ep->local.sock)
+		mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s at %s (from extra socket %u)",
+		       m->cert.name, text, ep->local.sock);
+	else
+		mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s at %s", m->cert.name, text);
 	handshake_now(peer);
 }
 
@@ -269,6 +296,150 @@ static void go_relay(struct mg_paths *ps, struct mg_path *p, const struct mg_dir
 	mg_device_peer_set_relay(peer, relay_ep, prefix, sizeof(prefix));
 	mg_log(ps->log, MG_LOG_INFO, "mesh: %s through relay %s", m->cert.name, relay_name);
 	handshake_now(peer);
+}
+
+/* ---- birthday rounds (path.h: hard NAT) ---- */
+
+/* Not a private, shared, loopback or link-local IPv4 address: a NAT's
+ * public side, worth a round. */
+static bool public_v4(const struct mg_endpoint *ep)
+{
+	uint32_t a;
+
+	if (ep->sa.sa_family != AF_INET)
+		return false;
+	a = ntohl(ep->in4.sin_addr.s_addr);
+	return a && (a >> 24) != 10 && (a >> 24) != 127 && (a >> 20) != 0xac1 &&
+	       (a >> 16) != 0xc0a8 && (a >> 16) != 0xa9fe && (a >> 22) != (100u << 2 | 1) &&
+	       (a >> 28) < 14;
+}
+
+/* The member's first announced public IPv4 endpoint. */
+static bool public_candidate(const struct mg_dir_member *m, struct mg_endpoint *out)
+{
+	struct mg_dir_endpoint d[MG_DIR_ENDPOINTS_MAX];
+	size_t nd = mg_directory_endpoints(m, d);
+
+	for (size_t i = 0; i < nd; i++) {
+		mg_dir_endpoint_to(out, &d[i]);
+		if (public_v4(out))
+			return true;
+	}
+	return false;
+}
+
+/* Ends the round: its sockets close, but the one p's direct path kept
+ * (p: the member, when it won; NULL otherwise). */
+static void bday_end(struct mg_paths *ps, struct mg_path *p, uint64_t now)
+{
+	struct mg_path_bday *b = &ps->bday;
+
+	for (unsigned i = 0; i < b->r.n_socks; i++)
+		if (!p || b->r.socks[i] != p->sock)
+			mg_engine_extra_close(ps->engine, b->r.socks[i]);
+	ps->bday_rounds++;
+	if (p) {
+		ps->bday_wins++;
+	} else if ((p = (struct mg_path *)mg_paths_find(ps, b->r.peer))) {
+		p->next_bday =
+			now +
+			(p->bday_rounds < MG_PATH_BDAY_ROUNDS_FAST ? 0 : MG_PATH_RETRY_MAX_MS);
+	}
+	mg_log(ps->log, MG_LOG_VERBOSE,
+	       "mesh: birthday round %u: %u sockets, %u ports, %s (%llu of %llu rounds won)",
+	       b->round, b->r.n_socks, b->r.n_ports,
+	       p && p->state == MG_PATH_DIRECT ? "won" : "no path",
+	       (unsigned long long)ps->bday_wins, (unsigned long long)ps->bday_rounds);
+	memset(b, 0, sizeof(*b));
+}
+
+static void bday_start(struct mg_paths *ps, struct mg_path *p, const struct mg_endpoint *target,
+		       uint64_t now)
+{
+	struct mg_path_bday *b = &ps->bday;
+	uint8_t nonce[MG_PROBE_NONCE_LEN];
+
+	memset(b, 0, sizeof(*b));
+	mg_random_bytes(nonce, sizeof(nonce));
+	if (mg_bday_init(&b->r, p->key, nonce, target) < 0 ||
+	    mg_probe_make(b->probe, ps->sk, p->key, nonce, wall_ms_now()) < 0)
+		return;
+	b->active = true;
+	b->round = ++p->bday_rounds;
+	b->started = now;
+	/* The spray starts once the first sockets are open, so that theirs
+	 * and the other side's (if it is the one spraying) overlap. */
+	b->spray_from = now + MG_PATH_BDAY_ROUND_MS / 5;
+}
+
+/* One tick of the round: MG_PATH_BDAY_BURST sockets more, and the ports
+ * due by now (spread evenly over the rest of the round). */
+static void bday_step(struct mg_paths *ps, uint64_t now)
+{
+	struct mg_path_bday *b = &ps->bday;
+	uint64_t span = b->started + MG_PATH_BDAY_ROUND_MS - b->spray_from;
+	unsigned due;
+
+	for (unsigned k = 0; k < MG_PATH_BDAY_BURST && !b->socks_done; k++) {
+		struct mg_endpoint to = b->r.target;
+		int n = mg_engine_extra_open(ps->engine, AF_INET);
+
+		if (n < 0 || mg_bday_add_sock(&b->r, (uint16_t)n) < 0) {
+			if (n > 0)
+				mg_engine_extra_close(ps->engine, (unsigned)n);
+			b->socks_done = true;
+			break;
+		}
+		b->socks_done = b->r.n_socks == MG_PATH_BDAY_SOCKS;
+		to.local.sock = (uint16_t)n;
+		send_to(ps, &to, b->probe, sizeof(b->probe));
+	}
+	if (now < b->spray_from)
+		return;
+	due = (unsigned)((now - b->spray_from + BDAY_TICK_MS) * MG_PATH_BDAY_SPRAY / span);
+	if (due > MG_PATH_BDAY_SPRAY)
+		due = MG_PATH_BDAY_SPRAY;
+	while (b->r.n_ports < due) {
+		uint16_t port =
+			(uint16_t)(MG_BDAY_PORT_MIN + mg_random_uniform(65536 - MG_BDAY_PORT_MIN));
+		struct mg_endpoint to;
+
+		if (mg_bday_add_port(&b->r, port) < 0)
+			continue; /* sprayed already: draw again */
+		to = mg_bday_port_endpoint(&b->r, b->r.n_ports - 1);
+		send_to(ps, &to, b->probe, sizeof(b->probe));
+	}
+}
+
+/* A member without a direct path for a while, with a public endpoint:
+ * a round for it when none runs. */
+static void bday_consider(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
+			  uint64_t now)
+{
+	struct mg_endpoint target;
+
+	if (ps->bday.active || now - p->since < MG_PATH_BDAY_AFTER_MS || now < p->next_bday ||
+	    !public_candidate(m, &target))
+		return;
+	bday_start(ps, p, &target, now);
+}
+
+static void bday_tick(struct mg_paths *ps, uint64_t now)
+{
+	struct mg_path *p;
+
+	if (!ps->bday.active)
+		return;
+	p = (struct mg_path *)mg_paths_find(ps, ps->bday.r.peer);
+	if (!p || p->state == MG_PATH_DIRECT) {
+		bday_end(ps, p && p->state == MG_PATH_DIRECT ? p : NULL, now);
+		return;
+	}
+	if (now - ps->bday.started >= MG_PATH_BDAY_ROUND_MS) {
+		bday_end(ps, NULL, now);
+		return;
+	}
+	bday_step(ps, now);
 }
 
 /* ---- the periodic work ---- */
@@ -305,6 +476,15 @@ static void check_direct(struct mg_paths *ps, const struct mg_directory *d, stru
 
 	if (p->unanswered >= MG_PATH_DEAD_PROBES) {
 		mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s lost", m->cert.name);
+		if (p->sock && peer_of(ps, m)) {
+			/* A later round may reuse the socket's number: the peer
+			 * must not follow it there. */
+			struct mg_endpoint ep = p->direct;
+
+			ep.local.sock = 0;
+			mg_device_peer_set_endpoint(peer_of(ps, m), &ep);
+		}
+		release_sock(ps, p);
 		p->state = MG_PATH_NONE;
 		/* A path that worked and died: to a relay at once, not after the
 		 * wait a path that never worked gets. */
@@ -338,6 +518,7 @@ static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_
 		p->backoff = p->backoff * 2 > MG_PATH_RETRY_MAX_MS ? MG_PATH_RETRY_MAX_MS
 								   : p->backoff * 2;
 	}
+	bday_consider(ps, p, m, now);
 	if (p->state == MG_PATH_NONE && now - p->since >= MG_PATH_RELAY_AFTER_MS &&
 	    (r = pick_relay(ps, p, now))) {
 		const struct mg_path *rp = mg_paths_find(ps, r->key);
@@ -388,6 +569,7 @@ void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t n
 			search(ps, d, p, m, now);
 		any_direct |= p->state == MG_PATH_DIRECT;
 	}
+	bday_tick(ps, now);
 	/* A new direct path: register with it soon, not in 25 s. */
 	if (any_direct && !ps->n_relays && ps->next_register > now + MG_PATH_RETRY_MIN_MS)
 		ps->next_register = now;
@@ -409,6 +591,8 @@ void mg_paths_network_changed(struct mg_paths *ps)
 	for (size_t i = 0; i < ps->n; i++) {
 		ps->v[i].backoff = MG_PATH_RETRY_MIN_MS;
 		ps->v[i].next_probe = 0;
+		ps->v[i].bday_rounds = 0;
+		ps->v[i].next_bday = 0;
 	}
 	ps->next_register = 0;
 }
@@ -457,6 +641,14 @@ static void on_probe_ack(struct mg_paths *ps, const struct mg_directory *d,
 	    mg_probe_ack_verify(&ack, m->cert.key, ps->pk) < 0)
 		return;
 	p = mg_paths_get(ps, m->cert.key);
+	if (p && p->state != MG_PATH_DIRECT && ps->bday.active &&
+	    mg_bday_match(&ps->bday.r, &ack, from, &ep) == 0) {
+		mg_log(ps->log, MG_LOG_INFO, "mesh: birthday round %u with %s won", ps->bday.round,
+		       m->cert.name);
+		go_direct(ps, p, m, &ep, now);
+		bday_end(ps, p, now);
+		return;
+	}
 	if (!p || mg_probe_pending_match(&p->pending, &ack, from, now, &ep, &rtt) < 0)
 		return;
 	if (p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, &ep)) {

@@ -34,7 +34,56 @@
  * had no direct path for MG_PATH_RELAY_AFTER_MS is reached through a relay
  * that confirmed us; a member whose datagrams come to us relayed is
  * answered the same way. Probing goes on while relayed, and the first ACK
- * moves the member back to direct. */
+ * moves the member back to direct.
+ *
+ * Hard NAT: birthday rounds. Between a NAT that maps endpoint-
+ * independently (EIM: one public port per local socket) and one that maps
+ * endpoint-dependently (EDM: a new public port per local socket and
+ * destination), both filtering by address and port, the probes above never
+ * meet: the EDM side's datagrams to the EIM side leave from a port nobody
+ * can learn, so the EIM side's NAT drops them, and the EIM side does not
+ * know where to send. Measured on the lab (tests/integration/nat_lib.sh,
+ * `masquerade fully-random` on kernel 6.18): the public port of each new
+ * (local port, destination) flow is uniformly random in 1024-65535, with no
+ * sequence to predict (see bench/hardnat.md), so the only way is the
+ * birthday paradox, as in Tailscale's "hard NAT" write-ups:
+ *   - the EDM side (B) opens MG_PATH_BDAY_SOCKS extra UDP sockets
+ *     (tunnel/udp.h) and sends one PROBE from each to the other's public
+ *     endpoint: its NAT then holds that many mappings open towards it;
+ *   - the EIM side (A) sends MG_PATH_BDAY_SPRAY PROBEs from its WireGuard
+ *     socket to random ports of B's public address: each opens A's NAT
+ *     towards that port, and one that lands on a port of B's mappings
+ *     reaches B, on the extra socket that owns it.
+ * With N sockets and M ports out of 64512 a round succeeds with chance
+ * about 1 - exp(-N*M/64512): 64 % for 256 and 256 (bench/hardnat.md has
+ * what was measured). B answers the PROBE from the socket it came in on
+ * (endpoints carry the socket: ipaddr.h local.sock) and probes back from it;
+ * the first ACK makes the path direct on both sides, and B's WireGuard
+ * peer keeps that socket (the data leaves from it: the NAT mapping is that
+ * port's). The other extra sockets close at the end of the round; the
+ * winner stays open while the path is direct on it.
+ *
+ * Who plays which part. The announcement carries no NAT kind, and the
+ * probes cannot carry it either (none of them gets through before a round
+ * wins); a node learns its own kind only when two STUN servers at
+ * different addresses answered (agent.c), which a mesh with one public
+ * member never has. So both sides play both parts: every node without a
+ * direct path to a member after MG_PATH_BDAY_AFTER_MS, where the member
+ * announced a public (not private-range) IPv4 endpoint, runs rounds that
+ * both open sockets towards that endpoint and spray its address. For the
+ * EIM/EDM pair the useless half costs one round's datagrams (512 probes of
+ * 135 bytes) and no format change; EIM/EIM pairs never get here (the plain
+ * probes win first) and EDM/EDM pairs stay on the relay (no round can win:
+ * neither side has a fixed port to aim at), costing a round every
+ * MG_PATH_RETRY_MAX_MS after the first MG_PATH_BDAY_ROUNDS_FAST.
+ *
+ * Bounds. One round at a time per node (for one member); a round lasts
+ * MG_PATH_BDAY_ROUND_MS, opens at most MG_PATH_BDAY_SOCKS sockets
+ * (MG_PATH_BDAY_BURST per tick) and sprays at most MG_PATH_BDAY_SPRAY
+ * ports, spread over the round. All probes of a round carry one nonce and
+ * one signature (signed once); which ACK may select a path is birthday.h's
+ * (the pending-set rules of probe.h for one nonce and many probes); the
+ * nonce selects at most once (the round ends). */
 #ifndef MG_MESH_PATH_H
 #define MG_MESH_PATH_H
 
@@ -42,23 +91,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mesh/birthday.h"
 #include "mesh/directory.h"
 #include "mesh/probe.h"
 #include "mesh/relay.h"
 #include "tunnel/engine.h"
 #include "util/log.h"
 
-#define MG_PATH_RETRY_MIN_MS   1000
-#define MG_PATH_RETRY_MAX_MS   30000
-#define MG_PATH_CHECK_BUSY_MS  400
-#define MG_PATH_BUSY_MS	       2000 /* traffic this recent makes a path busy */
-#define MG_PATH_CHECK_IDLE_MS  25000
-#define MG_PATH_DEAD_PROBES    3
-#define MG_PATH_RELAY_AFTER_MS 2500
-#define MG_PATH_REGISTER_MS    25000
-#define MG_PATH_PROBE_BACK_MS  500 /* at most one probe-back per member this often */
-#define MG_PATH_RELAYS_MAX     4
-#define MG_PATH_CANDIDATES_MAX (MG_DIR_ENDPOINTS_MAX + 2)
+#define MG_PATH_RETRY_MIN_MS	 1000
+#define MG_PATH_RETRY_MAX_MS	 30000
+#define MG_PATH_CHECK_BUSY_MS	 400
+#define MG_PATH_BUSY_MS		 2000 /* traffic this recent makes a path busy */
+#define MG_PATH_CHECK_IDLE_MS	 25000
+#define MG_PATH_DEAD_PROBES	 3
+#define MG_PATH_RELAY_AFTER_MS	 2500
+#define MG_PATH_REGISTER_MS	 25000
+#define MG_PATH_PROBE_BACK_MS	 500 /* at most one probe-back per member this often */
+#define MG_PATH_RELAYS_MAX	 4
+#define MG_PATH_CANDIDATES_MAX	 (MG_DIR_ENDPOINTS_MAX + 2)
+#define MG_PATH_BDAY_AFTER_MS	 3000 /* no direct path this long: rounds */
+#define MG_PATH_BDAY_ROUND_MS	 5000
+#define MG_PATH_BDAY_SOCKS	 MG_BDAY_SOCKS_MAX
+#define MG_PATH_BDAY_SPRAY	 MG_BDAY_PORTS_MAX
+#define MG_PATH_BDAY_BURST	 64 /* sockets opened, or ports sprayed, per tick */
+#define MG_PATH_BDAY_ROUNDS_FAST 24 /* back to back; then one per RETRY_MAX */
 
 enum mg_path_state {
 	MG_PATH_NONE = 0,
@@ -77,11 +133,24 @@ struct mg_path {
 	struct mg_probe_pending pending;
 	uint64_t next_probe, backoff; /* ms, monotonic */
 	uint64_t last_ack, last_probe_back;
-	unsigned unanswered; /* probes to the direct endpoint since the last ACK */
-	uint64_t since;	     /* when we started to look for a path */
-	uint64_t to_direct;  /* ms it took to get direct (0: not yet) */
-	uint64_t last_tx;    /* the peer's tx_bytes at the last check */
-	uint64_t last_tx_ms; /* when they last grew */
+	unsigned unanswered;  /* probes to the direct endpoint since the last ACK */
+	uint64_t since;	      /* when we started to look for a path */
+	uint64_t to_direct;   /* ms it took to get direct (0: not yet) */
+	uint64_t last_tx;     /* the peer's tx_bytes at the last check */
+	uint64_t last_tx_ms;  /* when they last grew */
+	uint16_t sock;	      /* the extra socket (udp.h) the direct path keeps; 0: none */
+	unsigned bday_rounds; /* birthday rounds since the last direct path */
+	uint64_t next_bday;
+};
+
+/* The birthday round in progress (at most one). */
+struct mg_path_bday {
+	bool active;
+	bool socks_done; /* no more (all open, or the host refused one) */
+	unsigned round;	 /* the member's round number, from 1 */
+	uint64_t started, spray_from;
+	uint8_t probe[MG_PROBE_LEN]; /* signed once for the round */
+	struct mg_bday_round r;	     /* the member, nonce, target, what was sent */
 };
 
 /* A relay that confirmed our registration. */
@@ -101,6 +170,8 @@ struct mg_paths {
 	struct mg_relay_table relay; /* while relaying for others */
 	bool relaying;
 	uint64_t next_register;
+	struct mg_path_bday bday;
+	uint64_t bday_rounds, bday_wins; /* over the node's life, for bench/ */
 };
 
 /* The group export-wg gives static members (stock WireGuard clients): they

@@ -398,7 +398,7 @@ static void receive_buffer(struct mg_engine *e, const struct mg_endpoint *from, 
 	}
 }
 
-static void read_udp(struct mg_engine *e, int fd)
+static void read_udp(struct mg_engine *e, int fd, uint16_t sock)
 {
 	struct mg_udp_batch *b = e->rx;
 
@@ -407,9 +407,11 @@ static void read_udp(struct mg_engine *e, int fd)
 		int n = mg_udp_recv_batch(fd, b);
 		if (n <= 0)
 			break;
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			b->from[i].local.sock = sock;
 			if (b->len[i])
 				receive_buffer(e, &b->from[i], b->buf[i], b->len[i], b->segment[i]);
+		}
 		if (n < MG_UDP_BATCH)
 			break;
 	}
@@ -451,6 +453,7 @@ struct mg_engine_socket {
 	uv_poll_t poll;
 	struct mg_engine *engine;
 	int fd;
+	uint16_t sock; /* udp.h's number: 0 for the port's own sockets */
 	bool owns_fd;
 };
 
@@ -459,7 +462,7 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
 	struct mg_engine_socket *s = container_of(h, struct mg_engine_socket, poll);
 	(void)events;
 	if (status >= 0)
-		read_udp(s->engine, s->fd);
+		read_udp(s->engine, s->fd, s->sock);
 }
 
 static void on_socket_closed(uv_handle_t *h)
@@ -510,6 +513,34 @@ static int watch_udp(struct mg_engine *e)
 	if (ret == 0)
 		ret = watch(e, &e->udp6_watch, e->udp.fd6);
 	return ret;
+}
+
+int mg_engine_extra_open(struct mg_engine *e, int family)
+{
+	int fd, n, ret;
+
+	if (e->config.udp_send || (!e->udp4_watch && !e->udp6_watch))
+		return -ENOTSUP;
+	n = mg_udp_extra_open(&e->udp, family, &fd);
+	if (n < 0)
+		return n;
+	ret = watch(e, &e->extra_watch[n - 1], fd);
+	if (ret < 0) {
+		unwatch(&e->extra_watch[n - 1], false);
+		mg_udp_extra_close(&e->udp, (unsigned)n);
+		return ret;
+	}
+	e->extra_watch[n - 1]->sock = (uint16_t)n;
+	return n;
+}
+
+void mg_engine_extra_close(struct mg_engine *e, unsigned n)
+{
+	if (!n || n > MG_UDP_EXTRA_MAX || !e->udp.extra_open[n - 1])
+		return;
+	/* The handle closes the fd once libuv is done with it. */
+	e->udp.extra_open[n - 1] = false;
+	unwatch(&e->extra_watch[n - 1], true);
 }
 
 int mg_engine_set_listen_port(struct mg_engine *e, uint16_t port)
@@ -665,6 +696,8 @@ void mg_engine_close(struct mg_engine *e)
 	/* mg_engine_free closes the current sockets. */
 	unwatch(&e->udp4_watch, false);
 	unwatch(&e->udp6_watch, false);
+	for (unsigned i = 0; i < MG_UDP_EXTRA_MAX; i++)
+		unwatch(&e->extra_watch[i], false);
 }
 
 void mg_engine_free(struct mg_engine *e)

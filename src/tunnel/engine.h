@@ -98,6 +98,7 @@ struct mg_engine {
 	/* One per UDP socket; replaced when the port is rebound. */
 	struct mg_engine_socket *udp4_watch;
 	struct mg_engine_socket *udp6_watch;
+	struct mg_engine_socket *extra_watch[MG_UDP_EXTRA_MAX]; /* udp.h's extra sockets */
 	uv_timer_t timer;
 	uint64_t timer_deadline; /* monotonic ns the uv timer is armed for; 0: idle */
 	struct mg_udp_batch *rx;
@@ -134,6 +135,16 @@ int mg_engine_send_packets(struct mg_engine *e, const struct mg_packet *packets,
 /* One datagram from the caller's UDP; decrypted in place. -EBUSY as above. */
 int mg_engine_udp_input(struct mg_engine *e, const struct mg_endpoint *from, uint8_t *buf,
 			size_t len);
+
+/* An extra UDP socket (udp.h) of family on a port the kernel picks, read
+ * like the others: what arrives on it has its number in from->local.sock,
+ * and what goes to an endpoint with that number leaves from it. Its number
+ * (1..MG_UDP_EXTRA_MAX), or -errno (-ENOSPC: all open; -ENOTSUP with the
+ * caller's UDP or before mg_engine_start). */
+int mg_engine_extra_open(struct mg_engine *e, int family);
+/* Closes extra socket n; datagrams still queued for it leave from the
+ * WireGuard port's socket. */
+void mg_engine_extra_close(struct mg_engine *e, unsigned n);
 
 /* Sends a datagram that is not the device's (a STUN answer or request) from
  * the engine's sockets, behind the data queued before it. buf is only read

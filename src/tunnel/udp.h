@@ -32,12 +32,23 @@ struct mg_udp_tx_item {
 	uint32_t len;
 };
 
+/* Extra sockets (at most MG_UDP_EXTRA_MAX at once): each on a port of its
+ * own that the kernel picks, for a path through a NAT that maps every local
+ * port (and destination) to its own public port (mesh/path.h's birthday
+ * rounds). A datagram to an endpoint whose local.sock is n leaves from
+ * extra socket n (numbered from 1; 0 is the set's own socket), or from the
+ * set's own when n is not open; what an extra socket reads has its number
+ * in local.sock (the engine sets it). */
+#define MG_UDP_EXTRA_MAX 256
+
 struct mg_udp {
 	int fd4;
 	int fd6;
-	uint16_t port;	 /* host order: the port both sockets are bound to */
-	uint32_t fwmark; /* SO_MARK on both sockets; 0: none */
-	bool gso;	 /* UDP_SEGMENT works; cleared on the first refusal */
+	int extra_fd[MG_UDP_EXTRA_MAX];	   /* extra socket n at [n - 1] */
+	bool extra_open[MG_UDP_EXTRA_MAX]; /* zeroed: none (so a zeroed set is valid) */
+	uint16_t port;			   /* host order: the port both sockets are bound to */
+	uint32_t fwmark;		   /* SO_MARK on both sockets; 0: none */
+	bool gso;			   /* UDP_SEGMENT works; cleared on the first refusal */
 	/* Private: sendmmsg's descriptors for mg_udp_send_batch, with room
 	 * for a UDP_SEGMENT and an IP_PKTINFO or IPV6_PKTINFO message each. */
 	struct mmsghdr tx_msg[MG_UDP_TX_MAX];
@@ -53,6 +64,13 @@ struct mg_udp {
  * A nonzero fwmark needs CAP_NET_ADMIN (-EPERM without). */
 int mg_udp_open(struct mg_udp *u, uint16_t port, uint32_t fwmark);
 void mg_udp_close(struct mg_udp *u);
+
+/* Opens an extra socket of family (AF_INET or AF_INET6) on a port the
+ * kernel picks, with the set's fwmark: its number (1..MG_UDP_EXTRA_MAX),
+ * -ENOSPC when all are open, or -errno. *fd gets its fd (still the set's). */
+int mg_udp_extra_open(struct mg_udp *u, int family, int *fd);
+/* Closes extra socket n (nothing if not open). */
+void mg_udp_extra_close(struct mg_udp *u, unsigned n);
 
 /* Marks both sockets' packets with fwmark from now on (0 clears the mark). */
 int mg_udp_set_fwmark(struct mg_udp *u, uint32_t fwmark);

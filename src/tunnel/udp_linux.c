@@ -95,6 +95,31 @@ static int open_socket(int family, uint16_t *port, uint32_t fwmark)
 	return fd;
 }
 
+int mg_udp_extra_open(struct mg_udp *u, int family, int *fd)
+{
+	uint16_t port = 0;
+
+	for (unsigned i = 0; i < MG_UDP_EXTRA_MAX; i++) {
+		if (u->extra_open[i])
+			continue;
+		*fd = open_socket(family, &port, u->fwmark);
+		if (*fd < 0)
+			return *fd;
+		u->extra_fd[i] = *fd;
+		u->extra_open[i] = true;
+		return (int)i + 1;
+	}
+	return -ENOSPC;
+}
+
+void mg_udp_extra_close(struct mg_udp *u, unsigned n)
+{
+	if (!n || n > MG_UDP_EXTRA_MAX || !u->extra_open[n - 1])
+		return;
+	close(u->extra_fd[n - 1]);
+	u->extra_open[n - 1] = false;
+}
+
 /* Errors meaning the host has no such family (no IPv6 in the kernel, or
  * disabled), after which the other family carries on alone. */
 static bool unavailable(int err)
@@ -130,6 +155,7 @@ int mg_udp_open(struct mg_udp *u, uint16_t port, uint32_t fwmark)
 	int ret;
 
 	u->fd4 = u->fd6 = -1;
+	memset(u->extra_open, 0, sizeof(u->extra_open));
 	for (int attempt = 1;; attempt++) {
 		ret = try_open(u, port, fwmark);
 		if (ret != -EADDRINUSE || port != 0 || attempt == BIND_ATTEMPTS)
@@ -144,6 +170,8 @@ void mg_udp_close(struct mg_udp *u)
 	if (u->fd6 >= 0)
 		close(u->fd6);
 	u->fd4 = u->fd6 = -1;
+	for (unsigned n = 1; n <= MG_UDP_EXTRA_MAX; n++)
+		mg_udp_extra_close(u, n);
 }
 
 int mg_udp_set_fwmark(struct mg_udp *u, uint32_t fwmark)
@@ -164,6 +192,10 @@ int mg_udp_set_fwmark(struct mg_udp *u, uint32_t fwmark)
 
 static int fd_for(const struct mg_udp *u, const struct mg_endpoint *to)
 {
+	unsigned n = to->local.sock;
+
+	if (n && n <= MG_UDP_EXTRA_MAX && u->extra_open[n - 1])
+		return u->extra_fd[n - 1];
 	if (to->sa.sa_family == AF_INET)
 		return u->fd4;
 	if (to->sa.sa_family == AF_INET6)
@@ -270,7 +302,7 @@ static void read_control(struct mg_udp_batch *b, int i)
 	struct msghdr *m = &b->msg[i].msg_hdr;
 
 	b->segment[i] = 0;
-	mg_endpoint_clear_local(&b->from[i]);
+	memset(&b->from[i].local, 0, sizeof(b->from[i].local));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 		read_local(&b->from[i], c);
 		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {

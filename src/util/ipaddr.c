@@ -243,10 +243,10 @@ bool mg_endpoint_equal_local(const struct mg_endpoint *a, const struct mg_endpoi
 		return false;
 	switch (a->sa.sa_family) {
 	case AF_INET:
-		return a->local.ifindex == b->local.ifindex &&
+		return a->local.sock == b->local.sock && a->local.ifindex == b->local.ifindex &&
 		       a->local.in4.s_addr == b->local.in4.s_addr;
 	case AF_INET6:
-		return a->local.ifindex == b->local.ifindex &&
+		return a->local.sock == b->local.sock && a->local.ifindex == b->local.ifindex &&
 		       !memcmp(&a->local.in6, &b->local.in6, sizeof(a->local.in6));
 	default:
 		return true;
@@ -266,5 +266,8 @@ bool mg_endpoint_has_local(const struct mg_endpoint *ep)
 
 void mg_endpoint_clear_local(struct mg_endpoint *ep)
 {
+	uint16_t sock = ep->local.sock;
+
 	memset(&ep->local, 0, sizeof(ep->local));
+	ep->local.sock = sock;
 }

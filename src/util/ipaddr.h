@@ -21,13 +21,21 @@ struct mg_prefix {
  * address a datagram from the peer arrived at and the interface it came in
  * by, so that replies leave from the address the peer contacted, as the
  * kernel module and wireguard-go do. Same family as the endpoint's remote
- * address. All zero: unset, the kernel chooses the source by routing. */
+ * address. All zero: unset, the kernel chooses the source by routing.
+ *
+ * sock: which of our UDP sockets the path uses: 0 the WireGuard port's, n
+ * the extra socket n (tunnel/udp.h: a path found through another local port,
+ * as a hard NAT's birthday probing finds one, must keep leaving from that
+ * port, because the NAT's mapping belongs to it). Part of the path (it
+ * counts in mg_endpoint_equal_local) but not of the source address:
+ * mg_endpoint_has_local ignores it and mg_endpoint_clear_local keeps it. */
 struct mg_endpoint_local {
 	union {
 		struct in_addr in4;
 		struct in6_addr in6;
 	};
 	uint32_t ifindex;
+	uint16_t sock;
 };
 
 /* A UDP endpoint: the remote IPv4 or IPv6 socket address (what wg(8) shows

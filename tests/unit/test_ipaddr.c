@@ -234,6 +234,18 @@ static void test_endpoint_equal(void)
 	CHECK(mg_endpoint_equal(&none1, &none2));
 
 	CHECK_EQ(mg_endpoint_parse(&a, "1.2.3.4:1"), 0);
+	CHECK_EQ(mg_endpoint_parse(&b, "1.2.3.4:1"), 0);
+	/* The socket is ours, not the remote's: part of the path, kept by
+	 * clear_local, not a source address. */
+	b.local.sock = 3;
+	CHECK(mg_endpoint_equal_remote(&a, &b));
+	CHECK(!mg_endpoint_equal_local(&a, &b));
+	CHECK(!mg_endpoint_equal(&a, &b));
+	CHECK(!mg_endpoint_has_local(&b));
+	b.local.in4.s_addr = htonl(0x0a000001);
+	mg_endpoint_clear_local(&b);
+	CHECK(!mg_endpoint_has_local(&b));
+	CHECK_EQ(b.local.sock, 3);
 	CHECK_EQ(mg_endpoint_parse(&b, "1.2.3.4:2"), 0);
 	CHECK(!mg_endpoint_equal(&a, &b));
 	CHECK_EQ(mg_endpoint_parse(&b, "1.2.3.5:1"), 0);

@@ -135,6 +135,43 @@ static void test_exchange(void)
 	CHECK_EQ(mg_udp_recv_batch(-1, batch), -EBADF);
 }
 
+/* An extra socket: its own port; a datagram to an endpoint naming it leaves
+ * from it (single and batched), one naming a closed or unknown socket from
+ * the set's own; closing the set closes it. */
+static void test_extra(void)
+{
+	struct mg_endpoint to;
+	struct mg_udp_tx_item item;
+	int fd, fd2, n, n2;
+
+	CHECK_EQ(mg_endpoint_parse(&to, "127.0.0.1:1"), 0);
+	to.in4.sin_port = htons(b.port);
+	n = mg_udp_extra_open(&a, AF_INET, &fd);
+	n2 = mg_udp_extra_open(&a, AF_INET, &fd2);
+	CHECK(n >= 1 && n2 >= 1 && n != n2);
+	CHECK(bound_port(fd) != a.port && bound_port(fd) != bound_port(fd2));
+
+	to.local.sock = (uint16_t)n;
+	CHECK_EQ(mg_udp_send(&a, &to, (const uint8_t *)"x", 1), 0);
+	item = (struct mg_udp_tx_item){ .to = to, .buf = (const uint8_t *)"yy", .len = 2 };
+	CHECK_EQ(mg_udp_send_batch(&a, &item, 1), 0);
+	CHECK_EQ(mg_udp_recv_batch(b.fd4, batch), 2);
+	CHECK_EQ(ntohs(batch->from[0].in4.sin_port), bound_port(fd));
+	CHECK_EQ(ntohs(batch->from[1].in4.sin_port), bound_port(fd));
+	CHECK_EQ(batch->from[0].local.sock, 0); /* the engine names its sockets */
+
+	mg_udp_extra_close(&a, (unsigned)n);
+	mg_udp_extra_close(&a, (unsigned)n); /* twice: nothing */
+	CHECK_EQ(mg_udp_send(&a, &to, (const uint8_t *)"x", 1), 0);
+	to.local.sock = MG_UDP_EXTRA_MAX + 1;
+	CHECK_EQ(mg_udp_send(&a, &to, (const uint8_t *)"x", 1), 0);
+	CHECK_EQ(mg_udp_recv_batch(b.fd4, batch), 2);
+	CHECK_EQ(ntohs(batch->from[0].in4.sin_port), a.port);
+	CHECK_EQ(ntohs(batch->from[1].in4.sin_port), a.port);
+	/* The number is free again. */
+	CHECK_EQ(mg_udp_extra_open(&a, AF_INET, &fd), n);
+}
+
 int main(void)
 {
 	enter_netns();
@@ -143,6 +180,7 @@ int main(void)
 	test_open();
 	test_options();
 	test_exchange();
+	test_extra();
 	mg_udp_close(&a);
 	mg_udp_close(&b);
 	free(batch);
