@@ -541,6 +541,7 @@ int mg_node_start(struct mg_node *n)
 		ret = mg_stun_port_attach(&n->stun, &n->engine, NULL);
 	if (ret < 0)
 		return ret;
+	mg_stun_server_enable(&n->stun.server, !n->config.stun_responder_off);
 	n->stun_ready = true;
 	if (n->mesh)
 		mg_agent_set_stun(n->mesh, &n->stun.client);
