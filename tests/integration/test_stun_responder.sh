@@ -76,6 +76,23 @@ no_errors() {
 	[ "$(count errors)" -eq 0 ] && [ "$FLOOD_ERROR" -eq 0 ]
 }
 
+# stun_stat LOG NAME: a number from the stopped daemon's "stats: stun
+# responder" line ("global limit", "unknown attribute", "off", ...).
+stun_stat() {
+	grep -o "stats: stun responder.*" "$1" | grep -o "$2 [0-9]*" | awk '{ print $NF }'
+}
+
+# stun_stat_positive LOG NAME...: each counter is above zero.
+stun_stat_positive() {
+	local log=$1 name v
+	shift
+	for name in "$@"; do
+		v=$(stun_stat "$log" "$name")
+		echo "    ${log##*/}: $name ${v:-?}"
+		[ "${v:-0}" -gt 0 ] || return 1
+	done
+}
+
 # silent_since N: nothing came from the node's port since the counter was
 # N, and the tool received nothing.
 silent_since() {
@@ -144,10 +161,15 @@ mg_check "nothing answers indications, responses, Allocate, unknown attributes o
 mg_check "no error responses were sent" no_errors
 
 mg_check "node m stops cleanly on SIGTERM" mg_node_stop m
+mg_check "its stats count drops by the global and source limits, unknown attributes, malformed requests and other messages" \
+	stun_stat_positive "${MG_N_LOG[m]}" "global limit" "source limit" "unknown attribute" \
+	"malformed" "not a request"
 mg_say "restarting m with --no-stun-responder"
 start_responder_off
 before=$(count from_port)
 flood "$MG_TMP/off.log" --from "$SRC_BASE" --sources "$SOURCES" --rate 2000 --seconds 1
 mg_check "with the responder off nothing is answered" silent_since "$before"
 mg_check "node m (responder off) stops cleanly on SIGTERM" mg_node_stop m
+mg_check "its stats count the requests that came while off" \
+	stun_stat_positive "${MG_N_LOG[m]}" "off"
 mg_finish
