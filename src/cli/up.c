@@ -51,9 +51,10 @@ static void usage(FILE *f)
 	      "  --relay, --no-relay   relay for members that have no direct path (default:\n"
 	      "                        when not behind a NAT)\n"
 	      "  --no-stun-responder   do not answer STUN Binding requests on our port (by\n"
-	      "                        default answered, rate-limited, never with an error).\n"
-	      "                        Mesh members learn their public endpoint by asking\n"
-	      "                        each other: they cannot ask this node\n"
+	      "                        default answered: rate-limited, never with an\n"
+	      "                        error). Mesh members learn their public endpoint by\n"
+	      "                        asking each other over STUN: with this option none\n"
+	      "                        of them can ask this node\n"
 	      "  --state DIR           the mesh's state directory, where mappings are also\n"
 	      "                        recorded (default /var/lib/meshguard)\n",
 	      f);
