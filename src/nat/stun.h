@@ -51,7 +51,7 @@
 #define MG_STUN_REQUEST_SIZE	 (MG_STUN_HEADER_SIZE + MG_STUN_FINGERPRINT_SIZE)
 #define MG_STUN_RESPONSE_MAX	 (MG_STUN_HEADER_SIZE + 4 + 20 + MG_STUN_FINGERPRINT_SIZE)
 /* Comprehension-required attributes an error 420 lists, at most; more are
- * not kept, so an answer stays no larger than MG_STUN_ERROR_MAX. */
+ * not kept, so an error stays no larger than MG_STUN_ERROR_MAX. */
 #define MG_STUN_UNKNOWN_MAX 4
 #define MG_STUN_ERROR_MAX \
 	(MG_STUN_HEADER_SIZE + 4 + 4 + 20 + 4 + 2 * MG_STUN_UNKNOWN_MAX + MG_STUN_FINGERPRINT_SIZE)

@@ -24,14 +24,15 @@
  *    is the bare 20-byte header, which clients in the wild do send, so we do
  *    not require padding: the factor is at most 44/20 = 2.2 in STUN bytes,
  *    and with the IP and UDP headers on the wire at most (44+48)/(20+48) =
- *    1.36 for IPv6 and (32+28)/(20+28) = 1.25 for IPv4. What bounds the harm
+ *    1.35 for IPv6 and (32+28)/(20+28) = 1.25 for IPv4. What bounds the harm
  *    is the rate, not the factor:
  *  - Two rates. Each source address (IPv4 address, IPv6 /64) at most
  *    MG_RATELIMITER_PER_SECOND answers a second with a burst of
  *    MG_RATELIMITER_BURST (struct mg_ratelimiter); and all sources together
  *    at most a global token bucket's rate (default MG_STUN_SERVER_RATE a
  *    second, burst MG_STUN_SERVER_BURST), so a flood from many forged
- *    sources gets at most rate * 92 bytes a second out of us whatever their
+ *    sources gets at most rate * 100 bytes a second (IPv6 answers with
+ *    FINGERPRINT, on the wire) out of us, 100 kB/s by default, whatever their
  *    number. The per-source check comes first, so one source cannot drain
  *    the global bucket.
  *  - Never to port 0, unspecified, multicast or IPv4 broadcast addresses,
