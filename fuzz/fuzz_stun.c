@@ -3,9 +3,12 @@
  * when the first byte is odd) so the attribute walk is reached often.
  * Checked: a STUN message never looks like a WireGuard message; whatever
  * parses yields IPv4 or IPv6 addresses that our encoder writes back to the
- * same values; the responder answers only Binding requests, with a message
- * that parses, carries the request's transaction id and is no larger than
- * MG_STUN_ERROR_MAX. */
+ * same values; the responder answers only well-formed Binding requests with
+ * no unknown comprehension-required attribute, never with an error, with a
+ * success response that parses, carries the request's transaction id and
+ * the source, has FINGERPRINT exactly when the request had one, and is no
+ * larger than MG_STUN_SERVER_ANSWER_MAX nor than the request plus 24 bytes
+ * (an IPv6 XOR-MAPPED-ADDRESS). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +69,7 @@ static void check_reencode(const struct mg_stun_message *m)
 		return;
 	if (m->mapped.sa.sa_family != AF_INET && m->mapped.sa.sa_family != AF_INET6)
 		abort();
-	n = mg_stun_build_response(out, m->txid, &m->mapped);
+	n = mg_stun_build_response(out, m->txid, &m->mapped, m->present & MG_STUN_HAS_FINGERPRINT);
 	if (!n || n > MG_STUN_RESPONSE_MAX || mg_stun_parse(&again, out, n) < 0)
 		abort();
 	if (!mg_endpoint_equal(&again.mapped, &m->mapped) || memcmp(again.txid, m->txid, 12))
@@ -76,6 +79,24 @@ static void check_reencode(const struct mg_stun_message *m)
 								       : MG_STUN_UNKNOWN_MAX);
 	if (n > MG_STUN_ERROR_MAX || mg_stun_parse(&again, out, n) < 0 || again.error_code != 420)
 		abort();
+}
+
+/* Sources alternate between IPv4 and IPv6, the larger answer. */
+static void source(struct mg_endpoint *from)
+{
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static unsigned n;
+
+	memset(from, 0, sizeof(*from));
+	if (n++ & 1) {
+		from->in6.sin6_family = AF_INET6;
+		from->in6.sin6_port = htons(51820);
+		memcpy(&from->in6.sin6_addr, v6, sizeof(v6));
+		return;
+	}
+	from->in4.sin_family = AF_INET;
+	from->in4.sin_port = htons(51820);
+	from->in4.sin_addr.s_addr = htonl(0xC6336401);
 }
 
 static void check_server(const uint8_t *buf, size_t len, const struct mg_stun_message *m,
@@ -91,13 +112,10 @@ static void check_server(const uint8_t *buf, size_t len, const struct mg_stun_me
 	if (!ready) {
 		if (mg_crypto_init() < 0)
 			abort();
-		mg_stun_server_init(&server, &ticking, record, &answer);
+		mg_stun_server_init(&server, &ticking, record, &answer, NULL);
 		ready = true;
 	}
-	memset(&from, 0, sizeof(from));
-	from.in4.sin_family = AF_INET;
-	from.in4.sin_port = htons(51820);
-	from.in4.sin_addr.s_addr = htonl(0xC6336401);
+	source(&from);
 	answer.count = 0;
 	taken = mg_stun_server_receive(&server, &from, buf, len);
 	if (answer.count > 1 || (answer.count && !(parsed && m->type == MG_STUN_BINDING_REQUEST)))
@@ -108,12 +126,13 @@ static void check_server(const uint8_t *buf, size_t len, const struct mg_stun_me
 		return;
 	if (mg_stun_parse(&reply, answer.buf, answer.len) < 0 || memcmp(reply.txid, m->txid, 12))
 		abort();
-	if (reply.type == MG_STUN_BINDING_SUCCESS) {
-		if (!mg_endpoint_equal(&reply.mapped, &from) || m->unknown_count)
-			abort();
-	} else if (reply.type != MG_STUN_BINDING_ERROR || !m->unknown_count) {
+	if (reply.type != MG_STUN_BINDING_SUCCESS || m->unknown_count ||
+	    !mg_endpoint_equal(&reply.mapped, &from))
 		abort();
-	}
+	if (answer.len > MG_STUN_SERVER_ANSWER_MAX || answer.len > len + 24)
+		abort();
+	if (!(reply.present & MG_STUN_HAS_FINGERPRINT) != !(m->present & MG_STUN_HAS_FINGERPRINT))
+		abort();
 }
 
 static void one(const uint8_t *buf, size_t len)

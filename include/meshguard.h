@@ -241,6 +241,13 @@ struct mg_node_config {
 	 * and masquerades mesh traffic into them (nftables). */
 	const char *const *mesh_advertise;
 	size_t mesh_advertise_len;
+	/* Do not answer STUN Binding requests on the listening port (default
+	 * false: answer them, only well-formed Binding requests, never with an
+	 * error, under a per-source and a global rate). Mesh members learn their
+	 * public endpoint by asking each other over STUN: other members cannot
+	 * ask a node with this set, so a member behind a NAT that reaches only
+	 * such nodes (and no configured STUN server) learns no public endpoint. */
+	bool stun_responder_off;
 };
 
 #define MG_NODE_CONFIG_INIT                                                         \

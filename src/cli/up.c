@@ -29,6 +29,7 @@ struct up {
 	struct mg_cli_runner run;
 	bool mesh; /* the state directory holds a mesh: run it */
 	int relay; /* --relay 1, --no-relay -1, else 0 (auto) */
+	bool no_stun_responder;
 	const char *advertise[MAX_ADVERTISE];
 	size_t advertise_len;
 };
@@ -49,6 +50,11 @@ static void usage(FILE *f)
 	      "                        the certificate's routes; repeatable)\n"
 	      "  --relay, --no-relay   relay for members that have no direct path (default:\n"
 	      "                        when not behind a NAT)\n"
+	      "  --no-stun-responder   do not answer STUN Binding requests on our port (by\n"
+	      "                        default answered: rate-limited, never with an\n"
+	      "                        error). Mesh members learn their public endpoint by\n"
+	      "                        asking each other over STUN: with this option none\n"
+	      "                        of them can ask this node\n"
 	      "  --state DIR           the mesh's state directory, where mappings are also\n"
 	      "                        recorded (default /var/lib/meshguard)\n",
 	      f);
@@ -137,6 +143,7 @@ static int parse_args(struct up *u, int argc, char **argv)
 		{ "relay", no_argument, NULL, 'R' },
 		{ "no-relay", no_argument, NULL, 'N' },
 		{ "advertise", required_argument, NULL, 'A' },
+		{ "no-stun-responder", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -168,6 +175,9 @@ static int parse_args(struct up *u, int argc, char **argv)
 				return -EINVAL;
 			}
 			u->advertise[u->advertise_len++] = optarg;
+			break;
+		case 'T':
+			u->no_stun_responder = true;
 			break;
 		case 'i':
 			ifname = optarg;
@@ -278,6 +288,7 @@ static int bring_up(struct up *u)
 	c.mesh_relay = u->relay;
 	c.mesh_advertise = u->advertise;
 	c.mesh_advertise_len = u->advertise_len;
+	c.stun_responder_off = u->no_stun_responder;
 	ret = mg_node_new(&u->run.loop, &c, &u->run.node);
 	if (ret < 0 || !u->config)
 		return ret;

@@ -615,7 +615,9 @@ void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep)
 
 /* ---- saving ---- */
 
-static void save_directory(struct mg_agent *a)
+/* 0 once the directory is on disk (state.h's atomic write), else the error,
+ * logged. */
+static int save_directory(struct mg_agent *a)
 {
 	char err[512] = "";
 	size_t len = mg_directory_encoded_len(&a->dir);
@@ -628,9 +630,10 @@ static void save_directory(struct mg_agent *a)
 	if (ret < 0) {
 		mg_log(a->log, MG_LOG_ERROR, "mesh: cannot save the directory: %s",
 		       err[0] ? err : strerror(-ret));
-		return;
+		return ret;
 	}
 	a->dirty_since = 0;
+	return 0;
 }
 
 static void publish_renewal(void *ctx, const uint8_t *item, size_t len)
@@ -825,7 +828,10 @@ static int join_admit(void *ctx, const struct mg_join_request *req, uint8_t *pay
 		       err[0] ? err : mg_mesh_strerror(ret));
 		return MG_JOIN_INTERNAL;
 	}
-	save_directory(a);
+	/* The certificate is on disk before the RESULT carries it: a member
+	 * that holds one is never lost by a crash of ours. */
+	if (save_directory(a) < 0)
+		return MG_JOIN_INTERNAL;
 	*len = bootstrap_payload(a, &c, payload, cap);
 	mg_log(a->log, MG_LOG_INFO, "mesh: admitted %s", name);
 	return *len ? MG_JOIN_OK : MG_JOIN_INTERNAL;

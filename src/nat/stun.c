@@ -186,12 +186,12 @@ int mg_stun_parse(struct mg_stun_message *out, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* The header with a length field that already counts the FINGERPRINT. */
+/* The header; body_len counts every attribute after it, FINGERPRINT too. */
 static size_t put_header(uint8_t *out, uint16_t type, size_t body_len,
 			 const uint8_t txid[MG_STUN_TXID_SIZE])
 {
 	put16(out, type);
-	put16(out + 2, (uint16_t)(body_len + MG_STUN_FINGERPRINT_SIZE));
+	put16(out + 2, (uint16_t)body_len);
 	put32(out + 4, MG_STUN_MAGIC_COOKIE);
 	memcpy(out + 8, txid, MG_STUN_TXID_SIZE);
 	return MG_STUN_HEADER_SIZE;
@@ -220,7 +220,7 @@ static size_t put_fingerprint(uint8_t *out, size_t at)
 size_t mg_stun_build_request(uint8_t out[MG_STUN_REQUEST_SIZE],
 			     const uint8_t txid[MG_STUN_TXID_SIZE])
 {
-	size_t at = put_header(out, MG_STUN_BINDING_REQUEST, 0, txid);
+	size_t at = put_header(out, MG_STUN_BINDING_REQUEST, MG_STUN_FINGERPRINT_SIZE, txid);
 	return put_fingerprint(out, at);
 }
 
@@ -257,16 +257,17 @@ static size_t xor_address(uint8_t v[20], const uint8_t txid[MG_STUN_TXID_SIZE],
 
 size_t mg_stun_build_response(uint8_t out[MG_STUN_RESPONSE_MAX],
 			      const uint8_t txid[MG_STUN_TXID_SIZE],
-			      const struct mg_endpoint *mapped)
+			      const struct mg_endpoint *mapped, bool fingerprint)
 {
 	uint8_t v[20];
 	size_t n = xor_address(v, txid, mapped), at;
 
 	if (!n)
 		return 0;
-	at = put_header(out, MG_STUN_BINDING_SUCCESS, ATTR_HEADER_SIZE + n, txid);
+	at = put_header(out, MG_STUN_BINDING_SUCCESS,
+			ATTR_HEADER_SIZE + n + (fingerprint ? MG_STUN_FINGERPRINT_SIZE : 0), txid);
 	at += put_attr(out + at, MG_STUN_ATTR_XOR_MAPPED_ADDRESS, v, n);
-	return put_fingerprint(out, at);
+	return fingerprint ? put_fingerprint(out, at) : at;
 }
 
 static const char *reason(uint16_t code)
@@ -301,7 +302,7 @@ size_t mg_stun_build_error(uint8_t out[MG_STUN_ERROR_MAX], const uint8_t txid[MG
 	body = ATTR_HEADER_SIZE + ((4 + why_len + 3) & ~(size_t)3);
 	if (n)
 		body += ATTR_HEADER_SIZE + ((2 * n + 3) & ~(size_t)3);
-	at = put_header(out, MG_STUN_BINDING_ERROR, body, txid);
+	at = put_header(out, MG_STUN_BINDING_ERROR, body + MG_STUN_FINGERPRINT_SIZE, txid);
 	at += put_attr(out + at, MG_STUN_ATTR_ERROR_CODE, v, 4 + why_len);
 	if (n)
 		at += put_attr(out + at, MG_STUN_ATTR_UNKNOWN_ATTRIBUTES, list, 2 * n);

@@ -3,7 +3,8 @@
  * Pure functions over caller-owned buffers: no I/O, no allocation.
  *
  * We send Binding requests with FINGERPRINT and answer them with
- * XOR-MAPPED-ADDRESS and FINGERPRINT. We use no credentials: MESSAGE-INTEGRITY
+ * XOR-MAPPED-ADDRESS, and FINGERPRINT when the request had one (never an
+ * error: see nat/stun_server.h). We use no credentials: MESSAGE-INTEGRITY
  * is neither sent nor checked (a Binding answer is public knowledge; what a
  * mapped address is worth is decided by the probing that uses it). */
 #ifndef MG_NAT_STUN_H
@@ -50,7 +51,7 @@
 #define MG_STUN_REQUEST_SIZE	 (MG_STUN_HEADER_SIZE + MG_STUN_FINGERPRINT_SIZE)
 #define MG_STUN_RESPONSE_MAX	 (MG_STUN_HEADER_SIZE + 4 + 20 + MG_STUN_FINGERPRINT_SIZE)
 /* Comprehension-required attributes an error 420 lists, at most; more are
- * not kept, so an answer stays no larger than MG_STUN_ERROR_MAX. */
+ * not kept, so an error stays no larger than MG_STUN_ERROR_MAX. */
 #define MG_STUN_UNKNOWN_MAX 4
 #define MG_STUN_ERROR_MAX \
 	(MG_STUN_HEADER_SIZE + 4 + 4 + 20 + 4 + 2 * MG_STUN_UNKNOWN_MAX + MG_STUN_FINGERPRINT_SIZE)
@@ -103,16 +104,18 @@ size_t mg_stun_build_request(uint8_t out[MG_STUN_REQUEST_SIZE],
 			     const uint8_t txid[MG_STUN_TXID_SIZE]);
 
 /* A Binding success response telling the requester at mapped where it came
- * from (XOR-MAPPED-ADDRESS, FINGERPRINT) into out (MG_STUN_RESPONSE_MAX
- * bytes); returns its length, or 0 if mapped is neither IPv4 nor IPv6. */
+ * from (XOR-MAPPED-ADDRESS, then FINGERPRINT when fingerprint) into out
+ * (MG_STUN_RESPONSE_MAX bytes); returns its length (32 or 44 bytes, 8 more
+ * with FINGERPRINT), or 0 if mapped is neither IPv4 nor IPv6. */
 size_t mg_stun_build_response(uint8_t out[MG_STUN_RESPONSE_MAX],
 			      const uint8_t txid[MG_STUN_TXID_SIZE],
-			      const struct mg_endpoint *mapped);
+			      const struct mg_endpoint *mapped, bool fingerprint);
 
 /* A Binding error response with ERROR-CODE code (300-699), for 420 also
  * UNKNOWN-ATTRIBUTES with the first n (at most MG_STUN_UNKNOWN_MAX) of
  * unknown, and FINGERPRINT, into out (MG_STUN_ERROR_MAX bytes); returns its
- * length. */
+ * length. Our responder never sends one (nat/stun_server.h says why); this
+ * is for playing a server that does, in tests. */
 size_t mg_stun_build_error(uint8_t out[MG_STUN_ERROR_MAX], const uint8_t txid[MG_STUN_TXID_SIZE],
 			   uint16_t code, const uint16_t *unknown, size_t n);
 

@@ -34,7 +34,7 @@ int mg_stun_port_attach(struct mg_stun_port *p, struct mg_engine *e,
 	ret = mg_stun_client_init(&p->client, e->loop, e->dev.clock, port_send, p, schedule);
 	if (ret < 0)
 		return ret;
-	mg_stun_server_init(&p->server, e->dev.clock, port_send, p);
+	mg_stun_server_init(&p->server, e->dev.clock, port_send, p, NULL);
 	p->next = e->dev.other_handler;
 	p->next_ctx = e->dev.other_ctx;
 	mg_device_set_other_handler(&e->dev, dispatch, p);

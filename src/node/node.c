@@ -541,6 +541,7 @@ int mg_node_start(struct mg_node *n)
 		ret = mg_stun_port_attach(&n->stun, &n->engine, NULL);
 	if (ret < 0)
 		return ret;
+	mg_stun_server_enable(&n->stun.server, !n->config.stun_responder_off);
 	n->stun_ready = true;
 	if (n->mesh)
 		mg_agent_set_stun(n->mesh, &n->stun.client);
@@ -564,6 +565,20 @@ int mg_node_start(struct mg_node *n)
 
 /* ---- closing ---- */
 
+static void log_stun_stats(const struct mg_node *n)
+{
+	const struct mg_stun_server_stats *t = &n->stun.server.stats;
+
+	mg_log(&n->log, MG_LOG_INFO,
+	       "stats: stun responder%s answered %" PRIu64 "; dropped: not a request %" PRIu64
+	       ", malformed %" PRIu64 ", unknown attribute %" PRIu64 ", forbidden source %" PRIu64
+	       ", source limit %" PRIu64 ", global limit %" PRIu64 ", off %" PRIu64
+	       ", send failed %" PRIu64,
+	       n->stun.server.off ? " (off)" : "", t->answered, t->not_request, t->malformed,
+	       t->unknown_attr, t->forbidden, t->source_limited, t->global_limited, t->off,
+	       t->send_failed);
+}
+
 static void log_stats(const struct mg_node *n)
 {
 	const struct mg_device_stats *d = &n->engine.dev.stats;
@@ -586,6 +601,8 @@ static void log_stats(const struct mg_node *n)
 	       d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
 	       d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
 	       d->tx_encrypt_failed, d->rx_cookie_sent);
+	if (n->stun_ready)
+		log_stun_stats(n);
 }
 
 static void on_drained(uv_handle_t *h)

@@ -126,7 +126,7 @@ static void net_init(struct net *n, const struct mg_stun_schedule *s)
 	CHECK(uv_loop_init(&n->loop) == 0);
 	n->us = endpoint("10.0.0.2:51820");
 	CHECK(mg_stun_client_init(&n->client, &n->loop, &n->clk.clock, client_send, n, s) == 0);
-	mg_stun_server_init(&n->server, &n->clk.clock, server_send, n);
+	mg_stun_server_init(&n->server, &n->clk.clock, server_send, n, NULL);
 }
 
 static void net_close(struct net *n)
@@ -282,9 +282,9 @@ static void foreign_datagrams_ignored(void)
 	n.drop_first = 1;
 	start(&n, &t, &o, "203.0.113.10:3478");
 	mg_random_bytes(other, sizeof(other));
-	len = mg_stun_build_response(buf, other, &from);
+	len = mg_stun_build_response(buf, other, &from, true);
 	CHECK(!mg_stun_client_receive(&n.client, &from, buf, len));
-	len = mg_stun_build_response(buf, t.request + 8, &from);
+	len = mg_stun_build_response(buf, t.request + 8, &from, true);
 	buf[len - 1] ^= 1; /* FINGERPRINT */
 	CHECK(!mg_stun_client_receive(&n.client, &from, buf, len));
 	CHECK(!mg_stun_client_receive(&n.client, &from, t.request, MG_STUN_REQUEST_SIZE));
@@ -314,10 +314,10 @@ static void concurrent_and_cancel(void)
 	start(&n, &t[2], &o[2], "[2001:db8::1]:3478");
 	mg_stun_client_cancel(&t[1]);
 	mg_stun_client_cancel(&t[1]); /* twice is harmless */
-	size_t len = mg_stun_build_response(buf, t[2].request + 8, &mapped);
+	size_t len = mg_stun_build_response(buf, t[2].request + 8, &mapped, true);
 	CHECK(mg_stun_client_receive(&n.client, &t[2].server, buf, len));
 	CHECK(!mg_stun_client_receive(&n.client, &t[2].server, buf, len)); /* done already */
-	len = mg_stun_build_response(buf, t[1].request + 8, &mapped);
+	len = mg_stun_build_response(buf, t[1].request + 8, &mapped, true);
 	CHECK(!mg_stun_client_receive(&n.client, &t[1].server, buf, len)); /* cancelled */
 	CHECK_EQ(o[2].calls, 1);
 	CHECK(mg_endpoint_equal(&o[2].r.mapped, &mapped));

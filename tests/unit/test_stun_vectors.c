@@ -153,14 +153,20 @@ static void encoder_matches_vectors(void)
 	size_t n;
 
 	CHECK_EQ(mg_stun_parse(&m, response4, sizeof(response4)), 0);
-	n = mg_stun_build_response(out, txid, &m.mapped);
+	n = mg_stun_build_response(out, txid, &m.mapped, true);
 	CHECK_EQ(n, 20 + 12 + 8);
 	CHECK_MEM(out + 20, response4 + 36, 12);
 	CHECK_EQ(mg_stun_parse(&m, out, n), 0);
 	CHECK(m.present & MG_STUN_HAS_FINGERPRINT);
+	/* Without FINGERPRINT (answering a request that had none): 32 bytes. */
+	n = mg_stun_build_response(out, txid, &m.mapped, false);
+	CHECK_EQ(n, 32);
+	CHECK_MEM(out + 20, response4 + 36, 12);
+	CHECK_EQ(mg_stun_parse(&m, out, n), 0);
+	CHECK_EQ(m.present, MG_STUN_HAS_XOR_MAPPED);
 
 	CHECK_EQ(mg_stun_parse(&m, response6, sizeof(response6)), 0);
-	n = mg_stun_build_response(out, txid, &m.mapped);
+	n = mg_stun_build_response(out, txid, &m.mapped, true);
 	CHECK_EQ(n, MG_STUN_RESPONSE_MAX);
 	CHECK_MEM(out + 20, response6 + 36, 24);
 	CHECK_EQ(mg_stun_parse(&m, out, n), 0);
