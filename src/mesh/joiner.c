@@ -38,7 +38,9 @@ struct joiner {
 	size_t n_targets;
 	char tried[512];
 	int fd4, fd6;
-	int inviter; /* index into targets once a challenge verified, else -1 */
+	int inviter;		/* index into targets once a challenge verified, else -1 */
+	uint64_t request_since; /* when the request first went out */
+	char name[MG_MESH_NAME_MAX + 1];
 	int last_error;
 	struct mg_state state;
 	bool state_open;
@@ -199,6 +201,7 @@ static int receive(struct joiner *j, int fd)
 		return ret;
 	if (ret == 0 && outlen) {
 		j->inviter = t;
+		j->request_since = mono_ms();
 		send_to(j, &j->targets[t], out, outlen);
 	} else if (ret < 0 && ret != -ENOMSG) {
 		j->last_error = ret;
@@ -222,6 +225,16 @@ static int exchange(struct joiner *j)
 		 * or the wrong inviter. Waiting longer would not help. */
 		if (now - start >= timeout || (j->last_error && now - start >= MG_JOINER_BAD_MS))
 			return -ETIMEDOUT;
+		/* An inviter that restarted has forgotten our session and will
+		 * never answer the request: start over with a new hello. */
+		if (j->inviter >= 0 && now - j->request_since >= MG_JOINER_REQUEST_MS) {
+			mg_join_client_wipe(&j->client);
+			if (mg_join_client_init(&j->client, &j->token, j->wg_pub, j->member_sk,
+						j->name) < 0)
+				return -EINVAL;
+			j->inviter = -1;
+			next = now;
+		}
 		if (now >= next) {
 			send_round(j);
 			next = now + MG_JOINER_RETRY_MS;
@@ -356,6 +369,7 @@ static enum mg_mesh_result start_client(struct joiner *j, char *msg, size_t msgl
 	mg_ed25519_generate(j->member_sk, j->member_pk);
 	if (mg_join_client_init(&j->client, &j->token, j->wg_pub, j->member_sk, name) < 0)
 		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "bad name \"%s\"", name);
+	memcpy(j->name, name, sizeof(j->name));
 	return MG_MESH_OK;
 }
 

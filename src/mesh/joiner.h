@@ -23,6 +23,9 @@
 
 #define MG_JOINER_RETRY_MS   500
 #define MG_JOINER_TIMEOUT_MS 10000
+/* A request unanswered this long (the inviter restarted and forgot the
+ * session): start over with a new hello. */
+#define MG_JOINER_REQUEST_MS 3000
 /* Give up this early when every answer so far failed to verify. */
 #define MG_JOINER_BAD_MS 3000
 
