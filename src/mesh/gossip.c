@@ -334,7 +334,7 @@ static int on_request(struct mg_gossip *g, struct mg_mesh_buf *b, const uint8_t 
 
 static int on_items(struct mg_gossip *g, struct mg_mesh_buf *b, uint64_t now_ms)
 {
-	size_t count = mg_mesh_get_u8(b);
+	size_t count = mg_mesh_get_u8(b), fresh = 0;
 
 	for (size_t i = 0; i < count && !b->bad; i++) {
 		size_t len = mg_mesh_get_u16(b);
@@ -346,10 +346,15 @@ static int on_items(struct mg_gossip *g, struct mg_mesh_buf *b, uint64_t now_ms)
 		if (mg_directory_add(g->dir, b->r, len, now_ms / 1000, &ch) > 0) {
 			hot_add(g, ch.id);
 			g->stats.items_new++;
+			fresh++;
 		}
 		b->r += len;
 		b->left -= len;
 	}
+	/* News goes on at once, not at our next round: a member waiting for
+	 * an endpoint (to punch a NAT) waits one hop less per member between. */
+	if (fresh)
+		push_rumors(g);
 	return b->bad || b->left != 0 ? -MG_MESH_EMALFORMED : 0;
 }
 
