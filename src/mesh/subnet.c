@@ -72,11 +72,17 @@ void mg_subnets_peer_reset(struct mg_subnets *s, const uint8_t key[MG_ED25519_PU
 			s->v[i].has_gateway = false;
 }
 
-static bool live(const struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
+/* How well a gateway is reached: 2 direct, 1 through a relay, 0 not. A
+ * relay is chosen for a member whose direct path died before anyone knows
+ * whether it is still there at all, so a gateway reached directly always
+ * wins over one reached through a relay. */
+static int reach(const struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
 {
 	const struct mg_path *p = mg_paths_find(ps, key);
 
-	return p && (p->state == MG_PATH_DIRECT || p->state == MG_PATH_RELAY);
+	if (!p)
+		return 0;
+	return p->state == MG_PATH_DIRECT ? 2 : p->state == MG_PATH_RELAY ? 1 : 0;
 }
 
 /* Ours already: a subnet of one of our own interfaces. */
@@ -94,11 +100,13 @@ static bool local(const struct mg_prefix *p)
 	return false;
 }
 
-/* The smallest live member key announcing each prefix. */
+/* The best reached, then smallest, member key announcing each prefix. */
 static void elect(struct mg_subnets *s, const struct mg_directory *d, const struct mg_paths *ps,
 		  const uint8_t self[MG_ED25519_PUB_LEN], uint8_t (*winner)[MG_ED25519_PUB_LEN],
 		  bool *won)
 {
+	int best[MG_SUBNETS_MAX] = { 0 };
+
 	for (size_t i = 0; i < mg_directory_count(d); i++) {
 		const struct mg_dir_member *m = mg_directory_member(d, i);
 		struct mg_prefix r[MG_CERT_ROUTES_MAX];
@@ -109,16 +117,19 @@ static void elect(struct mg_subnets *s, const struct mg_directory *d, const stru
 		for (size_t k = 0; k < n; k++) {
 			struct mg_subnet *e = entry(s, &r[k]);
 			size_t idx;
+			int rank;
 
 			if (!e)
 				continue;
 			e->seen = true;
 			idx = (size_t)(e - s->v);
-			if (live(ps, m->cert.key) &&
-			    (!won[idx] ||
-			     memcmp(m->cert.key, winner[idx], MG_ED25519_PUB_LEN) < 0)) {
+			rank = reach(ps, m->cert.key);
+			if (rank && (!won[idx] || rank > best[idx] ||
+				     (rank == best[idx] &&
+				      memcmp(m->cert.key, winner[idx], MG_ED25519_PUB_LEN) < 0))) {
 				memcpy(winner[idx], m->cert.key, MG_ED25519_PUB_LEN);
 				won[idx] = true;
+				best[idx] = rank;
 			}
 		}
 	}

@@ -5,8 +5,10 @@
  * prefix to one gateway:
  *   - the live gateways of a prefix are the members announcing it whose
  *     path (path.h) is direct or relayed;
- *   - of those, the one with the smallest member key carries it, so that
- *     every member picks the same one and replies come back the same way;
+ *   - of those, one reached directly wins over one reached through a relay
+ *     (a member whose direct path just died is put on a relay before
+ *     anyone knows whether it is there at all), then the smallest member
+ *     key, so that members pick alike and replies come back the same way;
  *   - when it dies (its path is lost: about two seconds while traffic
  *     flows) the next one takes the prefix over at the next sync.
  * Carrying a prefix means: the prefix is in that gateway's WireGuard allowed

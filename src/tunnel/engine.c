@@ -522,8 +522,8 @@ int mg_engine_extra_open(struct mg_engine *e, int family)
 	if (e->config.udp_send || (!e->udp4_watch && !e->udp6_watch))
 		return -ENOTSUP;
 	n = mg_udp_extra_open(&e->udp, family, &fd);
-	if (n < 0)
-		return n;
+	if (n <= 0) /* numbers start at 1 */
+		return n < 0 ? n : -EIO;
 	ret = watch(e, &e->extra_watch[n - 1], fd);
 	if (ret < 0) {
 		unwatch(&e->extra_watch[n - 1], false);

@@ -39,6 +39,10 @@ site_lan() {
 	done
 }
 
+both_direct() {
+	mg_mesh_direct a g && mg_mesh_direct a k
+}
+
 # Which gateway carries the site: the member whose peer holds 10.9.0.0/24.
 carrier() {
 	local key
@@ -69,6 +73,8 @@ mg_mesh_up g --advertise 10.9.0.0/24
 mg_mesh_up k --advertise 10.9.0.0/24
 
 mg_check "a reaches h (10.9.0.100) behind the gateways" mg_wait_for 20 reach a "$H"
+# Both gateways live (a direct path to each) before one is taken away.
+mg_check "a has direct paths to both gateways" mg_wait_for 20 both_direct
 first=$(carrier)
 mg_say "the site is carried by ${first:-nobody}"
 mg_check "one gateway carries the site" [ -n "$first" ]
