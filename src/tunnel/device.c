@@ -252,17 +252,14 @@ static void send_to_peer(struct mg_peer *peer, enum mg_send_kind kind, const uin
 		peer->tx_bytes += len;
 }
 
-void mg_device_send_initiation(struct mg_peer *peer, bool is_retry)
+/* A new initiation (new ephemeral key and index), whatever the time since
+ * the last. */
+static void send_initiation_now(struct mg_peer *peer, uint64_t now)
 {
 	struct mg_device *dev = peer->device;
 	struct mg_msg_initiation msg;
 	struct timespec wall;
-	uint64_t now = now_ns(dev);
 
-	if (!is_retry)
-		peer->timers.handshake_attempts = 0;
-	if (peer->last_sent_handshake && now < peer->last_sent_handshake + REKEY_TIMEOUT)
-		return;
 	peer->last_sent_handshake = now;
 	dev->clock->wall(dev->clock, &wall);
 	if (!mg_noise_create_initiation(&msg, &peer->handshake, &dev->identity, &dev->indices,
@@ -274,6 +271,18 @@ void mg_device_send_initiation(struct mg_peer *peer, bool is_retry)
 	send_to_peer(peer, MG_SEND_TRANSIENT, (const uint8_t *)&msg, sizeof(msg));
 	mg_timers_handshake_initiated(peer);
 	mg_wipe(&msg, sizeof(msg));
+}
+
+void mg_device_send_initiation(struct mg_peer *peer, bool is_retry)
+{
+	uint64_t now = now_ns(peer->device);
+
+	if (!is_retry)
+		peer->timers.handshake_attempts = 0;
+	if (peer->last_sent_handshake && now < peer->last_sent_handshake + REKEY_TIMEOUT)
+		return;
+	peer->timers.cookie_retried = false;
+	send_initiation_now(peer, now);
 }
 
 static void send_response(struct mg_peer *peer)
@@ -523,18 +532,39 @@ static void authenticated_from(struct mg_peer *peer, const struct source *src)
 	set_endpoint_from(peer, src->addr);
 }
 
-/* Counts this handshake message and says whether we are under load. */
-static bool under_load(struct mg_device *dev, uint64_t now)
+/* Drains the load bucket at MG_LOAD_PERCENT of the time since last. */
+static void load_drain(struct mg_device *dev, uint64_t now)
 {
-	uint64_t second = now / MG_NSEC_PER_SEC;
+	uint64_t drained;
 
-	if (second != dev->load_second) {
-		dev->load_second = second;
-		dev->load_count = 0;
-	}
-	if (++dev->load_count > MG_HANDSHAKE_LOAD_PER_SECOND)
-		dev->under_load_until = now + MG_NSEC_PER_SEC;
+	if (now <= dev->load_drained_at)
+		return;
+	drained = (now - dev->load_drained_at) / 100 * MG_LOAD_PERCENT;
+	dev->load_level = dev->load_level > drained ? dev->load_level - drained : 0;
+	dev->load_drained_at = now;
+}
+
+/* Handshake work of cost ns just ended at now (see "Under load"). The level
+ * is capped at MG_LOAD_BURST so that load ends MG_LOAD_HOLD after the work
+ * stops taking more than its share, not after a backlog drains. */
+static void load_account(struct mg_device *dev, uint64_t cost, uint64_t now)
+{
+	load_drain(dev, now);
+	dev->load_level += cost;
+	if (dev->load_level < MG_LOAD_BURST)
+		return;
+	dev->load_level = MG_LOAD_BURST;
+	dev->under_load_until = now + MG_LOAD_HOLD;
+}
+
+static bool under_load(const struct mg_device *dev, uint64_t now)
+{
 	return dev->force_under_load || now < dev->under_load_until;
+}
+
+static uint64_t work_now(const struct mg_device *dev)
+{
+	return mg_clock_now(dev->work_clock ? dev->work_clock : dev->clock);
 }
 
 static uint32_t handshake_sender(const uint8_t *buf)
@@ -665,6 +695,18 @@ static void receive_response(struct mg_device *dev, const struct source *src, co
 	mg_device_send_keepalive(peer);
 }
 
+/* A cookie reply to our pending initiation: resend it now with mac2 rather
+ * than after REKEY_TIMEOUT, once per attempt (device.h). A reply to our
+ * response (entry is a keypair) needs nothing: the initiator resends. */
+static void retry_with_cookie(struct mg_peer *peer, const struct mg_index_entry *e, uint64_t now)
+{
+	if (e->type != MG_INDEX_HANDSHAKE ||
+	    peer->handshake.state != MG_HANDSHAKE_CREATED_INITIATION || peer->timers.cookie_retried)
+		return;
+	peer->timers.cookie_retried = true;
+	send_initiation_now(peer, now);
+}
+
 static void receive_cookie_reply(struct mg_device *dev, const uint8_t *buf, uint64_t now)
 {
 	const struct mg_msg_cookie_reply *msg = (const void *)buf;
@@ -679,6 +721,21 @@ static void receive_cookie_reply(struct mg_device *dev, const uint8_t *buf, uint
 	}
 	mg_log(dev->log, MG_LOG_INFO, "peer %s: cookie reply accepted, next handshake carries mac2",
 	       mg_peer_name(e->peer, name));
+	retry_with_cookie(e->peer, e, now);
+}
+
+/* An admitted initiation or response, its work timed for the load bucket. */
+static void receive_handshake(struct mg_device *dev, const struct source *src, const uint8_t *buf,
+			      size_t len, uint64_t now)
+{
+	uint64_t start = work_now(dev), end;
+
+	if (buf[0] == MG_MSG_INITIATION)
+		receive_initiation(dev, src, buf, len, now);
+	else
+		receive_response(dev, src, buf, len, now);
+	end = work_now(dev);
+	load_account(dev, end > start ? end - start : 0, now);
 }
 
 /* The length of the IP packet in a decrypted payload and its source
@@ -819,12 +876,9 @@ static bool receive_wireguard(struct mg_device *dev, const struct source *src, u
 
 	switch (classify(buf, len)) {
 	case MG_MSG_INITIATION:
-		if (admit_handshake(dev, src, buf, len, now))
-			receive_initiation(dev, src, buf, len, now);
-		return true;
 	case MG_MSG_RESPONSE:
 		if (admit_handshake(dev, src, buf, len, now))
-			receive_response(dev, src, buf, len, now);
+			receive_handshake(dev, src, buf, len, now);
 		return true;
 	case MG_MSG_COOKIE_REPLY:
 		receive_cookie_reply(dev, buf, now);

@@ -9,14 +9,29 @@
  * front of it and MG_DEVICE_TAILROOM after it. Nothing here allocates per
  * packet, except a copy of packets that must wait for a handshake.
  *
- * "Under load": more than MG_HANDSHAKE_LOAD_PER_SECOND handshake messages (of
- * the right size, before any check, as the kernel counts its queue) arrived
- * in the current second. From then until one second
- * after the last such second, every handshake message must carry a mac2 made
- * with a cookie for its source address, or it is answered with a cookie reply
- * and dropped; those with a good mac2 are rate-limited per source. Each costs
- * us two or three X25519 operations, so the threshold is well below what one
- * core can do (about 10k per second here) and leaves the loop free for data.
+ * "Under load" is decided by what handshakes cost this machine, not by a
+ * count, so a slow appliance asks for cookies sooner than a fast server:
+ * the time the device spends in handshake work (consuming an initiation or
+ * response and answering it: the Diffie-Hellman operations, as the kernel
+ * and wireguard-go would queue them) fills a leaky bucket that drains at
+ * MG_LOAD_PERCENT percent of elapsed time. When its level passes
+ * MG_LOAD_BURST (100 ms of work), handshakes have taken more than that share
+ * of the loop for a while, or a burst of 100 ms at once, and the device is
+ * under load until MG_LOAD_HOLD (1 s) after the last time that was true.
+ * Work is timed with work_clock, the unheld clock (the engine holds the
+ * device's clock still during a batch); tests give a fake clock that
+ * advances by a chosen cost per handshake. While under load, every
+ * handshake message must carry a mac2 made with a cookie for its source
+ * address, or it is answered with a cookie reply (no Diffie-Hellman, so the
+ * bucket drains) and dropped; those with a good mac2 are rate-limited per
+ * source (ratelimiter.h). force_under_load keeps the device under load.
+ *
+ * As initiator, a valid cookie reply to our pending initiation makes us
+ * resend it at once with the new mac2 instead of after REKEY_TIMEOUT, once
+ * per handshake attempt (peer->timers.cookie_retried, cleared by the next
+ * initiation the timers or traffic send): a responder that keeps answering
+ * with cookie replies cannot make us loop. The responder's mac2 check and
+ * rate limit still apply to the retry.
  *
  * Relays. The mesh may route a peer through a relay (mg_device_peer_set_relay)
  * when no direct path works. The device does not know membership or paths; it
@@ -63,9 +78,11 @@
 #include "tunnel/noise.h"
 #include "tunnel/ratelimiter.h"
 
-#define MG_DEVICE_HEADROOM	     MG_DATA_HEADER_SIZE
-#define MG_DEVICE_TAILROOM	     (MG_PADDING_MULTIPLE + MG_TAG_SIZE)
-#define MG_HANDSHAKE_LOAD_PER_SECOND 1000
+#define MG_DEVICE_HEADROOM MG_DATA_HEADER_SIZE
+#define MG_DEVICE_TAILROOM (MG_PADDING_MULTIPLE + MG_TAG_SIZE)
+#define MG_LOAD_PERCENT	   10
+#define MG_LOAD_BURST	   (100 * MG_NSEC_PER_MSEC)
+#define MG_LOAD_HOLD	   MG_NSEC_PER_SEC
 /* A data message of MG_MAX_CONTENT_SIZE padded by up to 15 bytes, behind the
  * longest relay prefix. */
 #define MG_DEVICE_RELAY_BUF_SIZE \
@@ -169,8 +186,11 @@ struct mg_device {
 	uint32_t mtu;
 
 	uint64_t wakeup_at; /* earliest armed deadline we told ops->wakeup */
-	uint64_t load_second;
-	uint32_t load_count;
+	/* Times handshake work (see "Under load"); the owner may set it after
+	 * mg_device_init, NULL: clock. */
+	const struct mg_clock *work_clock;
+	uint64_t load_level; /* ns of handshake work in the leaky bucket */
+	uint64_t load_drained_at;
 	uint64_t under_load_until;
 	bool force_under_load; /* tests and operators: always demand cookies */
 

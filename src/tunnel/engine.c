@@ -632,6 +632,9 @@ int mg_engine_init(struct mg_engine *e, uv_loop_t *loop, const struct mg_engine_
 	mg_held_clock_init(&e->clock, config->clock ? config->clock : &mg_clock_system);
 	ret = mg_device_init(&e->dev, &e->clock.clock, &engine_ops, e);
 	e->dev.log = config->log;
+	/* Handshake work is timed by the clock that does not hold still
+	 * during a batch (device.h, "Under load"). */
+	e->dev.work_clock = e->clock.base;
 	if (ret < 0)
 		goto fail;
 	if (config->udp_send) {

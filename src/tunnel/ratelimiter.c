@@ -8,44 +8,101 @@
 #define PACKET_COST (MG_NSEC_PER_SEC / MG_RATELIMITER_PER_SECOND)
 #define TOKEN_MAX   (PACKET_COST * MG_RATELIMITER_BURST)
 
+_Static_assert(TOKEN_MAX <= UINT32_MAX, "tokens fit the entry's 32 bits");
+_Static_assert((MG_RATELIMITER_SLOTS & (MG_RATELIMITER_SLOTS - 1)) == 0, "a power of two");
+
 void mg_ratelimiter_init(struct mg_ratelimiter *r)
 {
 	memset(r, 0, sizeof(*r));
 	mg_random_bytes(r->hash_key, sizeof(r->hash_key));
 }
 
-/* The bucket of a source: by IPv4 address, or IPv6 /64 (one host). */
-static struct mg_ratelimiter_slot *slot_of(struct mg_ratelimiter *r, const struct mg_endpoint *src)
+/* The exact key of a source; false for a family that has none. An
+ * IPv4-mapped IPv6 address is the IPv4 source it stands for. */
+static bool source_key(const struct mg_endpoint *src, uint8_t *family, uint64_t *key)
 {
-	uint8_t in[9] = { 0 };
-	uint8_t h[crypto_shorthash_BYTES];
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *a6 = src->in6.sin6_addr.s6_addr;
+	uint32_t a4;
+
+	if (src->sa.sa_family == AF_INET6 && memcmp(a6, mapped, sizeof(mapped))) {
+		*family = AF_INET6;
+		memcpy(key, a6, 8);
+		return true;
+	}
+	if (src->sa.sa_family == AF_INET6)
+		memcpy(&a4, a6 + 12, 4);
+	else if (src->sa.sa_family == AF_INET)
+		memcpy(&a4, &src->in4.sin_addr, 4);
+	else
+		return false;
+	*family = AF_INET;
+	*key = a4;
+	return true;
+}
+
+static bool live(const struct mg_ratelimiter_entry *e, uint64_t now)
+{
+	return e->family && now - e->last < TOKEN_MAX;
+}
+
+static size_t window_start(const struct mg_ratelimiter *r, uint8_t family, uint64_t key)
+{
+	uint8_t in[9], h[crypto_shorthash_BYTES];
 	uint64_t k;
 
-	in[0] = (uint8_t)src->sa.sa_family;
-	if (src->sa.sa_family == AF_INET)
-		memcpy(in + 1, &src->in4.sin_addr, 4);
-	else
-		memcpy(in + 1, &src->in6.sin6_addr, 8);
+	in[0] = family;
+	memcpy(in + 1, &key, 8);
 	crypto_shorthash(h, in, sizeof(in), r->hash_key);
 	memcpy(&k, h, sizeof(k));
-	return &r->slots[k % MG_RATELIMITER_SLOTS];
+	return (size_t)(k & (MG_RATELIMITER_SLOTS - 1));
+}
+
+/* The source's own entry, a fresh one for it, or the shared overflow bucket
+ * when its window is full of live entries (see the header). */
+static struct mg_ratelimiter_entry *entry_of(struct mg_ratelimiter *r, uint8_t family, uint64_t key,
+					     uint64_t now)
+{
+	size_t start = window_start(r, family, key);
+	struct mg_ratelimiter_entry *e, *spare = NULL;
+
+	for (size_t i = 0; i < MG_RATELIMITER_PROBE; i++) {
+		e = &r->slots[(start + i) & (MG_RATELIMITER_SLOTS - 1)];
+		if (e->family == family && e->key == key)
+			return e;
+		if (!spare && !live(e, now))
+			spare = e;
+	}
+	if (!spare)
+		return &r->overflow;
+	memset(spare, 0, sizeof(*spare));
+	spare->family = family;
+	spare->key = key;
+	return spare;
 }
 
 bool mg_ratelimiter_allow(struct mg_ratelimiter *r, const struct mg_endpoint *src, uint64_t now)
 {
-	struct mg_ratelimiter_slot *s = slot_of(r, src);
+	struct mg_ratelimiter_entry *e;
+	uint64_t tokens;
+	uint8_t family;
+	uint64_t key;
 
-	/* Sources that collide share one bucket: a limited source stays
-	 * limited however many others arrive. A fresh bucket starts full. */
-	if (!s->last || now - s->last > TOKEN_MAX)
-		s->tokens = TOKEN_MAX;
-	else
-		s->tokens += now - s->last;
-	if (s->tokens > TOKEN_MAX)
-		s->tokens = TOKEN_MAX;
-	s->last = now ? now : 1;
-	if (s->tokens < PACKET_COST)
+	if (!source_key(src, &family, &key))
 		return false;
-	s->tokens -= PACKET_COST;
+	e = entry_of(r, family, key, now);
+	/* A fresh or idle bucket starts full. */
+	if (!e->last || now - e->last >= TOKEN_MAX)
+		tokens = TOKEN_MAX;
+	else
+		tokens = e->tokens + (now - e->last);
+	if (tokens > TOKEN_MAX)
+		tokens = TOKEN_MAX;
+	e->last = now ? now : 1;
+	if (tokens < PACKET_COST) {
+		e->tokens = (uint32_t)tokens;
+		return false;
+	}
+	e->tokens = (uint32_t)(tokens - PACKET_COST);
 	return true;
 }

@@ -37,6 +37,9 @@ struct mg_timers {
 	unsigned handshake_attempts;
 	bool need_another_keepalive;
 	bool sent_lastminute_handshake;
+	/* This attempt's initiation was already resent for a cookie reply
+	 * (device.h): the next one waits for the retransmit timer. */
+	bool cookie_retried;
 };
 
 void mg_timers_init(struct mg_peer *peer);

@@ -45,8 +45,9 @@ static void expect_drop(const char *what, const uint8_t *buf, size_t len, size_t
 	uint64_t before[NSTATS], after[NSTATS];
 	unsigned delivered = w.nodes[v].delivered, sent = w.nodes[v].sent;
 
-	/* 2 ms apart: at most 500 a second, so the victim never counts as
-	 * under load (MG_HANDSHAKE_LOAD_PER_SECOND) and never asks for cookies. */
+	/* 2 ms apart, and the fake clock does not move during handshake
+	 * work: the victim never counts as under load (device.h) and never
+	 * asks for cookies. */
 	wire_clock_forward(&w, 2);
 	snapshot(before);
 	wire_receive(&w, v, &w.nodes[u].addr, buf, len);

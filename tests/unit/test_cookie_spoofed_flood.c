@@ -31,8 +31,7 @@ int main(void)
 	wire_send_ip(&w, 0, 1, 100);
 	wire_pump(&w);
 	CHECK(victim->cookie.cookie_valid);
-	CHECK(wire_advance_until_sent(&w, 0, 1, 6000, 1) > 0);
-	CHECK_EQ(dr->stats.handshakes_completed, 1);
+	CHECK_EQ(dr->stats.handshakes_completed, 1); /* retried at once */
 	wire_advance(&w, 6000, 100);
 
 	/* Twenty cookie-less initiations "from" the victim's address. */

@@ -132,6 +132,11 @@ static void others_do_not(int x, int y)
 	CHECK(py->cookie.cookie_valid);
 	CHECK_EQ(s->rx_bad_cookie, 0);
 	CHECK(at(py, &home));
+	/* y resends its initiation at once (device.h), still to x. */
+	CHECK(wire_pop(&w, &d));
+	CHECK_EQ(d.buf[0], 1);
+	CHECK_EQ(d.to, x);
+	wire_flush(&w);
 
 	/* And a genuine, fresh data packet from elsewhere does move it. */
 	wire_send_ip(&w, x, y, 100);
