@@ -48,6 +48,19 @@
  * MG_FW_FLOW_PROBE slots; when every probed slot is live, the one that
  * expires first is replaced. Nothing is allocated per packet.
  *
+ * The sender's groups: a static member behind its exporter (export-wg)
+ * shares the exporter's peer, so its packets are judged by the exporter's
+ * groups. A peer that is no member (made by hand with `wg set`) has none:
+ * only group=any rules match it.
+ *
+ * Listing (`firewall list`): text, one line a rule,
+ *   N ": " rule " hits=" H "\n"
+ * then "dropped=D replies=R echo=E\n"; or JSON (schema 1)
+ *   {"rules":[{"n":1,"group":"admins","proto":"tcp","port":"22",
+ *    "hits":3},...],"dropped":D,"replies":R,"echo":E,"running":true}
+ * Counters come from the running node; offline they are all 0 and
+ * "running" is false.
+ *
  * Ownership: struct mg_firewall is the caller's (the agent embeds it);
  * mg_fw_flows_init allocates the flow array once, mg_fw_free frees it. */
 #ifndef MG_MESH_FIREWALL_H
@@ -58,6 +71,7 @@
 #include <stdint.h>
 
 #include "mesh/mesh.h"
+#include "mesh/state.h"
 
 #define MG_FW_RULES_MAX	   64
 #define MG_FW_RULE_TEXT	   80 /* longest rule line, without the newline, + NUL */
@@ -69,6 +83,7 @@
 #define MG_FW_TCP_TIMEOUT  900 /* seconds after our last packet */
 #define MG_FW_UDP_TIMEOUT  180
 #define MG_FW_ICMP_TIMEOUT 30
+#define MG_FW_LIST_MAX	   (256 + MG_FW_RULES_MAX * 160) /* mg_fw_list's output */
 
 enum mg_fw_proto {
 	MG_FW_ANY = 0,
@@ -123,6 +138,16 @@ int mg_fw_parse(struct mg_fw_rules *rules, const uint8_t *buf, size_t len, char 
 	__attribute__((warn_unused_result));
 /* The state file's text into out[cap]: its length, or -MG_MESH_ETOOBIG. */
 int mg_fw_format(const struct mg_fw_rules *rules, char *out, size_t cap);
+
+/* DIR/firewall into rules (absent: none): 0 or a state error (err names the
+ * file and line). */
+int mg_fw_load(struct mg_state *st, struct mg_fw_rules *rules, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Writes rules to DIR/firewall atomically (st locked): 0 or -errno. */
+int mg_fw_save(struct mg_state *st, const struct mg_fw_rules *rules, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* The listing above into out[MG_FW_LIST_MAX]. */
+void mg_fw_list(const struct mg_firewall *fw, bool json, bool running, char out[MG_FW_LIST_MAX]);
 
 /* Appends r (hits reset): 0, -EEXIST (an equal rule exists), -ENOSPC. */
 int mg_fw_add(struct mg_fw_rules *rules, const struct mg_fw_rule *r);
