@@ -34,7 +34,7 @@
  *   "meshguard-firewall 1\n" (rule "\n"){0,MG_FW_RULES_MAX}
  * No blank lines, no comments, no CR; the last line ends with "\n". An
  * absent file means no rules. Hit counts are not kept in it: they count
- * from the node's start (and reset when the rules change through `up`).
+ * from the node's start, a rule added through the running node from 0.
  * mg_fw_format writes the one form the parser reads back to the same rules.
  *
  * Flow table (stateful). Every packet we send into the mesh while rules
