@@ -77,7 +77,7 @@ static bool parse_ports(struct mg_fw_rule *r, const char *v, size_t n)
 		return parse_port(v, n, &r->port_lo) && (r->port_hi = r->port_lo, true);
 	return parse_port(v, (size_t)(dash - v), &r->port_lo) &&
 	       parse_port(dash + 1, n - (size_t)(dash - v) - 1, &r->port_hi) &&
-	       r->port_lo <= r->port_hi;
+	       r->port_lo < r->port_hi;
 }
 
 static bool parse_group(struct mg_fw_rule *r, const char *v, size_t n)

@@ -26,8 +26,9 @@
  *   GROUP  a group name as mesh.h's (1..MG_MESH_GROUP_MAX of [A-Za-z0-9._-]); a
  *          group named "any" cannot be named (the word means any member)
  *   PROTO  "tcp" | "udp" | "icmp" | "any"
- *   PORT   "any" | N | N "-" M, 1 <= N <= M <= 65535, decimal, no leading 0
- * Every key exactly once, in this order; nothing else on the line.
+ *   PORT   "any" | N | N "-" M, 1 <= N < M <= 65535, decimal, no leading 0
+ * Every key exactly once, in this order; nothing else on the line; icmp
+ * and any take port=any. So each rule has one text (mg_fw_rule_format).
  *
  * State file DIR/firewall (state.h: 0600, written atomically under the
  * lock), at most MG_FW_FILE_MAX bytes:
