@@ -49,6 +49,11 @@
  * MG_FW_FLOW_PROBE slots; when every probed slot is live, the one that
  * expires first is replaced. Nothing is allocated per packet.
  *
+ * The filter sees every packet from the mesh, also those this node
+ * forwards into a subnet it advertises: the rules apply to them too (their
+ * destination port), and packets from that subnet into the mesh record
+ * flows like our own.
+ *
  * The sender's groups: a static member behind its exporter (export-wg)
  * shares the exporter's peer, so its packets are judged by the exporter's
  * groups. A peer that is no member (made by hand with `wg set`) has none:

@@ -8,7 +8,7 @@
 #     (stateful);
 #   - `firewall list` shows the rule's hits and the drops; the rule is in
 #     P's state, survives a restart, and `firewall del` lifts it;
-#   - bad rules and numbers exit 1.
+#   - bad rules and numbers exit 1; a corrupt rules file stops `up` (4).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh_lib.sh"
 
@@ -113,5 +113,18 @@ mg_say "firewall del lifts the rule"
 mg_check "firewall del 1 exits 0" mg_mesh p firewall del 1
 mg_check "b connects again" tcp_says b "$p4" 22
 mg_check "firewall list shows no rules" rules_are 0
+
+mg_say "a corrupt rules file stops the node from starting (fail closed)"
+mg_mesh_down p
+printf 'meshguard-firewall 1\ngroup=admins proto=tcp port=0\n' >"$(mg_mesh_state p)/firewall"
+rc=0
+mg_in p timeout 10 "$MESHGUARD" up -i "${MG_ID}p" --state "$(mg_mesh_state p)" \
+	>"$MG_TMP/up-p-corrupt.log" 2>&1 || rc=$?
+mg_check "up with a corrupt firewall file fails with 4 (status $rc)" [ "$rc" = 4 ]
+mg_check "... naming the file and line" grep -q "firewall: line 2: port \"0\"" \
+	"$MG_TMP/up-p-corrupt.log"
+rc=0
+mg_mesh p firewall list >/dev/null 2>&1 || rc=$?
+mg_check "firewall list on it fails with 4 (status $rc)" [ "$rc" = 4 ]
 
 mg_finish
