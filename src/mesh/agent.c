@@ -866,11 +866,16 @@ static void fw_outbound(void *ctx, const struct mg_peer *peer, const uint8_t *pk
 	mg_fw_outbound(&a->fw, pkt, len, loop_s(a));
 }
 
-/* The filter is on the device exactly while rules exist. */
+/* The filter is on the device exactly while rules exist; when it goes on,
+ * the flow table starts empty (agent.h). */
 static void fw_apply(struct mg_agent *a)
 {
+	struct mg_device *dev = &a->engine->dev;
+
+	if (a->fw.rules.n && !dev->filter)
+		mg_fw_forget_flows(&a->fw);
 	a->fw_filter = (struct mg_device_filter){ fw_inbound, fw_outbound, a };
-	mg_device_set_filter(&a->engine->dev, a->fw.rules.n ? &a->fw_filter : NULL);
+	mg_device_set_filter(dev, a->fw.rules.n ? &a->fw_filter : NULL);
 }
 
 /* ---- the control socket ---- */

@@ -357,6 +357,12 @@ void mg_fw_free(struct mg_firewall *fw)
 	fw->flows.slot = NULL;
 }
 
+void mg_fw_forget_flows(struct mg_firewall *fw)
+{
+	if (fw->flows.slot)
+		memset(fw->flows.slot, 0, MG_FW_FLOWS_MAX * sizeof(*fw->flows.slot));
+}
+
 /* The flow of an outbound packet p (src ours), reversed when p is inbound. */
 static void flow_key(struct mg_fw_flow *k, const struct packet *p, bool inbound)
 {

@@ -164,6 +164,9 @@ int mg_fw_del(struct mg_fw_rules *rules, size_t n);
 /* The flow table: 0 or -ENOMEM. mg_fw_free frees it (safe twice). */
 int mg_fw_init(struct mg_firewall *fw);
 void mg_fw_free(struct mg_firewall *fw);
+/* Empties the flow table: flows recorded while no filter watched are
+ * stale. */
+void mg_fw_forget_flows(struct mg_firewall *fw);
 
 /* An IP packet we send into the mesh (pkt[0, len), len the IP length or
  * more): records or refreshes its flow at time now (seconds). Packets that

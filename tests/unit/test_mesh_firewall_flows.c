@@ -1,7 +1,7 @@
 /* The firewall's flow table stays within MG_FW_FLOWS_MAX entries: more
  * outbound flows than it holds replace the ones that expire first (counted),
- * live ones are refreshed rather than duplicated, and a flow recorded last
- * is always found. */
+ * live ones are refreshed rather than duplicated, a flow recorded last is
+ * always found, and forgotten flows are gone. */
 #include "check.h"
 
 #include "mesh/firewall.h"
@@ -69,6 +69,10 @@ int main(void)
 	CHECK(fw.flows.evicted > 0);
 	/* Everything expires. */
 	CHECK_EQ(live(&fw, 100 + 2 * MG_FW_FLOWS_MAX / 64 + MG_FW_UDP_TIMEOUT), 0);
+	/* Forgotten flows get no replies. */
+	mg_fw_forget_flows(&fw);
+	CHECK_EQ(live(&fw, 0), 0);
+	CHECK(!mg_fw_inbound(&fw, group, 1, b, len, 100));
 	mg_fw_free(&fw);
 	mg_test_pass("mesh_firewall_flows");
 	return 0;
