@@ -70,7 +70,7 @@ extern "C" {
 
 /* Incompatible changes bump the major; additions bump the minor. */
 #define MG_API_VERSION_MAJOR 0
-#define MG_API_VERSION_MINOR 1
+#define MG_API_VERSION_MINOR 2
 #define MG_API_VERSION	     ((MG_API_VERSION_MAJOR << 16) | MG_API_VERSION_MINOR)
 
 /* The version of the library actually linked, as MG_API_VERSION. */
@@ -566,6 +566,38 @@ enum mg_mesh_result mg_mesh_leave(const char *dir, char *msg, size_t msglen);
  * it holds the private key, which is not stored anywhere). */
 enum mg_mesh_result mg_mesh_export_wg(const char *dir, const char *name, char **conf, char *msg,
 				      size_t msglen);
+
+/* ---- the firewall (issue 13) ----
+ * This node's inbound rules on traffic from members, by the sender's
+ * certificate groups, protocol and port. No rules: everything from members
+ * passes. Once one exists, only what a rule allows, replies to this node's
+ * own flows, and ICMP echo (unless a rule names icmp) pass. Kept in
+ * DIR/firewall; changed through the running node (at once) or, when none
+ * runs, on the directory under its lock. */
+struct mg_mesh_firewall_rule {
+	uint32_t size;
+	const char *group; /* a certificate group; NULL or "any": any member */
+	const char *proto; /* "tcp", "udp", "icmp" or "any"; NULL: any */
+	const char *port;  /* "22", "8000-8100" or "any" (tcp, udp); NULL: any */
+};
+
+#define MG_MESH_FIREWALL_RULE_INIT                           \
+	{                                                    \
+		.size = sizeof(struct mg_mesh_firewall_rule) \
+	}
+
+/* Appends a rule (MG_MESH_USAGE: malformed, already there, or too many). */
+enum mg_mesh_result mg_mesh_firewall_add(const char *dir, const struct mg_mesh_firewall_rule *r,
+					 char *msg, size_t msglen);
+/* Deletes rule n, counted from 1 as listed (MG_MESH_USAGE: no such rule). */
+enum mg_mesh_result mg_mesh_firewall_del(const char *dir, unsigned n, char *msg, size_t msglen);
+/* The rules with their hit counts (from the running node; 0 when none
+ * runs), as text lines "N: group=G proto=P port=X hits=H" and a last line
+ * "dropped=D replies=R echo=E", or JSON {"rules":[{"n","group","proto",
+ * "port","hits"}...],"dropped","replies","echo","running"}. *out is the
+ * caller's to free(). */
+enum mg_mesh_result mg_mesh_firewall_list(const char *dir, bool json, char **out, char *msg,
+					  size_t msglen);
 
 /* True when dir holds a mesh's configuration (`meshguard up` then runs it). */
 bool mg_mesh_present(const char *dir);

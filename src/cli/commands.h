@@ -21,6 +21,8 @@ int mg_cmd_members(int argc, char **argv);
 int mg_cmd_revoke(int argc, char **argv);
 int mg_cmd_leave(int argc, char **argv);
 int mg_cmd_export_wg(int argc, char **argv);
+/* meshguard firewall add|del|list: the inbound rules by group (mesh.c). */
+int mg_cmd_firewall(int argc, char **argv);
 
 /* The wireguard-go drop-in (meshguard-wg [-f] IFNAME); argv[0] is the
  * program name. */

@@ -26,6 +26,8 @@ static const struct command {
 	{ "leave", mg_cmd_leave, "Leaves the mesh" },
 	{ "export-wg", mg_cmd_export_wg,
 	  "Makes a static member for a stock WireGuard client, as a wg-quick file" },
+	{ "firewall", mg_cmd_firewall,
+	  "Lists, adds or deletes this node's inbound rules by group (add|del|list)" },
 	{ "wireguard-go", mg_cmd_wireguard_go,
 	  "Runs as a drop-in for wireguard-go: [-f|--foreground] INTERFACE-NAME" },
 	{ "netcheck", mg_cmd_netcheck,

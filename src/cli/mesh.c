@@ -1,5 +1,5 @@
 /* The mesh commands: init, invite, join, status, members, revoke, leave,
- * export-wg. Each parses its arguments, makes one call of the library's
+ * export-wg, firewall. Each parses its arguments, makes one call of the library's
  * mesh API (meshguard.h), prints what it returns, and exits with its
  * result, which is the status scripts rely on:
  *   0 success, 1 usage, 2 token or membership refused, 3 a peer or the
@@ -511,4 +511,91 @@ int mg_cmd_export_wg(int argc, char **argv)
 	mg_secret_wipe(conf, strlen(conf));
 	free(conf);
 	return 0;
+}
+
+/* ---- firewall ---- */
+
+static void firewall_usage(FILE *f)
+{
+	fputs("Usage: meshguard firewall add [--group G] [--proto tcp|udp|icmp|any]\n"
+	      "                              [--port N|LO-HI|any] [--state DIR]\n"
+	      "       meshguard firewall del N [--state DIR]\n"
+	      "       meshguard firewall list [--json] [--state DIR]\n"
+	      "  This node's inbound rules on traffic from members, by the sender's\n"
+	      "  certificate groups (omitted: any member), protocol and port. No rules:\n"
+	      "  everything from members passes. With rules: only what a rule allows,\n"
+	      "  replies to this node's own connections, and ping (unless a rule names\n"
+	      "  icmp). list shows each rule's number and hit count.\n" STATE_HELP,
+	      f);
+}
+
+static int firewall_add(struct mesh_cli *m, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "group", required_argument, NULL, 'g' },
+		{ "proto", required_argument, NULL, 'P' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "state", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct mg_mesh_firewall_rule rule = MG_MESH_FIREWALL_RULE_INIT;
+	char msg[MSG_LEN] = "";
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if ((r = common_option(m, o, firewall_usage)) < 0)
+			return MG_MESH_USAGE;
+		if (o == 'g')
+			rule.group = optarg;
+		else if (o == 'P')
+			rule.proto = optarg;
+		else if (o == 'p')
+			rule.port = optarg;
+	}
+	if (optind != argc)
+		return usage_error(m, firewall_usage, "unexpected argument", argv[optind]);
+	r = mg_mesh_firewall_add(m->state, &rule, msg, sizeof(msg));
+	if (r == MG_MESH_OK)
+		printf("%s\n", msg);
+	return r == MG_MESH_OK ? 0 : report(m, r, msg);
+}
+
+static int firewall_del(struct mesh_cli *m, int argc, char **argv)
+{
+	char msg[MSG_LEN] = "";
+	unsigned long n;
+	int r = parse_simple(m, argc, argv, firewall_usage, 1);
+
+	if (r)
+		return r;
+	if (parse_unsigned(&n, argv[optind], 1, 1000) < 0)
+		return usage_error(m, firewall_usage, "expected a rule number, not", argv[optind]);
+	r = mg_mesh_firewall_del(m->state, (unsigned)n, msg, sizeof(msg));
+	if (r == MG_MESH_OK)
+		printf("%s\n", msg);
+	return r == MG_MESH_OK ? 0 : report(m, r, msg);
+}
+
+int mg_cmd_firewall(int argc, char **argv)
+{
+	struct mesh_cli m = { .cmd = "firewall", .state = DEFAULT_STATE };
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		firewall_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? MG_MESH_USAGE : 0;
+	}
+	if (!strcmp(argv[1], "list"))
+		return show(argc - 1, argv + 1, "firewall list", firewall_usage,
+			    mg_mesh_firewall_list);
+	if (!strcmp(argv[1], "add")) {
+		m.cmd = "firewall add";
+		optind = 1;
+		return firewall_add(&m, argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "del")) {
+		m.cmd = "firewall del";
+		return firewall_del(&m, argc - 1, argv + 1);
+	}
+	return usage_error(&m, firewall_usage, "expected add, del or list, not", argv[1]);
 }

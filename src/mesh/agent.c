@@ -132,6 +132,10 @@ int mg_agent_load(struct mg_agent *a, const char *dir, const struct mg_log *log,
 	}
 	if (ret == 0)
 		ret = load_directory(a, err, errlen);
+	if (ret == 0)
+		ret = mg_fw_init(&a->fw);
+	if (ret == 0)
+		ret = mg_fw_load(&a->state, &a->fw.rules, err, errlen);
 	if (ret < 0)
 		mg_agent_close(a);
 	return ret;
@@ -837,6 +841,43 @@ static int join_admit(void *ctx, const struct mg_join_request *req, uint8_t *pay
 	return *len ? MG_JOIN_OK : MG_JOIN_INTERNAL;
 }
 
+/* ---- the firewall ---- */
+
+static uint64_t loop_s(const struct mg_agent *a)
+{
+	return uv_now(a->loop) / 1000;
+}
+
+/* The device's hot path: a hash lookup of the sender, no allocation. */
+static bool fw_inbound(void *ctx, const struct mg_peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct mg_agent *a = ctx;
+	const struct mg_dir_member *m = mg_directory_find_wg(&a->dir, peer->public_key);
+
+	return mg_fw_inbound(&a->fw, m ? m->cert.groups : NULL, m ? m->cert.n_groups : 0, pkt, len,
+			     loop_s(a));
+}
+
+static void fw_outbound(void *ctx, const struct mg_peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct mg_agent *a = ctx;
+
+	(void)peer;
+	mg_fw_outbound(&a->fw, pkt, len, loop_s(a));
+}
+
+/* The filter is on the device exactly while rules exist; when it goes on,
+ * the flow table starts empty (agent.h). */
+static void fw_apply(struct mg_agent *a)
+{
+	struct mg_device *dev = &a->engine->dev;
+
+	if (a->fw.rules.n && !dev->filter)
+		mg_fw_forget_flows(&a->fw);
+	a->fw_filter = (struct mg_device_filter){ fw_inbound, fw_outbound, a };
+	mg_device_set_filter(dev, a->fw.rules.n ? &a->fw_filter : NULL);
+}
+
 /* ---- the control socket ---- */
 
 static void reply(struct mg_uapi_buf *out, int result, const char *msg, const char *payload)
@@ -1200,6 +1241,86 @@ static void control_leave(struct mg_agent *a, struct mg_uapi_buf *out)
 		reply(out, 0, "left the mesh; the node stops", NULL);
 }
 
+/* Saves the changed rules, then applies them: a rule the file does not
+ * hold is never in force, and the reverse only until the reply. */
+static void fw_change(struct mg_agent *a, const struct mg_fw_rules *rules, const char *done,
+		      struct mg_uapi_buf *out)
+{
+	char err[512] = "";
+	int ret = mg_fw_save(&a->state, rules, err, sizeof(err));
+
+	if (ret < 0) {
+		reply(out, 4, err[0] ? err : strerror(-ret), NULL);
+		return;
+	}
+	a->fw.rules = *rules;
+	fw_apply(a);
+	reply(out, 0, done, NULL);
+	mg_log(a->log, MG_LOG_INFO, "mesh: firewall: %s, %zu rule(s)", done, rules->n);
+}
+
+static void firewall_add(struct mg_agent *a, const struct mg_control_request *r,
+			 struct mg_uapi_buf *out)
+{
+	struct mg_fw_rules rules;
+	char text[256], err[256] = "";
+	struct mg_fw_rule rule;
+	int ret;
+
+	if (!mg_control_get(r, "rule", NULL, text, sizeof(text)) ||
+	    mg_fw_rule_parse(&rule, text, strlen(text), err, sizeof(err)) < 0) {
+		reply(out, 1, err[0] ? err : "firewall add: no rule", NULL);
+		return;
+	}
+	rules = a->fw.rules;
+	ret = mg_fw_add(&rules, &rule);
+	if (ret < 0) {
+		reply(out, 1, ret == -EEXIST ? "the rule exists already" : "too many rules", NULL);
+		return;
+	}
+	fw_change(a, &rules, "rule added", out);
+}
+
+static void firewall_del(struct mg_agent *a, const struct mg_control_request *r,
+			 struct mg_uapi_buf *out)
+{
+	struct mg_fw_rules rules;
+	char v[16] = "", *end;
+	unsigned long n;
+
+	if (!mg_control_get(r, "n", NULL, v, sizeof(v)) || !v[0]) {
+		reply(out, 1, "firewall del: no rule number", NULL);
+		return;
+	}
+	n = strtoul(v, &end, 10);
+	rules = a->fw.rules;
+	if (*end || mg_fw_del(&rules, n) < 0) {
+		reply(out, 1, "no such rule (see firewall list)", NULL);
+		return;
+	}
+	fw_change(a, &rules, "rule deleted", out);
+}
+
+static void control_firewall(struct mg_agent *a, const struct mg_control_request *r,
+			     struct mg_uapi_buf *out)
+{
+	char list[MG_FW_LIST_MAX];
+	char op[8] = "", json[4] = "0";
+
+	(void)mg_control_get(r, "op", NULL, op, sizeof(op));
+	if (!strcmp(op, "add")) {
+		firewall_add(a, r, out);
+	} else if (!strcmp(op, "del")) {
+		firewall_del(a, r, out);
+	} else if (!strcmp(op, "list")) {
+		(void)mg_control_get(r, "json", NULL, json, sizeof(json));
+		mg_fw_list(&a->fw, json[0] == '1', true, list);
+		reply(out, 0, "", list);
+	} else {
+		reply(out, 1, "firewall: op must be add, del or list", NULL);
+	}
+}
+
 static int on_control(void *ctx, const char *req, size_t len, struct mg_uapi_buf *out)
 {
 	struct mg_agent *a = ctx;
@@ -1222,6 +1343,8 @@ static int on_control(void *ctx, const char *req, size_t len, struct mg_uapi_buf
 		control_export(a, &r, out);
 	else if (!strcmp(r.command, "leave"))
 		control_leave(a, out);
+	else if (!strcmp(r.command, "firewall"))
+		control_firewall(a, &r, out);
 	else
 		reply(out, 1, "unknown request", NULL);
 	return n;
@@ -1287,6 +1410,7 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 	mg_ratelimiter_init(&a->limiter);
 	mg_device_set_private_key(&e->dev, a->wg_private);
 	mg_device_set_other_handler(&e->dev, on_datagram, a);
+	fw_apply(a);
 	ret = mg_paths_init(&a->paths, e, a->log, a->member_sk, a->cert.key);
 	if (ret == 0)
 		ret = mg_paths_set_relay(&a->paths, a->relay_mode == MG_AGENT_RELAY_ON);
@@ -1333,8 +1457,11 @@ void mg_agent_close(struct mg_agent *a)
 	for (size_t i = 0; i < 2; i++)
 		if (a->stun_q[i].busy)
 			mg_stun_client_cancel(&a->stun_q[i].t);
-	if (a->engine)
+	if (a->engine) {
 		mg_device_set_other_handler(&a->engine->dev, NULL, NULL);
+		mg_device_set_filter(&a->engine->dev, NULL);
+	}
+	mg_fw_free(&a->fw);
 	if (a->control_open)
 		mg_uapi_server_close(&a->control);
 	if (a->timer_open)

@@ -39,6 +39,18 @@
  *   export    name= -> a wg-quick file for a new static member
  *   status    json=0|1 -> the status text or JSON (schema 1)
  *   leave     -> a signed departure is spread; the node then stops
+ *   firewall  op=list json=0|1 -> the rules with their hits (firewall.h)
+ *             op=add rule=TEXT (firewall.h's rule text) -> saved, applied
+ *             op=del n=N (from 1, as listed) -> saved, applied
+ *
+ * Firewall (firewall.h). DIR/firewall is loaded with the rest (a file
+ * that does not parse stops the node: it fails closed). While rules exist
+ * the agent's filter is on the device: inbound packets are judged by the
+ * groups of the certificate of the member whose peer sent them, outbound
+ * ones feed the flow table. With no rules the device has no filter. A
+ * change through the socket is saved first and applied only once saved;
+ * the flow table starts empty when the first rule arrives, so a flow of
+ * ours from before then is known again with its next outbound packet.
  *
  * Renewals. An issuer's node renews, by itself and once a minute at most,
  * the certificates it signed that have fewer than 30 days left (renew.h);
@@ -56,6 +68,7 @@
 #include <uv.h>
 
 #include "mesh/directory.h"
+#include "mesh/firewall.h"
 #include "mesh/gossip.h"
 #include "mesh/join.h"
 #include "mesh/path.h"
@@ -110,6 +123,9 @@ struct mg_agent {
 	struct mg_gossip gossip;
 	struct mg_join_server join;
 	struct mg_ratelimiter limiter;
+
+	struct mg_firewall fw;		   /* inbound rules, flows (firewall.h) */
+	struct mg_device_filter fw_filter; /* on the device while rules exist */
 
 	struct mg_paths paths;	   /* how we reach each member */
 	struct mg_subnets subnets; /* other members' LANs we route to */

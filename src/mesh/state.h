@@ -13,6 +13,8 @@
  *   wireguard.key   X25519 WireGuard private key
  *   member.cert     this member's certificate (cert.h bytes)
  *   directory       the member directory: an opaque blob gossip writes
+ *   firewall        this node's inbound rules by group (firewall.h); absent:
+ *                   none
  *   invites/        0700; one record per invitation this node made, named
  *                   by the invite id in 32 lower-case hex digits
  *   .NAME.tmp       a write in progress (see below); never read

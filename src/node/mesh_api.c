@@ -20,6 +20,7 @@
 #include "mesh/admin.h"
 #include "mesh/agent.h"
 #include "mesh/directory.h"
+#include "mesh/firewall.h"
 #include "mesh/joiner.h"
 #include "mesh/state.h"
 #include "node/node.h"
@@ -698,4 +699,164 @@ enum mg_mesh_result mg_mesh_revoke(const char *dir, const char *name, char *msg,
 	if (r == MG_MESH_OK)
 		mg_mesh_say(msg, msglen, MG_MESH_OK, "%s revoked", name);
 	return r;
+}
+
+/* ---- the firewall ---- */
+
+/* DIR's rules, opened (locked when changing) and loaded, or a result. */
+static enum mg_mesh_result fw_open(struct mg_state *st, const char *dir, bool lock,
+				   struct mg_firewall *fw, char *msg, size_t msglen)
+{
+	char err[512] = "";
+	int ret = mg_state_open(st, dir, lock ? MG_STATE_LOCK : 0, err, sizeof(err));
+
+	memset(fw, 0, sizeof(*fw));
+	if (ret == 0) {
+		ret = mg_fw_load(st, &fw->rules, err, sizeof(err));
+		if (ret < 0)
+			mg_state_close(st);
+	}
+	return ret < 0 ? mg_mesh_state_result(ret, err, msg, msglen) : MG_MESH_OK;
+}
+
+/* Saves the changed rules of an open, locked DIR and closes it. */
+static enum mg_mesh_result fw_save_close(struct mg_state *st, const struct mg_fw_rules *rules,
+					 const char *done, char *msg, size_t msglen)
+{
+	char err[512] = "";
+	int ret = mg_fw_save(st, rules, err, sizeof(err));
+
+	mg_state_close(st);
+	if (ret < 0)
+		return mg_mesh_state_result(ret, err, msg, msglen);
+	return mg_mesh_say(msg, msglen, MG_MESH_OK, "%s", done);
+}
+
+static enum mg_mesh_result fw_add_offline(const char *dir, const struct mg_fw_rule *rule, char *msg,
+					  size_t msglen)
+{
+	struct mg_firewall fw;
+	struct mg_state st;
+	enum mg_mesh_result r = fw_open(&st, dir, true, &fw, msg, msglen);
+	int ret;
+
+	if (r != MG_MESH_OK)
+		return r;
+	ret = mg_fw_add(&fw.rules, rule);
+	if (ret < 0) {
+		mg_state_close(&st);
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "%s",
+				   ret == -EEXIST ? "the rule exists already" : "too many rules");
+	}
+	return fw_save_close(&st, &fw.rules, "rule added", msg, msglen);
+}
+
+/* The rule text of r's fields, checked by the same parser the node uses. */
+static enum mg_mesh_result fw_rule_text(const struct mg_mesh_firewall_rule *r, char *text,
+					size_t cap, struct mg_fw_rule *rule, char *msg,
+					size_t msglen)
+{
+	char err[256] = "";
+
+	const char *field[3] = { r ? r->group : NULL, r ? r->proto : NULL, r ? r->port : NULL };
+	static const char *const name[3] = { "group", "proto", "port" };
+
+	if (!r || r->size < sizeof(*r))
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "no rule");
+	for (size_t i = 0; i < 3; i++)
+		if (field[i] && strpbrk(field[i], " \n"))
+			return mg_mesh_say(msg, msglen, MG_MESH_USAGE,
+					   "%s \"%.48s\": no spaces or newlines", name[i],
+					   field[i]);
+	snprintf(text, cap, "group=%s proto=%s port=%s", r->group ? r->group : "any",
+		 r->proto ? r->proto : "any", r->port ? r->port : "any");
+	if (mg_fw_rule_parse(rule, text, strlen(text), err, sizeof(err)) < 0)
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "%s", err);
+	return MG_MESH_OK;
+}
+
+enum mg_mesh_result mg_mesh_firewall_add(const char *dir, const struct mg_mesh_firewall_rule *r,
+					 char *msg, size_t msglen)
+{
+	char text[512], req[640];
+	struct mg_fw_rule rule;
+	enum mg_mesh_result res;
+	char *reply = NULL, *payload;
+	int ret;
+
+	if (!dir || !mg_mesh_present(dir))
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s holds no mesh", dir ? dir : "");
+	res = fw_rule_text(r, text, sizeof(text), &rule, msg, msglen);
+	if (res != MG_MESH_OK)
+		return res;
+	mg_fw_rule_format(&rule, text);
+	snprintf(req, sizeof(req), "firewall\nop=add\nrule=%s\n\n", text);
+	ret = mg_mesh_control(dir, req, &reply, &payload, msg, msglen);
+	free(reply);
+	return ret == -ENOENT ? fw_add_offline(dir, &rule, msg, msglen) : (enum mg_mesh_result)ret;
+}
+
+static enum mg_mesh_result fw_del_offline(const char *dir, unsigned n, char *msg, size_t msglen)
+{
+	struct mg_firewall fw;
+	struct mg_state st;
+	enum mg_mesh_result r = fw_open(&st, dir, true, &fw, msg, msglen);
+
+	if (r != MG_MESH_OK)
+		return r;
+	if (mg_fw_del(&fw.rules, n) < 0) {
+		mg_state_close(&st);
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "no rule %u (see firewall list)", n);
+	}
+	return fw_save_close(&st, &fw.rules, "rule deleted", msg, msglen);
+}
+
+enum mg_mesh_result mg_mesh_firewall_del(const char *dir, unsigned n, char *msg, size_t msglen)
+{
+	char req[64], *reply = NULL, *payload;
+	int ret;
+
+	if (!dir || !mg_mesh_present(dir))
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s holds no mesh", dir ? dir : "");
+	if (n == 0)
+		return mg_mesh_say(msg, msglen, MG_MESH_USAGE, "rules are numbered from 1");
+	snprintf(req, sizeof(req), "firewall\nop=del\nn=%u\n\n", n);
+	ret = mg_mesh_control(dir, req, &reply, &payload, msg, msglen);
+	free(reply);
+	return ret == -ENOENT ? fw_del_offline(dir, n, msg, msglen) : (enum mg_mesh_result)ret;
+}
+
+static enum mg_mesh_result fw_list_offline(const char *dir, bool json, char **out, char *msg,
+					   size_t msglen)
+{
+	struct mg_firewall fw;
+	struct mg_state st;
+	enum mg_mesh_result r = fw_open(&st, dir, false, &fw, msg, msglen);
+
+	if (r != MG_MESH_OK)
+		return r;
+	mg_state_close(&st);
+	*out = malloc(MG_FW_LIST_MAX);
+	if (*out)
+		mg_fw_list(&fw, json, false, *out);
+	return *out ? MG_MESH_OK : mg_mesh_say(msg, msglen, MG_MESH_STATE, "out of memory");
+}
+
+enum mg_mesh_result mg_mesh_firewall_list(const char *dir, bool json, char **out, char *msg,
+					  size_t msglen)
+{
+	char *reply = NULL, *payload;
+	int ret;
+
+	*out = NULL;
+	if (!dir || !mg_mesh_present(dir))
+		return mg_mesh_say(msg, msglen, MG_MESH_STATE, "%s holds no mesh", dir ? dir : "");
+	ret = mg_mesh_control(dir, json ? "firewall\nop=list\njson=1\n\n" : "firewall\nop=list\n\n",
+			      &reply, &payload, msg, msglen);
+	if (ret == -ENOENT)
+		return fw_list_offline(dir, json, out, msg, msglen);
+	if (ret == MG_MESH_OK && !(*out = strdup(payload)))
+		ret = mg_mesh_say(msg, msglen, MG_MESH_STATE, "out of memory");
+	free(reply);
+	return (enum mg_mesh_result)ret;
 }

@@ -595,12 +595,12 @@ static void log_stats(const struct mg_node *n)
 	       "stats: rx invalid %" PRIu64 ", bad mac1 %" PRIu64 ", handshake failed %" PRIu64
 	       ", unknown index %" PRIu64 ", expired key %" PRIu64 ", decrypt failed %" PRIu64
 	       ", replayed %" PRIu64 ", bad ip %" PRIu64 ", not allowed %" PRIu64
-	       "; tx no route %" PRIu64 ", no endpoint %" PRIu64 ", staged overflow %" PRIu64
-	       ", encrypt failed %" PRIu64 "; cookies sent %" PRIu64,
+	       ", filtered %" PRIu64 "; tx no route %" PRIu64 ", no endpoint %" PRIu64
+	       ", staged overflow %" PRIu64 ", encrypt failed %" PRIu64 "; cookies sent %" PRIu64,
 	       d->rx_invalid, d->rx_bad_mac1, d->rx_handshake_failed, d->rx_unknown_index,
 	       d->rx_expired_key, d->rx_decrypt_failed, d->rx_replayed, d->rx_bad_ip,
-	       d->rx_not_allowed, d->tx_no_route, d->tx_no_endpoint, d->tx_staged_overflow,
-	       d->tx_encrypt_failed, d->rx_cookie_sent);
+	       d->rx_not_allowed, d->rx_filtered, d->tx_no_route, d->tx_no_endpoint,
+	       d->tx_staged_overflow, d->tx_encrypt_failed, d->rx_cookie_sent);
 	if (n->stun_ready)
 		log_stun_stats(n);
 }

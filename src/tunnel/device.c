@@ -48,6 +48,11 @@ void mg_device_set_other_handler(struct mg_device *dev, mg_device_other_handler 
 	dev->other_ctx = ctx;
 }
 
+void mg_device_set_filter(struct mg_device *dev, const struct mg_device_filter *f)
+{
+	dev->filter = f;
+}
+
 static void peer_release(struct mg_device *dev, struct mg_peer *peer)
 {
 	mg_timers_stop(peer);
@@ -471,6 +476,8 @@ void mg_device_send_packet(struct mg_device *dev, uint8_t *packet, size_t len)
 		dev->stats.tx_no_route++;
 		return;
 	}
+	if (dev->filter && dev->filter->outbound)
+		dev->filter->outbound(dev->filter->ctx, peer, packet, len);
 	now = now_ns(dev);
 	kp = peer->staged.count ? NULL : sending_keypair(peer, now);
 	if (kp) {
@@ -791,6 +798,11 @@ static void deliver(struct mg_device *dev, struct mg_peer *peer, const uint8_t *
 	}
 	if (mg_allowedips_lookup(&dev->allowedips, family, src) != peer) {
 		dev->stats.rx_not_allowed++;
+		return;
+	}
+	if (dev->filter && dev->filter->inbound &&
+	    !dev->filter->inbound(dev->filter->ctx, peer, plain, ip_len)) {
+		dev->stats.rx_filtered++;
 		return;
 	}
 	dev->ops->deliver(dev->ctx, plain, ip_len);

@@ -144,6 +144,21 @@ struct mg_device_ops {
 typedef void (*mg_device_other_handler)(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
 					size_t len);
 
+/* An optional packet filter the owner installs (the mesh's firewall): the
+ * device knows nothing of groups or rules, only asks. inbound gets every
+ * decrypted IP packet that passed the allowed-IPs source check, from peer,
+ * before ops->deliver: false drops it (counted in rx_filtered). outbound
+ * sees every packet read from the TUN that has a route, before it is sealed
+ * or staged (to record flows); it cannot drop. pkt is the caller's buffer,
+ * valid only during the call, len its IP length; peer is borrowed for the
+ * call. Both run on the hot path: no allocation, no blocking. With no
+ * filter set the device makes no call at all. */
+struct mg_device_filter {
+	bool (*inbound)(void *ctx, const struct mg_peer *peer, const uint8_t *pkt, size_t len);
+	void (*outbound)(void *ctx, const struct mg_peer *peer, const uint8_t *pkt, size_t len);
+	void *ctx;
+};
+
 /* Why packets were dropped; what `meshguard` reports and tests assert. */
 struct mg_device_stats {
 	uint64_t rx_invalid;	      /* malformed or wrong-sized messages */
@@ -158,6 +173,7 @@ struct mg_device_stats {
 	uint64_t rx_replayed;
 	uint64_t rx_bad_ip;	   /* decrypted payload not a sound IP packet */
 	uint64_t rx_not_allowed;   /* source IP outside the peer's allowed IPs */
+	uint64_t rx_filtered;	   /* dropped by the filter's inbound hook */
 	uint64_t rx_not_wireguard; /* other datagrams with no handler */
 	uint64_t tx_no_route;	   /* no peer's allowed IPs cover the destination */
 	uint64_t tx_no_endpoint;   /* the peer's endpoint is unknown */
@@ -176,6 +192,8 @@ struct mg_device {
 	void *ctx;
 	mg_device_other_handler other_handler;
 	void *other_ctx;
+	/* Borrowed from the owner (mg_device_set_filter); NULL: none. */
+	const struct mg_device_filter *filter;
 
 	struct mg_static_identity identity;
 	struct mg_cookie_checker cookie_checker;
@@ -207,6 +225,9 @@ int mg_device_init(struct mg_device *dev, const struct mg_clock *clock,
 /* Wipes every key and frees every peer. */
 void mg_device_free(struct mg_device *dev);
 void mg_device_set_other_handler(struct mg_device *dev, mg_device_other_handler fn, void *ctx);
+/* Installs f (borrowed: it must outlive the device or be cleared first), or
+ * clears it with NULL. Takes effect with the next packet. */
+void mg_device_set_filter(struct mg_device *dev, const struct mg_device_filter *f);
 
 /* Sets (clamped) or clears (NULL) our private key. A peer with the new public
  * key is removed, and every session is expired, as wireguard-go does. */

@@ -23,15 +23,13 @@ static struct wire w;
 static int v, u; /* the victim and its peer on the wire */
 
 static const char *const field_names[NSTATS] = {
-	"rx_invalid",		"rx_bad_mac1",	      "rx_handshake_failed",
-	"rx_cookie_sent",	"rx_ratelimited",     "rx_bad_cookie",
-	"rx_unknown_index",	"rx_expired_key",     "rx_decrypt_failed",
-	"rx_replayed",		"rx_bad_ip",	      "rx_not_allowed",
-	"rx_not_wireguard",	"tx_no_route",	      "tx_no_endpoint",
-	"tx_bad_packet",	"tx_staged_overflow", "tx_encrypt_failed",
-	"handshakes_completed",
+	"rx_invalid",	     "rx_bad_mac1",	   "rx_handshake_failed", "rx_cookie_sent",
+	"rx_ratelimited",    "rx_bad_cookie",	   "rx_unknown_index",	  "rx_expired_key",
+	"rx_decrypt_failed", "rx_replayed",	   "rx_bad_ip",		  "rx_not_allowed",
+	"rx_filtered",	     "rx_not_wireguard",   "tx_no_route",	  "tx_no_endpoint",
+	"tx_bad_packet",     "tx_staged_overflow", "tx_encrypt_failed",	  "handshakes_completed",
 };
-_Static_assert(NSTATS == 19, "name every field of struct mg_device_stats");
+_Static_assert(NSTATS == 20, "name every field of struct mg_device_stats");
 
 static void snapshot(uint64_t out[NSTATS])
 {

@@ -218,7 +218,7 @@ static inline uint64_t stats_rx_dropped(const struct mg_device_stats *s)
 	return s->rx_invalid + s->rx_bad_mac1 + s->rx_handshake_failed + s->rx_cookie_sent +
 	       s->rx_ratelimited + s->rx_bad_cookie + s->rx_unknown_index + s->rx_expired_key +
 	       s->rx_decrypt_failed + s->rx_replayed + s->rx_bad_ip + s->rx_not_allowed +
-	       s->rx_not_wireguard;
+	       s->rx_not_wireguard + s->rx_filtered;
 }
 
 #endif
