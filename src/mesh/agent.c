@@ -605,6 +605,28 @@ int mg_agent_advertise(struct mg_agent *a, const char *const *routes, size_t n, 
 	return 0;
 }
 
+void mg_agent_network_changed(struct mg_agent *a)
+{
+	if (!a->net_changed)
+		a->net_changed = wall_ms();
+}
+
+/* A change of the host's network, once a second at most: every member's
+ * direct path is looked for again at once, and we ask where we come from
+ * and announce what we have now. */
+static void handle_network_change(struct mg_agent *a, uint64_t now)
+{
+	if (!a->net_changed || now - a->net_handled < 1000)
+		return;
+	a->net_changed = 0;
+	a->net_handled = now;
+	mg_log(a->log, MG_LOG_INFO, "mesh: the network changed: looking for paths again");
+	mg_paths_network_changed(&a->paths);
+	a->last_stun = 0;
+	a->public_known = false;
+	announce(a, false);
+}
+
 void mg_agent_set_stun(struct mg_agent *a, struct mg_stun_client *stun)
 {
 	a->stun = stun;
@@ -656,6 +678,7 @@ static void on_tick(uv_timer_t *t)
 	uint64_t now = wall_ms();
 
 	mg_gossip_tick(&a->gossip, now);
+	handle_network_change(a, now);
 	mg_paths_tick(&a->paths, &a->dir, uv_now(a->loop));
 	mg_subnets_sync(&a->subnets, &a->dir, &a->paths, &a->engine->dev, a->cert.key);
 	if (a->left) {

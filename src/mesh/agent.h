@@ -152,6 +152,9 @@ struct mg_agent {
 	bool public_known, public_nat, public_eim;
 	uint64_t last_expire, last_announce_check, last_renew_check;
 	uint64_t leave_at; /* after leaving: when to stop */
+	/* The host's addresses or routes changed (wall ms; 0: no change
+	 * waiting); handled at most once a second by the tick. */
+	uint64_t net_changed, net_handled;
 	/* While a gossip datagram is handled: its claimed sender and source,
 	 * where replies to that sender go. */
 	const struct mg_endpoint *replying_to;
@@ -188,6 +191,9 @@ int mg_agent_advertise(struct mg_agent *a, const char *const *routes, size_t n, 
 /* Learn our public endpoint from the members through this STUN client
  * (the node's, on the WireGuard port), every MG_AGENT_STUN_MS. */
 void mg_agent_set_stun(struct mg_agent *a, struct mg_stun_client *stun);
+/* The host's addresses or routes changed: paths, public endpoint and
+ * announcement are looked at again (at most once a second). */
+void mg_agent_network_changed(struct mg_agent *a);
 /* Our public endpoint changed (discovery): announce it. */
 void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep);
 /* Spreads a signed departure, removes the membership from DIR, and asks

@@ -16,7 +16,9 @@
  * ACK to one of our own nonces (probe.h: signed by that member, fresh, at
  * most once) makes its candidate the direct path, and a handshake goes out
  * at once. Probes repeat with a backoff from MG_PATH_RETRY_MIN_MS up to
- * MG_PATH_RETRY_MAX_MS, and start over at once on a network change. A
+ * MG_PATH_RETRY_MAX_MS, and start over at once on a network change (an
+ * address or route of another interface changed: the node watches
+ * rtnetlink; or the API's mg_node_network_changed). A
  * verified probe from a member without a direct path is answered and
  * probed back at its source: two NATs that map endpoint-independently open
  * for each other as both sides send (the first probes open our NAT, the

@@ -911,5 +911,5 @@ void mg_node_network_changed(struct mg_node *n)
 	if (n->started)
 		mg_nat_discovery_refresh(&n->nat);
 	if (n->mesh && n->mesh->paths_open)
-		mg_paths_network_changed(&n->mesh->paths);
+		mg_agent_network_changed(n->mesh);
 }

@@ -69,6 +69,10 @@ struct mg_node {
 
 	struct mg_agent *mesh; /* config.mesh: the mesh in state_dir */
 	bool gateway_on;       /* node_gateway.c's nftables table is in place */
+	/* A mesh node follows the host's address and route changes. */
+	struct mg_netlink addr_events;
+	uv_poll_t addr_poll;
+	bool watching_addrs;
 
 	bool engine_ready, stun_ready, uapi_ready, started, closing;
 	bool stopped_reported;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mesh/state.h"
+#include "util/macros.h"
 
 static void on_forward(void *ctx)
 {
@@ -84,6 +85,33 @@ static int configure(struct mg_node *n)
 	return mg_node_configure_interface(n, &ic);
 }
 
+static void on_addr_events(uv_poll_t *h, int status, int events)
+{
+	struct mg_node *n = container_of(h, struct mg_node, addr_poll);
+	bool changed = false;
+
+	(void)events;
+	if (status < 0 || mg_netlink_addr_events(&n->addr_events, n->ifindex, &changed) < 0 ||
+	    changed)
+		mg_agent_network_changed(n->mesh);
+}
+
+/* Address and route changes of interfaces other than ours restart the
+ * search for direct paths (path.h). Not fatal: the API's
+ * mg_node_network_changed does the same. */
+static void watch_addresses(struct mg_node *n)
+{
+	if (mg_netlink_open_addr_events(&n->addr_events) < 0)
+		return;
+	if (uv_poll_init(n->loop, &n->addr_poll, n->addr_events.fd) < 0) {
+		mg_netlink_close(&n->addr_events);
+		return;
+	}
+	n->watching_addrs = true;
+	if (uv_poll_start(&n->addr_poll, UV_READABLE, on_addr_events) < 0)
+		mg_log(&n->log, MG_LOG_INFO, "mesh: cannot follow address changes");
+}
+
 int mg_node_mesh_start(struct mg_node *n)
 {
 	int ret;
@@ -103,6 +131,8 @@ int mg_node_mesh_start(struct mg_node *n)
 		       strerror(-ret));
 	if (ret == 0 && n->mesh->n_advertised)
 		ret = mg_node_gateway_on(n, n->mesh->advertised, n->mesh->n_advertised);
+	if (ret == 0)
+		watch_addresses(n);
 	return ret;
 }
 
@@ -110,12 +140,17 @@ void mg_node_mesh_close(struct mg_node *n)
 {
 	if (!n->mesh)
 		return;
+	if (n->watching_addrs && !uv_is_closing((uv_handle_t *)&n->addr_poll))
+		uv_close((uv_handle_t *)&n->addr_poll, NULL);
 	mg_node_gateway_off(n);
 	mg_agent_close(n->mesh);
 }
 
 void mg_node_mesh_free(struct mg_node *n)
 {
+	if (n->watching_addrs)
+		mg_netlink_close(&n->addr_events);
+	n->watching_addrs = false;
 	free(n->mesh);
 	n->mesh = NULL;
 }

@@ -50,6 +50,14 @@ typedef void (*mg_netlink_link_fn)(const struct mg_netlink_link *link, void *ctx
  * follows with mg_netlink_link_get (on another handle) and calls this again. */
 int mg_netlink_link_events(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx);
 
+/* Opens nl to listen for address and route changes (IPv4 and IPv6) of its
+ * network namespace, non-blocking, for an event loop to poll nl->fd. */
+int mg_netlink_open_addr_events(struct mg_netlink *nl);
+/* Drains the queued notifications without blocking; *changed is true when
+ * one was about an interface other than ignore_ifindex (0: none ignored),
+ * or when some were lost (-ENOBUFS). 0 once drained. */
+int mg_netlink_addr_events(struct mg_netlink *nl, unsigned int ignore_ifindex, bool *changed);
+
 /* p's address is the interface's own, p's cidr the on-link prefix (as in
  * "ip addr add 10.0.0.1/24"). IPv6 addresses skip duplicate address detection,
  * so they are usable as soon as the call returns. */

@@ -322,6 +322,64 @@ int mg_netlink_link_events(struct mg_netlink *nl, mg_netlink_link_fn fn, void *c
 	return ret == -EMSGSIZE ? -ENOBUFS : ret;
 }
 
+int mg_netlink_open_addr_events(struct mg_netlink *nl)
+{
+	return open_socket(nl, SOCK_NONBLOCK,
+			   RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
+				   RTMGRP_IPV6_ROUTE);
+}
+
+struct addr_watch {
+	unsigned int ignore;
+	bool changed;
+};
+
+/* The interface an address or route notification is about (0: unknown). */
+static unsigned int event_ifindex(const struct nlmsghdr *nh)
+{
+	if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR) {
+		const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+
+		return nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifa)) ? ifa->ifa_index : 0;
+	}
+	if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg))) {
+		const struct rtmsg *rt = NLMSG_DATA(nh);
+		int len = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*rt)));
+
+		for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len))
+			if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+				return *(const uint32_t *)RTA_DATA(a);
+	}
+	return 0;
+}
+
+static int take_addr_event(const struct nlmsghdr *nh, void *arg)
+{
+	struct addr_watch *w = arg;
+	uint16_t t = nh->nlmsg_type;
+
+	if ((t == RTM_NEWADDR || t == RTM_DELADDR || t == RTM_NEWROUTE || t == RTM_DELROUTE) &&
+	    (!w->ignore || event_ifindex(nh) != w->ignore))
+		w->changed = true;
+	return 1;
+}
+
+int mg_netlink_addr_events(struct mg_netlink *nl, unsigned int ignore_ifindex, bool *changed)
+{
+	struct addr_watch w = { ignore_ifindex, false };
+	int ret;
+
+	do {
+		ret = recv_kernel(nl, MSG_DONTWAIT, take_addr_event, &w);
+	} while (ret == 1 || ret == -EINTR);
+	*changed = w.changed;
+	if (ret == -EAGAIN || ret == -EWOULDBLOCK)
+		return 0;
+	/* Lost or too big: something changed that we did not see whole. */
+	*changed = true;
+	return ret == -EMSGSIZE ? -ENOBUFS : ret;
+}
+
 static int change_addr(struct mg_netlink *nl, uint16_t type, uint16_t flags, unsigned int ifindex,
 		       const struct mg_prefix *p)
 {

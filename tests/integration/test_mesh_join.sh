@@ -62,6 +62,17 @@ mg_say "20 MB from a to b"
 mg_xfer_start a b "$b4" 5001
 mg_check "20 MB from a to b arrive intact" mg_xfer_finish 60
 
+mg_say "a's host gets a new address: a looks for paths again"
+net_changed() {
+	grep -q "the network changed" "$MG_TMP/up-a.log"
+}
+mg_check "before: no network change seen on a" bash -c '! grep -q "the network changed" "$1"' _ \
+	"$MG_TMP/up-a.log"
+mg_addr a eth0 198.51.100.7/32
+mg_check "a notices the new address within 5 s" mg_wait_for 5 net_changed
+mg_check "a still reaches b directly" mg_wait_for 10 mg_mesh_direct a b
+mg_check "... and pings it" mg_ping_quiet a "$b4"
+
 peer_b=$(mg_mesh b status --json | sed -n 's/.*"self":{[^}]*"public_key":"\([^"]*\)".*/\1/p')
 mg_check "wg show on a lists b" has_peer a "$peer_b"
 if mg_in a wg set "${MG_ID}a" peer "$peer_b" remove 2>"$MG_TMP/wgset.err"; then
