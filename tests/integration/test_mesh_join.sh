@@ -63,13 +63,18 @@ mg_xfer_start a b "$b4" 5001
 mg_check "20 MB from a to b arrive intact" mg_xfer_finish 60
 
 mg_say "a's host gets a new address: a looks for paths again"
-net_changed() {
-	grep -q "the network changed" "$MG_TMP/up-a.log"
+# (The host's own early changes, such as IPv6 link-local addresses that
+# finish duplicate address detection, may already have been noticed: count.)
+net_changes() {
+	grep -c "the network changed" "$MG_TMP/up-a.log"
 }
-mg_check "before: no network change seen on a" bash -c '! grep -q "the network changed" "$1"' _ \
-	"$MG_TMP/up-a.log"
+net_changed_since() {
+	[ "$(net_changes)" -gt "$1" ]
+}
+before=$(net_changes)
+sleep 1.1 # changes are handled at most once a second
 mg_addr a eth0 198.51.100.7/32
-mg_check "a notices the new address within 5 s" mg_wait_for 5 net_changed
+mg_check "a notices the new address within 5 s" mg_wait_for 5 net_changed_since "$before"
 mg_check "a still reaches b directly" mg_wait_for 10 mg_mesh_direct a b
 mg_check "... and pings it" mg_ping_quiet a "$b4"
 
