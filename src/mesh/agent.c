@@ -19,17 +19,9 @@
 #include "util/json.h"
 #include "util/macros.h"
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static uint64_t wall_s(void)
 {
-	return wall_ms() / 1000;
+	return mg_mesh_wall_ms() / 1000;
 }
 
 void mg_agent_ifname(char out[IFNAMSIZ], const char *mesh_name)
@@ -279,7 +271,7 @@ static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_membe
 	struct mg_agent *a = ctx;
 
 	if (!a->dirty_since)
-		a->dirty_since = wall_ms();
+		a->dirty_since = mg_mesh_wall_ms();
 	if (!a->started)
 		return;
 	switch (ev) {
@@ -351,7 +343,7 @@ static void on_gossip(struct mg_agent *a, const struct mg_endpoint *from, const 
 		return;
 	memcpy(a->replying_key, buf + MG_CTL_HEADER_LEN, MG_ED25519_PUB_LEN);
 	a->replying_to = from;
-	if (mg_gossip_input(&a->gossip, buf, len, wall_ms(), sender) < 0)
+	if (mg_gossip_input(&a->gossip, buf, len, mg_mesh_wall_ms(), sender) < 0)
 		goto out;
 	m = mg_directory_find(&a->dir, sender);
 	if (!m)
@@ -474,13 +466,13 @@ static void announce(struct mg_agent *a, bool force)
 		return;
 	memcpy(an.mesh_id, a->config.mesh_id, MG_MESH_ID_LEN);
 	memcpy(an.key, a->cert.key, MG_ED25519_PUB_LEN);
-	an.seq = wall_ms();
+	an.seq = mg_mesh_wall_ms();
 	an.time = wall_s();
 	an.n_endpoints = (uint8_t)n;
 	an.n_routes = (uint8_t)a->n_advertised;
 	memcpy(an.routes, a->advertised, a->n_advertised * sizeof(an.routes[0]));
 	len = mg_dir_announce_sign(item, sizeof(item), &an, a->member_sk);
-	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
+	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, mg_mesh_wall_ms());
 	if (ret < 0) {
 		mg_log(a->log, MG_LOG_ERROR, "mesh: cannot announce our endpoints: %s",
 		       mg_mesh_strerror(ret));
@@ -608,7 +600,7 @@ int mg_agent_advertise(struct mg_agent *a, const char *const *routes, size_t n, 
 void mg_agent_network_changed(struct mg_agent *a)
 {
 	if (!a->net_changed)
-		a->net_changed = wall_ms();
+		a->net_changed = mg_mesh_wall_ms();
 }
 
 /* A change of the host's network, once a second at most: every member's
@@ -665,7 +657,7 @@ static int save_directory(struct mg_agent *a)
 static void publish_renewal(void *ctx, const uint8_t *item, size_t len)
 {
 	struct mg_agent *a = ctx;
-	int ret = mg_gossip_publish(&a->gossip, item, len, wall_ms());
+	int ret = mg_gossip_publish(&a->gossip, item, len, mg_mesh_wall_ms());
 
 	if (ret < 0)
 		mg_log(a->log, MG_LOG_ERROR, "mesh: a renewal was refused: %s",
@@ -675,7 +667,7 @@ static void publish_renewal(void *ctx, const uint8_t *item, size_t len)
 static void on_tick(uv_timer_t *t)
 {
 	struct mg_agent *a = container_of(t, struct mg_agent, tick);
-	uint64_t now = wall_ms();
+	uint64_t now = mg_mesh_wall_ms();
 
 	mg_gossip_tick(&a->gossip, now);
 	handle_network_change(a, now);
@@ -788,7 +780,7 @@ static int issue_cert(struct mg_agent *a, struct mg_cert *c, const uint8_t wg_ke
 	}
 	ret = mg_cert_sign(c, a->issuer_sk);
 	len = ret < 0 ? ret : mg_dir_cert_item(item, sizeof(item), c);
-	return len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
+	return len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, mg_mesh_wall_ms());
 }
 
 static bool name_taken(const struct mg_agent *a, const char *name)
@@ -979,7 +971,7 @@ static void control_publish(struct mg_agent *a, const struct mg_control_request 
 		reply(out, 1, "publish: no item", NULL);
 		return;
 	}
-	ret = mg_gossip_publish(&a->gossip, item, n, wall_ms());
+	ret = mg_gossip_publish(&a->gossip, item, n, mg_mesh_wall_ms());
 	if (ret < 0) {
 		reply(out, 2, mg_mesh_strerror(ret), NULL);
 		return;
@@ -1240,7 +1232,7 @@ int mg_agent_leave(struct mg_agent *a, char *err, size_t errlen)
 	d.time = wall_s();
 	len = mg_dir_depart_sign(item, sizeof(item), &d, a->member_sk);
 	a->left = true; /* before publishing it drops us from our own directory */
-	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, wall_ms());
+	ret = len < 0 ? len : mg_gossip_publish(&a->gossip, item, (size_t)len, mg_mesh_wall_ms());
 	if (ret < 0)
 		snprintf(err, errlen, "cannot sign the departure: %s", mg_mesh_strerror(ret));
 	for (size_t i = 0; ret >= 0 && i < ARRAY_SIZE(files); i++)
@@ -1249,7 +1241,7 @@ int mg_agent_leave(struct mg_agent *a, char *err, size_t errlen)
 		a->left = false;
 		return ret;
 	}
-	a->leave_at = wall_ms() + MG_AGENT_LEAVE_MS;
+	a->leave_at = mg_mesh_wall_ms() + MG_AGENT_LEAVE_MS;
 	mg_log(a->log, MG_LOG_INFO, "mesh: left the mesh");
 	return 0;
 }
@@ -1413,7 +1405,7 @@ static int start_gossip(struct mg_agent *a)
 	if (len < 0)
 		return len;
 	return mg_gossip_init(&a->gossip, &a->dir, a->member_sk, item, (size_t)len, NULL,
-			      gossip_send, NULL, a, wall_ms());
+			      gossip_send, NULL, a, mg_mesh_wall_ms());
 }
 
 static int start_control(struct mg_agent *a)

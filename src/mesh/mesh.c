@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "crypto/blake2s.h"
@@ -61,6 +62,14 @@ enum mg_mesh_result mg_mesh_say(char *msg, size_t msglen, enum mg_mesh_result r,
 	vmsg(msg, msglen, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+uint64_t mg_mesh_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void mg_mesh_key_id(uint8_t id[MG_MESH_KEY_ID_LEN], const uint8_t pub[MG_ED25519_PUB_LEN])

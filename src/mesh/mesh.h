@@ -78,6 +78,10 @@ void mg_mesh_msg(char *msg, size_t msglen, const char *fmt, ...)
 enum mg_mesh_result mg_mesh_say(char *msg, size_t msglen, enum mg_mesh_result r, const char *fmt,
 				...) __attribute__((format(printf, 4, 5)));
 
+/* The wall clock in Unix milliseconds: the mesh's times (certificates,
+ * announcements, probes) are wall-clock times every member shares. */
+uint64_t mg_mesh_wall_ms(void);
+
 void mg_mesh_key_id(uint8_t id[MG_MESH_KEY_ID_LEN], const uint8_t pub[MG_ED25519_PUB_LEN]);
 
 /* 0 when now lies in [not_before - skew, not_after + skew]; else

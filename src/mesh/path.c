@@ -11,14 +11,6 @@
 /* About the agent's tick: how far ahead a round's spray is sent. */
 #define BDAY_TICK_MS 250
 
-static uint64_t wall_ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int mg_paths_init(struct mg_paths *ps, struct mg_engine *e, const struct mg_log *log,
 		  const uint8_t sk[MG_ED25519_SECRET_LEN], const uint8_t pk[MG_ED25519_PUB_LEN])
 {
@@ -188,7 +180,7 @@ static void probe(struct mg_paths *ps, struct mg_path *p, const struct mg_endpoi
 	int len;
 
 	mg_random_bytes(nonce, sizeof(nonce));
-	len = mg_probe_make(buf, ps->sk, p->key, nonce, wall_ms_now());
+	len = mg_probe_make(buf, ps->sk, p->key, nonce, mg_mesh_wall_ms());
 	if (len < 0)
 		return;
 	mg_probe_pending_add(&p->pending, nonce, to, now);
@@ -362,7 +354,7 @@ static void bday_start(struct mg_paths *ps, struct mg_path *p, const struct mg_e
 	memset(b, 0, sizeof(*b));
 	mg_random_bytes(nonce, sizeof(nonce));
 	if (mg_bday_init(&b->r, p->key, nonce, target) < 0 ||
-	    mg_probe_make(b->probe, ps->sk, p->key, nonce, wall_ms_now()) < 0)
+	    mg_probe_make(b->probe, ps->sk, p->key, nonce, mg_mesh_wall_ms()) < 0)
 		return;
 	b->active = true;
 	b->round = ++p->bday_rounds;
@@ -543,7 +535,7 @@ static void register_with_relays(struct mg_paths *ps, uint64_t now)
 		if (p->state != MG_PATH_DIRECT)
 			continue;
 		mg_random_bytes(nonce, sizeof(nonce));
-		len = mg_relay_register_make(buf, ps->sk, p->key, nonce, wall_ms_now());
+		len = mg_relay_register_make(buf, ps->sk, p->key, nonce, mg_mesh_wall_ms());
 		if (len > 0)
 			send_to(ps, &p->direct, buf, (size_t)len);
 	}
@@ -614,7 +606,7 @@ static void on_probe(struct mg_paths *ps, const struct mg_directory *d,
 	int n;
 
 	if (mg_probe_parse(&pr, buf, len) < 0 || !(m = sender(d, pr.sender)) ||
-	    mg_probe_verify(&pr, m->cert.key, ps->pk, wall_ms_now()) < 0)
+	    mg_probe_verify(&pr, m->cert.key, ps->pk, mg_mesh_wall_ms()) < 0)
 		return;
 	n = mg_probe_ack_make(out, ps->sk, m->cert.key, pr.nonce, from);
 	if (n > 0)
@@ -670,7 +662,7 @@ static void on_register(struct mg_paths *ps, const struct mg_directory *d,
 
 	if (!ps->relaying || mg_relay_register_parse(&pr, buf, len) < 0 ||
 	    !(m = sender(d, pr.sender)) ||
-	    mg_relay_register_verify(&pr, m->cert.key, ps->pk, wall_ms_now()) < 0)
+	    mg_relay_register_verify(&pr, m->cert.key, ps->pk, mg_mesh_wall_ms()) < 0)
 		return;
 	if (mg_relay_register(&ps->relay, m->cert.key, from, pr.time_ms, now) < 0)
 		return;

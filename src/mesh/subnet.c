@@ -85,14 +85,10 @@ static int reach(const struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN
 	return p->state == MG_PATH_DIRECT ? 2 : p->state == MG_PATH_RELAY ? 1 : 0;
 }
 
-/* Ours already: a subnet of one of our own interfaces. */
-static bool local(const struct mg_prefix *p)
+/* Ours already: a subnet of one of our own interfaces (mine[n], read once
+ * per sync). */
+static bool local(const struct mg_prefix *p, const struct mg_prefix *mine, size_t n)
 {
-	struct mg_prefix mine[64];
-	size_t n = 0;
-
-	if (mg_mesh_local_subnets(mine, 64, &n) < 0)
-		return false;
 	for (size_t i = 0; i < n; i++)
 		if (mine[i].cidr < 8 * (mine[i].family == AF_INET ? 4 : 16) &&
 		    mg_mesh_prefix_overlap(p, &mine[i]))
@@ -168,14 +164,18 @@ void mg_subnets_sync(struct mg_subnets *s, const struct mg_directory *d, const s
 {
 	uint8_t winner[MG_SUBNETS_MAX][MG_ED25519_PUB_LEN];
 	bool won[MG_SUBNETS_MAX] = { false };
+	struct mg_prefix mine[64];
+	size_t n_mine = 0;
 
 	for (size_t i = 0; i < s->n; i++)
 		s->v[i].seen = false;
 	elect(s, d, ps, self, winner, won);
+	if (s->n && mg_mesh_local_subnets(mine, 64, &n_mine) < 0)
+		n_mine = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		struct mg_subnet *e = &s->v[i];
 
-		if (!won[i] || !e->seen || local(&e->prefix)) {
+		if (!won[i] || !e->seen || local(&e->prefix, mine, n_mine)) {
 			if (e->has_gateway || e->routed)
 				withdraw(s, e, d, dev);
 			continue;

@@ -41,7 +41,7 @@ enum mg_mesh_result mg_mesh_state_result(int err, const char *text, char *msg, s
 
 uint64_t mg_mesh_wall_now(void)
 {
-	return (uint64_t)time(NULL);
+	return mg_mesh_wall_ms() / 1000;
 }
 
 bool mg_mesh_present(const char *dir)

@@ -73,12 +73,9 @@ mg_say "m pings w through the tunnel while the flood runs"
 PING_T0=$(date +%s%N)
 mg_check "ping m -> w ${MG_N_IN4[w]} during the flood" mg_ping m "${MG_N_IN4[w]}" 3
 PING_MS=$((($(date +%s%N) - PING_T0) / 1000000))
+# Information only (speed is bench/'s): that the retry goes out at once is
+# test_cookie's, on the fake clock.
 echo "    handshake and 3 pings took ${PING_MS} ms"
-if [ "$IMPL_A" = meshguard ]; then
-	# meshguard resends at once on a cookie reply: one round trip more, not
-	# REKEY_TIMEOUT (5 s); the 3 pings take 0.4 s of it.
-	mg_check "the handshake under flood did not wait REKEY_TIMEOUT" [ "$PING_MS" -lt 3000 ]
-fi
 if mg_alive "$FLOOD_PID"; then
 	mg_pass "the handshake completed while the flood was still running"
 else
