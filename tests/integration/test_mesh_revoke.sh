@@ -21,6 +21,11 @@ members_lack() {
 	! mg_mesh "$1" members | grep -q "^$2 "
 }
 
+# ping's status 2 ("no route yet") would end mg_wait_for at once.
+reach() {
+	mg_ping_quiet "$@" || return 1
+}
+
 revoke_gone() {
 	local rc=0
 	mg_mesh p revoke "$1" 2>/dev/null || rc=$?
@@ -51,7 +56,8 @@ done
 a4=$(mg_mesh_addr4 a)
 key_b=$(pubkey_of b)
 key_d=$(pubkey_of d)
-mg_check "before: b reaches a" mg_ping_quiet b "$a4"
+# (A wait, not one ping: b's side of the path may still be settling.)
+mg_check "before: b reaches a" mg_wait_for 10 reach b "$a4"
 mg_check "before: a lists b and has it as a peer" wg_has_key a "$key_b"
 
 mg_say "1. revoke b on p"
