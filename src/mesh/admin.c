@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crypto/blake2s.h"
+#include "mesh/candidate.h"
 #include "mesh/cert.h"
 
 static size_t addr_len(uint8_t family)
@@ -339,22 +340,6 @@ int mg_mesh_pick_addresses(const struct mg_prefix *prefix4, const struct mg_pref
 
 /* Endpoints */
 
-static bool global4(const uint8_t a[4])
-{
-	return a[0] != 0 && a[0] != 127 && !(a[0] == 169 && a[1] == 254) && a[0] < 224;
-}
-
-static bool global6(const uint8_t a[16])
-{
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	if (mg_is_zero(a, 15) && (a[15] == 0 || a[15] == 1))
-		return false; /* unspecified, loopback */
-	if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
-		return false; /* multicast, link-local */
-	return memcmp(a, mapped, sizeof(mapped)) != 0;
-}
-
 static bool endpoint_equal(const struct mg_token_endpoint *a, const struct mg_token_endpoint *b)
 {
 	if (a->family != b->family || a->port != b->port)
@@ -377,36 +362,25 @@ static void add_endpoint(struct mg_token_endpoint *out, size_t cap, size_t *n, s
 		(*left_out)++;
 }
 
-static void ifaddr_endpoints(const struct ifaddrs *ifa, int family, uint16_t port,
-			     struct mg_token_endpoint *out, size_t cap, size_t *n, size_t *left)
-{
-	for (; ifa; ifa = ifa->ifa_next) {
-		struct mg_token_endpoint e = { .family = (uint8_t)family, .port = port };
-		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != family ||
-		    !(ifa->ifa_flags & IFF_UP) || (ifa->ifa_flags & IFF_LOOPBACK))
-			continue;
-		if (family == AF_INET)
-			memcpy(e.addr, &((const struct sockaddr_in *)ifa->ifa_addr)->sin_addr, 4);
-		else
-			memcpy(e.addr, &((const struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr,
-			       16);
-		if (family == AF_INET ? global4(e.addr) : global6(e.addr))
-			add_endpoint(out, cap, n, left, &e);
-	}
-}
-
 int mg_mesh_local_endpoints(uint16_t port, struct mg_token_endpoint *out, size_t cap, size_t *n)
 {
-	struct ifaddrs *ifa;
-	size_t left = 0;
+	struct mg_endpoint eps[MG_CAND_LOCAL_MAX];
+	size_t n_eps;
+	int ret = mg_cand_local_endpoints(port, NULL, 0, eps, MG_CAND_LOCAL_MAX, &n_eps);
 
 	*n = 0;
-	if (getifaddrs(&ifa) < 0)
-		return -errno;
-	ifaddr_endpoints(ifa, AF_INET, port, out, cap, n, &left);
-	ifaddr_endpoints(ifa, AF_INET6, port, out, cap, n, &left);
-	freeifaddrs(ifa);
-	return 0;
+	for (size_t i = 0; i < n_eps && *n < cap; i++) {
+		struct mg_token_endpoint *e = &out[(*n)++];
+
+		memset(e, 0, sizeof(*e));
+		e->family = (uint8_t)eps[i].sa.sa_family;
+		e->port = port;
+		if (e->family == AF_INET)
+			memcpy(e->addr, &eps[i].in4.sin_addr, 4);
+		else
+			memcpy(e->addr, &eps[i].in6.sin6_addr, 16);
+	}
+	return ret;
 }
 
 /* An overlay address of this node (the daemon's tunnel is up) leads nowhere

@@ -92,8 +92,9 @@ int mg_mesh_pick_addresses(const struct mg_prefix *prefix4, const struct mg_pref
 			   struct mg_prefix *out4, struct mg_prefix *out6)
 	__attribute__((warn_unused_result));
 
-/* This host's global unicast addresses (no loopback, link-local,
- * unspecified or multicast) with port, IPv4 first: up to cap into out. */
+/* This host's addresses fit to be candidates (candidate.h: no loopback,
+ * link-local, unspecified or multicast ones, none of a tunnel interface)
+ * with port, IPv4 first: up to cap into out. */
 int mg_mesh_local_endpoints(uint16_t port, struct mg_token_endpoint *out, size_t cap, size_t *n);
 /* An invite's endpoints, best first and without repeats: c's --endpoint
  * values, then the local ones with c's listen port (none inside the mesh's

@@ -12,9 +12,11 @@
 
 #include "mesh/admin.h"
 #include "mesh/bootstrap.h"
+#include "mesh/candidate.h"
 #include "mesh/control.h"
 #include "mesh/ctl.h"
 #include "mesh/renew.h"
+#include "nat/natprobe.h"
 #include "peer/allowedips.h"
 #include "util/json.h"
 #include "util/macros.h"
@@ -418,40 +420,81 @@ static size_t add_candidate(struct mg_dir_endpoint *out, size_t n, const struct 
 	return n + 1;
 }
 
-static bool in_overlay(const struct mg_agent *a, const struct mg_token_endpoint *e)
+/* The prefixes routed into our mesh interface (candidate.h): the mesh's
+ * own, and the other members' subnet routes we carry. */
+static size_t routed_prefixes(const struct mg_agent *a, struct mg_prefix *out)
 {
-	struct mg_prefix p = { .family = e->family, .cidr = e->family == AF_INET ? 32 : 128 };
+	size_t n = 0;
 
-	memcpy(p.addr, e->addr, sizeof(p.addr));
-	return mg_mesh_prefix_overlap(&p, e->family == AF_INET ? &a->config.prefix4
-							       : &a->config.prefix6);
+	out[n++] = a->config.prefix4;
+	out[n++] = a->config.prefix6;
+	for (size_t i = 0; a->subnets_open && i < a->subnets.n; i++)
+		if (a->subnets.v[i].routed || a->subnets.v[i].has_gateway)
+			out[n++] = a->subnets.v[i].prefix;
+	return n;
 }
 
-/* Numeric --endpoint values first, then the public endpoint, then the
- * interface addresses with our port. */
+/* The path manager's check before it sends anywhere (path.h). */
+static bool endpoint_usable(void *ctx, const struct mg_endpoint *ep)
+{
+	struct mg_prefix routed[2 + MG_SUBNETS_MAX];
+	size_t n = routed_prefixes(ctx, routed);
+
+	return mg_cand_check(ep, routed, n) == MG_CAND_OK;
+}
+
+static size_t add_checked(struct mg_dir_endpoint *out, size_t n, const struct mg_endpoint *ep,
+			  const struct mg_prefix *routed, size_t n_routed)
+{
+	if (mg_cand_check(ep, routed, n_routed) != MG_CAND_OK)
+		return n;
+	return add_candidate(out, n, ep);
+}
+
+/* Best first (candidate.h): numeric --endpoint values, the port mapping,
+ * the public endpoint, then the interface addresses with our port. */
 static size_t candidates(struct mg_agent *a, struct mg_dir_endpoint *out)
 {
-	struct mg_token_endpoint local[MG_DIR_ENDPOINTS_MAX];
-	struct mg_endpoint ep;
-	size_t n = 0, n_local = 0;
+	struct mg_prefix routed[2 + MG_SUBNETS_MAX];
+	struct mg_endpoint local[MG_DIR_ENDPOINTS_MAX], ep;
+	size_t n = 0, n_local = 0, n_routed = routed_prefixes(a, routed);
 
 	for (unsigned i = 0; i < a->config.n_endpoints; i++)
 		if (mg_endpoint_parse(&ep, a->config.endpoints[i]) == 0)
-			n = add_candidate(out, n, &ep);
+			n = add_checked(out, n, &ep, routed, n_routed);
+	if (a->mapped_endpoint.sa.sa_family)
+		n = add_checked(out, n, &a->mapped_endpoint, routed, n_routed);
 	if (a->public_endpoint.sa.sa_family)
-		n = add_candidate(out, n, &a->public_endpoint);
-	if (mg_mesh_local_endpoints(a->engine->udp.port, local, MG_DIR_ENDPOINTS_MAX, &n_local) < 0)
-		n_local = 0;
-	for (size_t i = 0; i < n_local; i++) {
-		struct mg_dir_endpoint d = { .family = local[i].family, .port = local[i].port };
-
-		if (in_overlay(a, &local[i]))
-			continue; /* our own tunnel's addresses lead nowhere */
-		memcpy(d.addr, local[i].addr, sizeof(d.addr));
-		mg_dir_endpoint_to(&ep, &d);
-		n = add_candidate(out, n, &ep);
-	}
+		n = add_checked(out, n, &a->public_endpoint, routed, n_routed);
+	(void)mg_cand_local_endpoints(a->engine->udp.port, routed, n_routed, local,
+				      MG_DIR_ENDPOINTS_MAX, &n_local);
+	for (size_t i = 0; i < n_local; i++)
+		n = add_candidate(out, n, &local[i]);
 	return n;
+}
+
+/* Says which of our interface addresses the announcement leaves out for
+ * being a tunnel's or inside a mesh prefix: the reasons a user may not
+ * expect. */
+static void log_left_out(struct mg_agent *a)
+{
+	struct mg_prefix routed[2 + MG_SUBNETS_MAX];
+	struct mg_cand_addr local[MG_CAND_LOCAL_MAX];
+	size_t n_routed = routed_prefixes(a, routed), n;
+	char text[MG_ENDPOINT_STRLEN];
+
+	if (!mg_log_enabled(a->log, MG_LOG_VERBOSE) ||
+	    mg_cand_local(local, MG_CAND_LOCAL_MAX, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		enum mg_cand_verdict v = mg_cand_check_local(&local[i], routed, n_routed);
+
+		if (v != MG_CAND_TUNNEL && v != MG_CAND_MESH)
+			continue;
+		mg_endpoint_format(text, sizeof(text), &local[i].ep);
+		mg_log(a->log, MG_LOG_VERBOSE, "mesh: not announcing %s of %s: %s", text,
+		       local[i].ifname, mg_cand_verdict_name(v));
+	}
 }
 
 static void announce(struct mg_agent *a, bool force)
@@ -481,24 +524,22 @@ static void announce(struct mg_agent *a, bool force)
 	memcpy(a->announced, an.endpoints, n * sizeof(an.endpoints[0]));
 	a->announced_len = n;
 	mg_log(a->log, MG_LOG_VERBOSE, "mesh: announced %zu endpoint(s)", n);
+	log_left_out(a);
 }
 
 /* ---- our public endpoint, as members see it ---- */
 
+/* ep's address is one of this host's (any interface's). */
 static bool is_local_address(const struct mg_endpoint *ep)
 {
-	struct mg_token_endpoint local[MG_DIR_ENDPOINTS_MAX];
+	struct mg_cand_addr local[MG_CAND_LOCAL_MAX];
 	size_t n = 0;
 
-	if (mg_mesh_local_endpoints(0, local, MG_DIR_ENDPOINTS_MAX, &n) < 0)
+	if (mg_cand_local(local, MG_CAND_LOCAL_MAX, &n) < 0)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (local[i].family != ep->sa.sa_family)
-			continue;
-		if (ep->sa.sa_family == AF_INET ? !memcmp(local[i].addr, &ep->in4.sin_addr, 4)
-						: !memcmp(local[i].addr, &ep->in6.sin6_addr, 16))
+	for (size_t i = 0; i < n; i++)
+		if (mg_nat_same_address(&local[i].ep, ep))
 			return true;
-	}
 	return false;
 }
 
@@ -631,6 +672,29 @@ void mg_agent_public_endpoint(struct mg_agent *a, const struct mg_endpoint *ep)
 		announce(a, false);
 }
 
+/* The gateway's port mapping (a->mapped), looked at every tick: a new or
+ * moved one is announced at once, a lost one withdrawn. */
+static void check_mapping(struct mg_agent *a)
+{
+	struct mg_endpoint ep;
+	char text[MG_ENDPOINT_STRLEN];
+
+	memset(&ep, 0, sizeof(ep));
+	if (!a->mapped || !a->mapped(a->stop_ctx, &ep))
+		memset(&ep, 0, sizeof(ep));
+	if (ep.sa.sa_family == a->mapped_endpoint.sa.sa_family &&
+	    (!ep.sa.sa_family || mg_endpoint_equal_remote(&ep, &a->mapped_endpoint)))
+		return;
+	if (ep.sa.sa_family) {
+		mg_endpoint_format(text, sizeof(text), &ep);
+		mg_log(a->log, MG_LOG_INFO, "mesh: our gateway maps %s to us: announcing it", text);
+	} else {
+		mg_log(a->log, MG_LOG_INFO, "mesh: the port mapping is gone");
+	}
+	a->mapped_endpoint = ep;
+	announce(a, false);
+}
+
 /* ---- saving ---- */
 
 /* 0 once the directory is on disk (state.h's atomic write), else the error,
@@ -684,6 +748,7 @@ static void on_tick(uv_timer_t *t)
 		a->last_expire = now / 1000;
 		mg_directory_expire(&a->dir, now / 1000);
 	}
+	check_mapping(a);
 	if (now - a->last_announce_check >= 10000) {
 		a->last_announce_check = now;
 		announce(a, false);
@@ -1061,6 +1126,20 @@ static void member_json(struct mg_agent *a, struct mg_json *j, cJSON *arr,
 	mg_json_number(j, o, "tx_bytes", p ? (double)p->tx_bytes : 0);
 }
 
+/* key: the endpoint, or null when it has no family. */
+static void json_endpoint(struct mg_json *j, cJSON *o, const char *key,
+			  const struct mg_endpoint *ep)
+{
+	char buf[MG_ENDPOINT_STRLEN];
+
+	if (!ep->sa.sa_family) {
+		mg_json_null(j, o, key);
+		return;
+	}
+	mg_endpoint_format(buf, sizeof(buf), ep);
+	mg_json_string(j, o, key, buf);
+}
+
 static char *status_json(struct mg_agent *a)
 {
 	struct mg_json j;
@@ -1080,6 +1159,8 @@ static char *status_json(struct mg_agent *a)
 		mg_endpoint_format(buf, sizeof(buf), &ep);
 		mg_json_string(&j, arr, NULL, buf);
 	}
+	json_endpoint(&j, self, "public_endpoint", &a->public_endpoint);
+	json_endpoint(&j, self, "mapped_endpoint", &a->mapped_endpoint);
 	arr = mg_json_array(&j, j.root, "members");
 	for (size_t i = 0; i < mg_directory_count(&a->dir); i++) {
 		const struct mg_dir_member *m = mg_directory_member(&a->dir, i);
@@ -1431,6 +1512,8 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 		ret = mg_paths_set_relay(&a->paths, a->relay_mode == MG_AGENT_RELAY_ON);
 	if (ret < 0)
 		return ret;
+	a->paths.usable = endpoint_usable;
+	a->paths.usable_ctx = a;
 	a->paths_open = true;
 	mg_subnets_init(&a->subnets, a->ifindex, a->log);
 	a->subnets_open = true;

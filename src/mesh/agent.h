@@ -21,11 +21,15 @@
  * first candidate of its announcement. A member removed from the directory
  * (revoked, departed, expired) loses its peer at once, with its sessions.
  *
- * Announcements. The node announces its candidate endpoints (global
- * interface addresses with the listen port, the public endpoint discovery
- * found, the mesh's --endpoint values when numeric) at start and when they
- * change; the sequence number is the wall clock in milliseconds, so it
- * grows across restarts without being stored.
+ * Announcements. The node announces its candidate endpoints (candidate.h:
+ * the mesh's numeric --endpoint values, the endpoint its gateway maps for
+ * it, the public endpoint members see, its interface addresses with the
+ * listen port; never loopback, link-local, tunnel interfaces' or addresses
+ * inside a prefix routed into the mesh) at start and when they change; the
+ * sequence number is the wall clock in milliseconds, so it grows across
+ * restarts without being stored. The same address rules keep the path
+ * manager from sending to any other member's candidate that would enter
+ * our own mesh interface.
  *
  * Control socket protocol (UAPI framing: a request ends with an empty
  * line; one request per connection):
@@ -143,6 +147,7 @@ struct mg_agent {
 	struct mg_dir_endpoint announced[MG_DIR_ENDPOINTS_MAX];
 	size_t announced_len;
 	struct mg_endpoint public_endpoint;
+	struct mg_endpoint mapped_endpoint; /* the gateway's port mapping; none: zero */
 	/* Our public endpoint as two members see it: the same from both
 	 * (endpoint-independent mapping) or not; public_nat is true when it is
 	 * none of our own addresses. */
@@ -161,7 +166,11 @@ struct mg_agent {
 	uint8_t replying_key[MG_ED25519_PUB_LEN];
 	void (*stop)(void *ctx);    /* asks the node to stop (after leave) */
 	void (*forward)(void *ctx); /* asks the node to forward (an exporter) */
-	void *stop_ctx;
+	/* The external endpoint the gateway maps to our port (NAT-PMP, PCP,
+	 * UPnP: the node's discovery), into out; false when there is none.
+	 * Asked every tick; NULL: no port mapping. */
+	bool (*mapped)(void *ctx, struct mg_endpoint *out);
+	void *stop_ctx; /* the ctx of stop, forward and mapped */
 	bool loaded, started, timer_open, control_open, gossip_open, join_open, paths_open;
 	bool subnets_open;
 	bool stopping, left;

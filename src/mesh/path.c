@@ -146,23 +146,31 @@ void mg_dir_endpoint_to(struct mg_endpoint *ep, const struct mg_dir_endpoint *d)
 	}
 }
 
+static bool usable(const struct mg_paths *ps, const struct mg_endpoint *ep)
+{
+	return !ps->usable || ps->usable(ps->usable_ctx, ep);
+}
+
 bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m, struct mg_endpoint *ep)
 {
 	struct mg_dir_endpoint cands[MG_DIR_ENDPOINTS_MAX];
 	const struct mg_path *p = mg_paths_find(ps, m->cert.key);
+	size_t n = mg_directory_endpoints(m, cands);
 
 	if (p && p->state == MG_PATH_DIRECT) {
 		*ep = p->direct;
 		return true;
 	}
-	if (p && p->has_seen) {
+	if (p && p->has_seen && usable(ps, &p->seen)) {
 		*ep = p->seen;
 		return true;
 	}
-	if (!mg_directory_endpoints(m, cands))
-		return false;
-	mg_dir_endpoint_to(ep, &cands[0]);
-	return true;
+	for (size_t i = 0; i < n; i++) {
+		mg_dir_endpoint_to(ep, &cands[i]);
+		if (usable(ps, ep))
+			return true;
+	}
+	return false;
 }
 
 /* ---- sending ---- */
@@ -187,20 +195,21 @@ static void probe(struct mg_paths *ps, struct mg_path *p, const struct mg_endpoi
 	send_to(ps, to, buf, (size_t)len);
 }
 
-/* Every candidate of m, and where it spoke from, without repeats. */
-static size_t candidates(const struct mg_path *p, const struct mg_dir_member *m,
-			 struct mg_endpoint *out)
+/* Every usable candidate of m, and where it spoke from, without repeats. */
+static size_t candidates(const struct mg_paths *ps, const struct mg_path *p,
+			 const struct mg_dir_member *m, struct mg_endpoint *out)
 {
 	struct mg_dir_endpoint d[MG_DIR_ENDPOINTS_MAX];
 	size_t n = 0, nd = mg_directory_endpoints(m, d);
 
-	if (p->has_seen)
+	if (p->has_seen && usable(ps, &p->seen))
 		out[n++] = p->seen;
 	for (size_t i = 0; i < nd; i++) {
 		struct mg_endpoint ep;
-		bool dup = false;
+		bool dup;
 
 		mg_dir_endpoint_to(&ep, &d[i]);
+		dup = !usable(ps, &ep);
 		for (size_t k = 0; k < n && !dup; k++)
 			dup = mg_endpoint_equal_remote(&out[k], &ep);
 		if (!dup)
@@ -234,6 +243,8 @@ static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_di
 	bool was = p->state == MG_PATH_DIRECT && mg_endpoint_equal_remote(&p->direct, ep) &&
 		   p->direct.local.sock == ep->local.sock;
 
+	if (!usable(ps, ep))
+		return; /* it answered through our own mesh interface */
 	if (p->sock != ep->local.sock)
 		release_sock(ps, p);
 	p->sock = ep->local.sock;
@@ -307,14 +318,15 @@ static bool public_v4(const struct mg_endpoint *ep)
 }
 
 /* The member's first announced public IPv4 endpoint. */
-static bool public_candidate(const struct mg_dir_member *m, struct mg_endpoint *out)
+static bool public_candidate(const struct mg_paths *ps, const struct mg_dir_member *m,
+			     struct mg_endpoint *out)
 {
 	struct mg_dir_endpoint d[MG_DIR_ENDPOINTS_MAX];
 	size_t nd = mg_directory_endpoints(m, d);
 
 	for (size_t i = 0; i < nd; i++) {
 		mg_dir_endpoint_to(out, &d[i]);
-		if (public_v4(out))
+		if (public_v4(out) && usable(ps, out))
 			return true;
 	}
 	return false;
@@ -411,7 +423,7 @@ static void bday_consider(struct mg_paths *ps, struct mg_path *p, const struct m
 	struct mg_endpoint target;
 
 	if (ps->bday.active || now - p->since < MG_PATH_BDAY_AFTER_MS || now < p->next_bday ||
-	    !public_candidate(m, &target))
+	    !public_candidate(ps, m, &target))
 		return;
 	bday_start(ps, p, &target, now);
 }
@@ -466,7 +478,9 @@ static void check_direct(struct mg_paths *ps, const struct mg_directory *d, stru
 {
 	bool busy = traffic_flows(ps, p, m, now);
 
-	if (p->unanswered >= MG_PATH_DEAD_PROBES) {
+	/* A route into the mesh that appeared since (a member's subnet) would
+	 * carry the path through its own tunnel. */
+	if (p->unanswered >= MG_PATH_DEAD_PROBES || !usable(ps, &p->direct)) {
 		mg_log(ps->log, MG_LOG_INFO, "mesh: direct path to %s lost", m->cert.name);
 		if (p->sock && peer_of(ps, m)) {
 			/* A later round may reuse the socket's number: the peer
@@ -503,7 +517,7 @@ static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_
 	if (!p->since)
 		p->since = now;
 	if (now >= p->next_probe) {
-		n = candidates(p, m, cands);
+		n = candidates(ps, p, m, cands);
 		for (size_t i = 0; i < n; i++)
 			probe(ps, p, &cands[i], now);
 		p->next_probe = now + p->backoff;

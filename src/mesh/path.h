@@ -174,6 +174,11 @@ struct mg_paths {
 	uint64_t next_register;
 	struct mg_path_bday bday;
 	uint64_t bday_rounds, bday_wins; /* over the node's life, for bench/ */
+	/* Whether an endpoint may be sent to (candidate.h: not into our own
+	 * mesh interface); NULL: every one. Candidates it refuses are never
+	 * probed, never a member's endpoint, never a direct path. */
+	bool (*usable)(void *ctx, const struct mg_endpoint *ep);
+	void *usable_ctx;
 };
 
 /* The group export-wg gives static members (stock WireGuard clients): they

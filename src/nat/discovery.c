@@ -164,6 +164,17 @@ void mg_nat_discovery_refresh(struct mg_nat_discovery *d)
 	uv_timer_start(&d->timer, on_timer, 0, interval);
 }
 
+bool mg_nat_discovery_mapped(const struct mg_nat_discovery *d, struct mg_endpoint *out)
+{
+	struct mg_portmap_status st;
+
+	if (!d->running || !d->portmap || !mg_portmap_current(d->portmap, &st))
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->in4 = st.external;
+	return true;
+}
+
 bool mg_nat_discovery_stop(struct mg_nat_discovery *d, void (*done)(void *arg), void *arg)
 {
 	bool waiting = false;

@@ -1,7 +1,8 @@
 /* What a running node learns of its public side, continuously, on its real
  * WireGuard port: STUN to the configured servers every interval (mapped
  * endpoint, NAT kind), and a port mapping through the gateway kept alive by
- * the port mapper. Changes are logged; later the mesh announces them.
+ * the port mapper. Changes are logged; a mesh node announces both (the
+ * mapping through mg_nat_discovery_mapped, which its agent asks).
  *
  * Ownership: the caller embeds struct mg_nat_discovery; after
  * mg_nat_discovery_stop the loop must run until its handles have closed
@@ -58,6 +59,10 @@ int mg_nat_discovery_start(struct mg_nat_discovery *d, uv_loop_t *loop, struct m
 /* Probes again now (the host's network changed); no-op when stopped or
  * when no STUN server is configured. */
 void mg_nat_discovery_refresh(struct mg_nat_discovery *d);
+/* The external endpoint the gateway maps to our port now, into out (no
+ * local part); false when there is no mapping (none asked for, none
+ * granted yet, lost, or stopped). */
+bool mg_nat_discovery_mapped(const struct mg_nat_discovery *d, struct mg_endpoint *out);
 /* Stops probing and deletes the port mapping. Returns true when a mapping
  * is being deleted: done(arg) then runs from the loop once it is gone and
  * the mapper's handles have closed. Otherwise false, and done never runs.

@@ -19,6 +19,14 @@ static void on_forward(void *ctx)
 		(void)mg_node_forwarding_on(n, true, true);
 }
 
+/* The agent announces the gateway's port mapping (candidate.h). */
+static bool mapped(void *ctx, struct mg_endpoint *out)
+{
+	struct mg_node *n = ctx;
+
+	return mg_nat_discovery_mapped(&n->nat, out);
+}
+
 static void on_leave_done(void *ctx)
 {
 	struct mg_node *n = ctx;
@@ -53,6 +61,7 @@ int mg_node_mesh_open(struct mg_node *n, const struct mg_node_config *c)
 	}
 	n->mesh->stop = on_leave_done;
 	n->mesh->forward = on_forward;
+	n->mesh->mapped = mapped;
 	n->mesh->relay_mode = c->mesh_relay > 0	  ? MG_AGENT_RELAY_ON
 			      : c->mesh_relay < 0 ? MG_AGENT_RELAY_OFF
 						  : MG_AGENT_RELAY_AUTO;

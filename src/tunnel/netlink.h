@@ -28,10 +28,15 @@ int mg_netlink_link_set_up(struct mg_netlink *nl, unsigned int ifindex, bool up)
 int mg_netlink_link_set_mtu(struct mg_netlink *nl, unsigned int ifindex, uint32_t mtu);
 int mg_netlink_link_delete(struct mg_netlink *nl, unsigned int ifindex);
 
-/* What the kernel says about a link (RTM_NEWLINK); mtu is 0 when absent. */
+/* What the kernel says about a link (RTM_NEWLINK); mtu is 0 and name and
+ * kind are "" when absent. */
 struct mg_netlink_link {
 	unsigned int ifindex;
 	uint32_t mtu;
+	unsigned short type; /* ARPHRD_* */
+	unsigned int flags;  /* IFF_* */
+	char name[16];	     /* IFNAMSIZ */
+	char kind[16];	     /* IFLA_INFO_KIND: "veth", "tun", "wireguard"... */
 };
 
 /* "ip link show dev IFINDEX": the link as it is now. -ENODEV when gone. */
@@ -43,6 +48,10 @@ int mg_netlink_link_get(struct mg_netlink *nl, unsigned int ifindex, struct mg_n
 int mg_netlink_open_link_events(struct mg_netlink *nl);
 
 typedef void (*mg_netlink_link_fn)(const struct mg_netlink_link *link, void *ctx);
+
+/* "ip link show": every link of the namespace, to fn (link valid during the
+ * call), on a request handle. 0 or -errno. */
+int mg_netlink_link_dump(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx);
 
 /* Hands every queued RTM_NEWLINK notification to fn, without blocking; link is
  * valid only during the call. 0 once drained. -ENOBUFS when the socket's

@@ -14,7 +14,9 @@
 
 /* The largest request here is a header and four small attributes. */
 #define REQUEST_SIZE 256
-/* Answers are acks and single route or rule messages, far below this. */
+/* Answers are acks, single route or rule messages, and the datagrams of a
+ * link dump, which the kernel sizes after the buffers we read with (at
+ * most this, the largest we ever pass). */
 #define REPLY_SIZE 8192
 
 struct request {
@@ -174,6 +176,8 @@ static int take_answer(const struct nlmsghdr *nh, void *arg)
 		return 1;
 	if (nh->nlmsg_type == NLMSG_ERROR)
 		return ack_error(nh);
+	if (nh->nlmsg_type == NLMSG_DONE) /* a dump ends here, without an ack */
+		return 0;
 	if (w->on_reply)
 		w->on_reply(nh, w->arg);
 	return 1;
@@ -258,16 +262,57 @@ int mg_netlink_link_delete(struct mg_netlink *nl, unsigned int ifindex)
 	return transact(nl, &r, NULL, NULL);
 }
 
+/* A string attribute into out[size], cut and terminated. */
+static void copy_string(char *out, size_t size, const struct rtattr *rta)
+{
+	size_t len = RTA_PAYLOAD(rta);
+
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, RTA_DATA(rta), len);
+	out[len] = '\0';
+}
+
+/* IFLA_INFO_KIND inside IFLA_LINKINFO. */
+static void find_kind(const struct rtattr *info, char *out, size_t size)
+{
+	const struct rtattr *rta = RTA_DATA(info);
+	int len = (int)RTA_PAYLOAD(info);
+
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if ((rta->rta_type & NLA_TYPE_MASK) == IFLA_INFO_KIND)
+			copy_string(out, size, rta);
+}
+
 /* Fills out from an RTM_NEWLINK message; false for any other message. */
 static bool parse_link(const struct nlmsghdr *nh, struct mg_netlink_link *out)
 {
 	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	const struct rtattr *rta;
+	int len;
 
 	if (nh->nlmsg_type != RTM_NEWLINK || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return false;
+	memset(out, 0, sizeof(*out));
 	out->ifindex = (unsigned int)ifi->ifi_index;
-	out->mtu = 0;
-	find_u32(nh, sizeof(*ifi), IFLA_MTU, &out->mtu);
+	out->type = ifi->ifi_type;
+	out->flags = ifi->ifi_flags;
+	rta = (const void *)((const char *)ifi + NLMSG_ALIGN(sizeof(*ifi)));
+	len = (int)nh->nlmsg_len - (int)NLMSG_SPACE(sizeof(*ifi));
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		switch (rta->rta_type & NLA_TYPE_MASK) {
+		case IFLA_MTU:
+			if (RTA_PAYLOAD(rta) == sizeof(out->mtu))
+				memcpy(&out->mtu, RTA_DATA(rta), sizeof(out->mtu));
+			break;
+		case IFLA_IFNAME:
+			copy_string(out->name, sizeof(out->name), rta);
+			break;
+		case IFLA_LINKINFO:
+			find_kind(rta, out->kind, sizeof(out->kind));
+			break;
+		}
+	}
 	return true;
 }
 
@@ -297,6 +342,26 @@ struct link_watch {
 	mg_netlink_link_fn fn;
 	void *ctx;
 };
+
+static void take_dumped_link(const struct nlmsghdr *nh, void *arg)
+{
+	struct link_watch *w = arg;
+	struct mg_netlink_link link;
+
+	if (parse_link(nh, &link))
+		w->fn(&link, w->ctx);
+}
+
+int mg_netlink_link_dump(struct mg_netlink *nl, mg_netlink_link_fn fn, void *ctx)
+{
+	struct link_watch w = { fn, ctx };
+	struct request r;
+	struct ifinfomsg *ifi = start(&r, RTM_GETLINK, NLM_F_DUMP, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	put_u32(&r, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	return transact(nl, &r, take_dumped_link, &w);
+}
 
 static int take_link_event(const struct nlmsghdr *nh, void *arg)
 {
