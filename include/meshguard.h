@@ -635,11 +635,11 @@ enum mg_mesh_result mg_mesh_ifname(const char *dir, char out[16], char *msg, siz
 #define MG_SANDBOX_USER "meshguard"
 
 struct mg_sandbox_config {
-	size_t size;	      /* sizeof(struct mg_sandbox_config) */
-	const char *user;     /* NULL: MG_SANDBOX_USER */
-	const char *ifname;   /* the interface the node creates */
+	size_t size;	       /* sizeof(struct mg_sandbox_config) */
+	const char *user;      /* NULL: MG_SANDBOX_USER */
+	const char *ifname;    /* the interface the node creates */
 	const char *state_dir; /* handed to the user; NULL: none */
-	bool mesh;		/* state_dir holds a mesh: its prefixes are allowed */
+	bool mesh;	       /* state_dir holds a mesh: its prefixes are allowed */
 	/* The wg-quick file the node runs (NULL: none): its Address and
 	 * AllowedIPs are where addresses and routes may lie besides the
 	 * mesh's, its table the one of the full-tunnel rules. Only read. */
@@ -653,9 +653,9 @@ struct mg_sandbox_config {
 	void *ctx;
 };
 
-#define MG_SANDBOX_CONFIG_INIT                                  \
-	{                                                       \
-		.size = sizeof(struct mg_sandbox_config)        \
+#define MG_SANDBOX_CONFIG_INIT                           \
+	{                                                \
+		.size = sizeof(struct mg_sandbox_config) \
 	}
 
 /* 0 in the unprivileged process; -errno with a message in err when

@@ -59,8 +59,8 @@ static int change_route(struct mg_subnets *s, const struct mg_netlink_route *r, 
 	return mg_broker_route(MG_BROKER_ROUTE_ADD, r, proof, len);
 }
 
-static void route(struct mg_subnets *s, struct mg_subnet *e, bool add,
-		  const struct mg_directory *d, const struct mg_dir_member *m)
+static void route(struct mg_subnets *s, struct mg_subnet *e, bool add, const struct mg_directory *d,
+		  const struct mg_dir_member *m)
 {
 	struct mg_netlink_route r = { .dst = e->prefix, .ifindex = s->ifindex };
 	char text[MG_PREFIX_STRLEN];

@@ -19,8 +19,7 @@
 
 static void refuse(const char *why, const struct mg_broker_req *req)
 {
-	fprintf(stderr, "meshguard (privileged): refused request %u: %s\n", (unsigned)req->op,
-		why);
+	fprintf(stderr, "meshguard (privileged): refused request %u: %s\n", (unsigned)req->op, why);
 }
 
 bool mg_privsep_prefix_inside(const struct mg_prefix *p, const struct mg_prefix *outer)
@@ -229,8 +228,9 @@ static int addr_op(struct mg_privsep *ps, const struct mg_broker_req *req)
 	ret = mg_netlink_open(&nl);
 	if (ret < 0)
 		return ret;
-	ret = req->op == MG_BROKER_ADDR_ADD ? mg_netlink_addr_add(&nl, ps->ifindex, &req->prefix)
-					    : mg_netlink_addr_delete(&nl, ps->ifindex, &req->prefix);
+	ret = req->op == MG_BROKER_ADDR_ADD
+		      ? mg_netlink_addr_add(&nl, ps->ifindex, &req->prefix)
+		      : mg_netlink_addr_delete(&nl, ps->ifindex, &req->prefix);
 	mg_netlink_close(&nl);
 	return ret;
 }
