@@ -80,11 +80,15 @@ static int add_prefixes(struct mg_prefix *out, size_t *n, size_t cap, const char
 
 static int allow(struct mg_privsep *ps, const struct mg_prefix *p, char *err, size_t errlen)
 {
-	if (ps->n_allowed == MG_PRIVSEP_ALLOWED_MAX)
-		return fail(err, errlen, -E2BIG,
-			    "too many addresses and allowed IPs for the sandbox (at most %d; "
-			    "--no-sandbox lifts it)",
-			    MG_PRIVSEP_ALLOWED_MAX);
+	struct mg_prefix *grown;
+
+	if ((ps->n_allowed & (ps->n_allowed - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+		grown = realloc(ps->allowed,
+				(ps->n_allowed ? 2 * ps->n_allowed : 4) * sizeof(*grown));
+		if (!grown)
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		ps->allowed = grown;
+	}
 	ps->allowed[ps->n_allowed++] = *p;
 	return 0;
 }
@@ -123,10 +127,11 @@ static int load_mesh(struct mg_privsep *ps, const char *dir, char *err, size_t e
 	}
 	if (ret < 0)
 		return fail(err, errlen, ret, "%s", msg[0] ? msg : strerror(-ret));
-	if (ps->n_allowed + 2 > MG_PRIVSEP_ALLOWED_MAX)
-		return fail(err, errlen, -E2BIG, "too many prefixes");
-	ps->allowed[ps->n_allowed++] = mc.prefix4;
-	ps->allowed[ps->n_allowed++] = mc.prefix6;
+	ret = allow(ps, &mc.prefix4, err, errlen);
+	if (ret == 0)
+		ret = allow(ps, &mc.prefix6, err, errlen);
+	if (ret < 0)
+		return ret;
 	memcpy(ps->authority, mc.authority, sizeof(ps->authority));
 	memcpy(ps->mesh_id, mc.mesh_id, sizeof(ps->mesh_id));
 	ps->mesh = true;

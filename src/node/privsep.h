@@ -38,7 +38,6 @@
 #include "mesh/mesh.h"
 #include "tunnel/broker.h"
 
-#define MG_PRIVSEP_ALLOWED_MAX	     64
 #define MG_PRIVSEP_RULES_MAX	     8
 #define MG_PRIVSEP_SOCKETS_BURST     600
 #define MG_PRIVSEP_SOCKETS_WINDOW_MS 5000
@@ -56,7 +55,7 @@ struct mg_privsep {
 	bool chown_uapi;
 	uid_t uapi_uid;
 	gid_t uapi_gid;
-	struct mg_prefix allowed[MG_PRIVSEP_ALLOWED_MAX];
+	struct mg_prefix *allowed; /* n_allowed, malloc'd (a file's every AllowedIPs) */
 	size_t n_allowed;
 	struct mg_prefix advertise[MG_BROKER_PREFIXES_MAX];
 	size_t n_advertise;

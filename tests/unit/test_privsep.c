@@ -25,6 +25,8 @@ static uint64_t fake_now(void)
 	return fake_ms;
 }
 
+static struct mg_prefix allowed[2];
+
 static void policy(struct mg_privsep *ps, const struct fixture *f)
 {
 	memset(ps, 0, sizeof(*ps));
@@ -33,6 +35,7 @@ static void policy(struct mg_privsep *ps, const struct fixture *f)
 	ps->tun_opened = true;
 	ps->table = 51820;
 	ps->now_ms = fake_now;
+	ps->allowed = allowed;
 	fx_prefix(&ps->allowed[0], AF_INET, "100.70.0.0/16");
 	fx_prefix(&ps->allowed[1], AF_INET6, "fd12:3456:789a::/48");
 	ps->n_allowed = 2;
