@@ -606,6 +606,64 @@ bool mg_mesh_present(const char *dir);
  * mesh name, characters outside [a-z0-9-] as '-', cut to 15. */
 enum mg_mesh_result mg_mesh_ifname(const char *dir, char out[16], char *msg, size_t msglen);
 
+/* ---- privilege separation (the daemon's; issue 13) ----
+ *
+ * mg_sandbox_enter splits the calling process in two. The privileged
+ * process (the caller's pid) keeps root (or the cap_net_admin it was
+ * given) and parses nothing from the network: it opens the TUN, UDP and
+ * UAPI sockets and changes kernel configuration for the other, each
+ * request checked (addresses and routes only on the node's interface and
+ * inside the prefixes below, the mesh's, or a route a certificate of the
+ * mesh carries; masquerade only for the advertised prefixes), and hands
+ * descriptors over with SCM_RIGHTS. The unprivileged process, where the
+ * call returns 0, runs as the user (uid and gid; every capability
+ * dropped, bounding set included; no_new_privs; not dumpable) under a
+ * seccomp allow-list; the node it then creates asks the privileged one for
+ * everything privileged by itself (no API change). The privileged process
+ * never returns: it forwards SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2,
+ * undoes what it made once the other has exited (policy rules, the
+ * masquerade table, the UAPI socket file), and exits with its status; if
+ * it dies, the other is killed (PR_SET_PDEATHSIG).
+ *
+ * The state directory (state_dir, or the mesh's) is handed to the user
+ * (chown, symlinks not followed) and must be reachable by it. Run as root,
+ * or with only cap_net_admin and cap_setuid/cap_setgid via setcap, or as a
+ * user with cap_net_admin alone: then the unprivileged process keeps that
+ * user's uid and only drops the capabilities. Not for the library's hosts:
+ * they own their process. Sanitizers and valgrind cannot run under it (no
+ * ptrace, no core): the daemon's --no-sandbox is for them. */
+#define MG_SANDBOX_USER "meshguard"
+
+struct mg_sandbox_config {
+	size_t size;	       /* sizeof(struct mg_sandbox_config) */
+	const char *user;      /* NULL: MG_SANDBOX_USER */
+	const char *ifname;    /* the interface the node creates */
+	const char *state_dir; /* handed to the user; NULL: none */
+	bool mesh;	       /* state_dir holds a mesh: its prefixes are allowed */
+	/* The wg-quick file the node runs (NULL: none): its Address and
+	 * AllowedIPs are where addresses and routes may lie besides the
+	 * mesh's, its table the one of the full-tunnel rules. Only read. */
+	const struct mg_wgquick *wgquick;
+	/* Prefixes the node may masquerade into (up --advertise). */
+	const char *const *advertise;
+	size_t advertise_len;
+	/* Called in the privileged process right after the split: wipe and
+	 * free there what only the node needs (its private key). */
+	void (*forget)(void *ctx);
+	void *ctx;
+};
+
+#define MG_SANDBOX_CONFIG_INIT                           \
+	{                                                \
+		.size = sizeof(struct mg_sandbox_config) \
+	}
+
+/* 0 in the unprivileged process; -errno with a message in err when
+ * nothing was split (-ENOENT: no such user; -EACCES: the user cannot reach
+ * the state directory; -EPERM: not privileged enough). Call it before
+ * creating any node or loop, with one thread. */
+int mg_sandbox_enter(const struct mg_sandbox_config *c, char *err, size_t errlen);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

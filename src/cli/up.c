@@ -30,6 +30,7 @@ struct up {
 	bool mesh; /* the state directory holds a mesh: run it */
 	int relay; /* --relay 1, --no-relay -1, else 0 (auto) */
 	bool no_stun_responder;
+	bool no_sandbox;
 	const char *advertise[MAX_ADVERTISE];
 	size_t advertise_len;
 };
@@ -56,7 +57,11 @@ static void usage(FILE *f)
 	      "                        asking each other over STUN: with this option none\n"
 	      "                        of them can ask this node\n"
 	      "  --state DIR           the mesh's state directory, where mappings are also\n"
-	      "                        recorded (default /var/lib/meshguard)\n",
+	      "                        recorded (default /var/lib/meshguard)\n"
+	      "  --no-sandbox          run everything in one privileged process, for\n"
+	      "                        valgrind and sanitizer runs only: by default the\n"
+	      "                        part that reads the network runs as the user\n"
+	      "                        meshguard, without capabilities, under seccomp\n",
 	      f);
 }
 
@@ -144,6 +149,7 @@ static int parse_args(struct up *u, int argc, char **argv)
 		{ "no-relay", no_argument, NULL, 'N' },
 		{ "advertise", required_argument, NULL, 'A' },
 		{ "no-stun-responder", no_argument, NULL, 'T' },
+		{ "no-sandbox", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -178,6 +184,9 @@ static int parse_args(struct up *u, int argc, char **argv)
 			break;
 		case 'T':
 			u->no_stun_responder = true;
+			break;
+		case 'X':
+			u->no_sandbox = true;
 			break;
 		case 'i':
 			ifname = optarg;
@@ -295,6 +304,41 @@ static int bring_up(struct up *u)
 	return configure(u);
 }
 
+/* The privileged process keeps no copy of the keys. */
+static void forget_config(void *ctx)
+{
+	struct up *u = ctx;
+
+	mg_wgquick_free(u->config);
+	u->config = NULL;
+}
+
+/* From here on this process reads the network without privileges; the
+ * privileged part stays behind in the caller's pid (meshguard.h). */
+static int enter_sandbox(struct up *u)
+{
+	struct mg_sandbox_config c = MG_SANDBOX_CONFIG_INIT;
+	char err[512] = "";
+	int ret;
+
+	if (u->no_sandbox) {
+		mg_cli_log(MG_LOG_LEVEL_INFO, "no sandbox: everything runs privileged");
+		return 0;
+	}
+	c.ifname = u->ifname;
+	c.state_dir = u->state_dir ? u->state_dir : DEFAULT_STATE;
+	c.mesh = u->mesh;
+	c.wgquick = u->config;
+	c.advertise = u->advertise;
+	c.advertise_len = u->advertise_len;
+	c.forget = forget_config;
+	c.ctx = u;
+	ret = mg_sandbox_enter(&c, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "meshguard up: %s\n", err[0] ? err : strerror(-ret));
+	return ret;
+}
+
 static void log_up(const struct up *u)
 {
 	struct mg_node_status st = MG_NODE_STATUS_INIT;
@@ -319,6 +363,10 @@ int mg_cmd_up(int argc, char **argv)
 	mg_cli_log_init_from_env();
 	if (u.config_path && load_config(&u) < 0)
 		return 1;
+	if (enter_sandbox(&u) < 0) {
+		mg_wgquick_free(u.config);
+		return 4;
+	}
 	ret = mg_cli_runner_init(&u.run);
 	if (ret == 0)
 		ret = bring_up(&u);

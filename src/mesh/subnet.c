@@ -6,6 +6,7 @@
 #include "mesh/admin.h"
 #include "peer/allowedips.h"
 #include "peer/peer.h"
+#include "tunnel/broker.h"
 
 void mg_subnets_init(struct mg_subnets *s, unsigned ifindex, const struct mg_log *log)
 {
@@ -15,7 +16,51 @@ void mg_subnets_init(struct mg_subnets *s, unsigned ifindex, const struct mg_log
 	s->nl.fd = -1;
 }
 
-static void route(struct mg_subnets *s, struct mg_subnet *e, bool add)
+/* One certificate into a broker proof: its length (2 bytes, big-endian),
+ * then its encoding. The new length of the proof, or 0 when it does not fit. */
+static size_t put_cert(uint8_t *out, size_t len, size_t cap, const struct mg_cert *c)
+{
+	int n;
+
+	if (cap - len < 2)
+		return 0;
+	n = mg_cert_encode(out + len + 2, cap - len - 2, c);
+	if (n <= 0)
+		return 0;
+	out[len] = (uint8_t)(n >> 8);
+	out[len + 1] = (uint8_t)n;
+	return len + 2 + (size_t)n;
+}
+
+/* The proof the broker wants for a route outside the mesh's prefixes
+ * (tunnel/broker.h): the gateway's certificate and its issuer's. */
+static size_t prove(uint8_t *out, size_t cap, const struct mg_directory *d,
+		    const struct mg_dir_member *m)
+{
+	const struct mg_dir_member *issuer = mg_directory_issuer(d, m->cert.signer_id);
+	size_t len = put_cert(out, 0, cap, &m->cert);
+
+	if (len && issuer)
+		len = put_cert(out, len, cap, &issuer->cert);
+	return len;
+}
+
+static int change_route(struct mg_subnets *s, const struct mg_netlink_route *r, bool add,
+			const struct mg_directory *d, const struct mg_dir_member *m)
+{
+	uint8_t proof[MG_BROKER_PROOF_MAX];
+	size_t len;
+
+	if (!mg_broker_active())
+		return add ? mg_netlink_route_add(&s->nl, r) : mg_netlink_route_delete(&s->nl, r);
+	if (!add)
+		return mg_broker_route(MG_BROKER_ROUTE_DEL, r, NULL, 0);
+	len = d && m ? prove(proof, sizeof(proof), d, m) : 0;
+	return mg_broker_route(MG_BROKER_ROUTE_ADD, r, proof, len);
+}
+
+static void route(struct mg_subnets *s, struct mg_subnet *e, bool add, const struct mg_directory *d,
+		  const struct mg_dir_member *m)
 {
 	struct mg_netlink_route r = { .dst = e->prefix, .ifindex = s->ifindex };
 	char text[MG_PREFIX_STRLEN];
@@ -27,7 +72,7 @@ static void route(struct mg_subnets *s, struct mg_subnet *e, bool add)
 		s->nl_open = true;
 	if (!s->nl_open)
 		return;
-	ret = add ? mg_netlink_route_add(&s->nl, &r) : mg_netlink_route_delete(&s->nl, &r);
+	ret = change_route(s, &r, add, d, m);
 	mg_prefix_format(text, sizeof(text), &e->prefix);
 	if (ret < 0 && !(add && ret == -EEXIST))
 		mg_log(s->log, MG_LOG_ERROR, "mesh: cannot %s the route to %s: %s",
@@ -38,7 +83,7 @@ static void route(struct mg_subnets *s, struct mg_subnet *e, bool add)
 void mg_subnets_free(struct mg_subnets *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		route(s, &s->v[i], false);
+		route(s, &s->v[i], false, NULL, NULL);
 	if (s->nl_open)
 		mg_netlink_close(&s->nl);
 	s->nl_open = false;
@@ -142,7 +187,7 @@ static void assign(struct mg_subnets *s, struct mg_subnet *e, const struct mg_di
 		return;
 	memcpy(e->gateway, key, MG_ED25519_PUB_LEN);
 	e->has_gateway = true;
-	route(s, e, true);
+	route(s, e, true, d, m);
 	mg_prefix_format(text, sizeof(text), &e->prefix);
 	mg_log(s->log, MG_LOG_INFO, "mesh: %s through %s", text, m->cert.name);
 }
@@ -156,7 +201,7 @@ static void withdraw(struct mg_subnets *s, struct mg_subnet *e, const struct mg_
 	if (peer)
 		(void)mg_allowedips_remove(&dev->allowedips, &e->prefix, peer);
 	e->has_gateway = false;
-	route(s, e, false);
+	route(s, e, false, NULL, NULL);
 }
 
 void mg_subnets_sync(struct mg_subnets *s, const struct mg_directory *d, const struct mg_paths *ps,

@@ -96,6 +96,11 @@ int mg_node_gateway_on(struct mg_node *n, const struct mg_prefix *p, size_t coun
  * for its static members; a gateway into its LAN). */
 int mg_node_forwarding_on(struct mg_node *n, bool v4, bool v6);
 void mg_node_gateway_off(struct mg_node *n);
+/* The nftables table "meshguard_<ifname>" masquerading what leaves ifname's
+ * traffic towards p[0..count) (count 0: the table goes): what the gateway
+ * runs, itself or through the broker's privileged side. */
+int mg_node_masquerade_apply(const char *ifname, const struct mg_prefix *p, size_t count,
+			     const struct mg_log *log);
 
 /* node_iface.c */
 /* Subscribes to link changes of n->ifindex and reads its MTU now. */

@@ -6,6 +6,7 @@
  * masquerade is one nftables table of ours, "meshguard_<ifname>", added
  * through libnftables and deleted when the node closes. */
 #include "node/node.h"
+#include "tunnel/broker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,10 +17,13 @@
 
 #define NFT_CMD_MAX 4096
 
-static int write_sysctl(const char *path)
+static int write_sysctl(const char *path, enum mg_broker_sysctl which)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	int fd, ret = 0;
 
+	if (mg_broker_active())
+		return mg_broker_sysctl(which);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, "1\n", 2) != 2)
@@ -39,7 +43,7 @@ static void table_name(char *out, size_t cap, const char *ifname)
 			out[i] = '_';
 }
 
-static int run_nft(struct mg_node *n, const char *cmd)
+static int run_nft(const struct mg_log *log, const char *cmd)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	int ret;
@@ -50,17 +54,22 @@ static int run_nft(struct mg_node *n, const char *cmd)
 	nft_ctx_buffer_error(ctx);
 	ret = nft_run_cmd_from_buffer(ctx, cmd);
 	if (ret != 0)
-		mg_log(&n->log, MG_LOG_ERROR, "nftables: %s", nft_ctx_get_error_buffer(ctx));
+		mg_log(log, MG_LOG_ERROR, "nftables: %s", nft_ctx_get_error_buffer(ctx));
 	nft_ctx_free(ctx);
 	return ret == 0 ? 0 : -EIO;
 }
 
-static int masquerade(struct mg_node *n, const struct mg_prefix *p, size_t count)
+int mg_node_masquerade_apply(const char *ifname, const struct mg_prefix *p, size_t count,
+			     const struct mg_log *log)
 {
 	char cmd[NFT_CMD_MAX], table[IFNAMSIZ + 16], text[MG_PREFIX_STRLEN];
 	size_t len;
 
-	table_name(table, sizeof(table), n->ifname);
+	table_name(table, sizeof(table), ifname);
+	if (!count) {
+		snprintf(cmd, sizeof(cmd), "delete table inet %s\n", table);
+		return run_nft(log, cmd);
+	}
 	/* add-then-delete: a table left by a crash goes, a missing one is no error. */
 	len = (size_t)snprintf(cmd, sizeof(cmd),
 			       "add table inet %s\ndelete table inet %s\nadd table inet %s\n"
@@ -72,11 +81,28 @@ static int masquerade(struct mg_node *n, const struct mg_prefix *p, size_t count
 		len += (size_t)snprintf(
 			cmd + len, sizeof(cmd) - len,
 			"add rule inet %s post iifname \"%s\" %s daddr %s masquerade\n", table,
-			n->ifname, p[i].family == AF_INET ? "ip" : "ip6", text);
+			ifname, p[i].family == AF_INET ? "ip" : "ip6", text);
 	}
 	if (len >= sizeof(cmd))
 		return -E2BIG;
-	return run_nft(n, cmd);
+	return run_nft(log, cmd);
+}
+
+/* Under privilege separation the broker runs nftables (broker.h). */
+static int masquerade(struct mg_node *n, const struct mg_prefix *p, size_t count)
+{
+	struct mg_broker_req req = { .op = MG_BROKER_MASQUERADE };
+	struct mg_broker_rep rep;
+
+	if (!mg_broker_active())
+		return mg_node_masquerade_apply(n->ifname, p, count, &n->log);
+	if (count > MG_BROKER_PREFIXES_MAX)
+		return -E2BIG;
+	snprintf(req.name, sizeof(req.name), "%s", n->ifname);
+	req.n_prefixes = (uint32_t)count;
+	if (count)
+		memcpy(req.prefixes, p, count * sizeof(*p));
+	return mg_broker_call(&req, &rep, NULL);
 }
 
 int mg_node_forwarding_on(struct mg_node *n, bool v4, bool v6)
@@ -84,9 +110,9 @@ int mg_node_forwarding_on(struct mg_node *n, bool v4, bool v6)
 	int ret = 0;
 
 	if (v4)
-		ret = write_sysctl("/proc/sys/net/ipv4/ip_forward");
+		ret = write_sysctl("/proc/sys/net/ipv4/ip_forward", MG_BROKER_FORWARD4);
 	if (ret == 0 && v6)
-		ret = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding");
+		ret = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", MG_BROKER_FORWARD6);
 	if (ret < 0)
 		mg_log(&n->log, MG_LOG_ERROR, "cannot turn on forwarding: %s", strerror(-ret));
 	return ret;
@@ -111,12 +137,8 @@ int mg_node_gateway_on(struct mg_node *n, const struct mg_prefix *p, size_t coun
 
 void mg_node_gateway_off(struct mg_node *n)
 {
-	char cmd[128], table[IFNAMSIZ + 16];
-
 	if (!n->gateway_on)
 		return;
-	table_name(table, sizeof(table), n->ifname);
-	snprintf(cmd, sizeof(cmd), "delete table inet %s\n", table);
-	(void)run_nft(n, cmd);
+	(void)masquerade(n, NULL, 0);
 	n->gateway_on = false;
 }

@@ -1,6 +1,7 @@
 /* Linux back-end of netlink.h: hand-built rtnetlink requests on a raw
  * NETLINK_ROUTE socket, one request in flight at a time. */
 #include "tunnel/netlink.h"
+#include "tunnel/broker.h"
 
 #include <errno.h>
 #include <string.h>
@@ -242,11 +243,15 @@ static int set_link(struct mg_netlink *nl, unsigned int ifindex, unsigned int fl
 
 int mg_netlink_link_set_up(struct mg_netlink *nl, unsigned int ifindex, bool up)
 {
+	if (mg_broker_active())
+		return up ? mg_broker_link(MG_BROKER_LINK_UP, ifindex, 0) : -EPERM;
 	return set_link(nl, ifindex, up ? IFF_UP : 0, IFF_UP, 0);
 }
 
 int mg_netlink_link_set_mtu(struct mg_netlink *nl, unsigned int ifindex, uint32_t mtu)
 {
+	if (mg_broker_active())
+		return mg_broker_link(MG_BROKER_LINK_MTU, ifindex, mtu);
 	if (mtu == 0)
 		return -EINVAL;
 	return set_link(nl, ifindex, 0, 0, mtu);
@@ -254,6 +259,8 @@ int mg_netlink_link_set_mtu(struct mg_netlink *nl, unsigned int ifindex, uint32_
 
 int mg_netlink_link_delete(struct mg_netlink *nl, unsigned int ifindex)
 {
+	if (mg_broker_active())
+		return mg_broker_link(MG_BROKER_LINK_DELETE, ifindex, 0);
 	struct request r;
 	struct ifinfomsg *ifi = start(&r, RTM_DELLINK, 0, sizeof(*ifi));
 
@@ -470,11 +477,15 @@ static int change_addr(struct mg_netlink *nl, uint16_t type, uint16_t flags, uns
 
 int mg_netlink_addr_add(struct mg_netlink *nl, unsigned int ifindex, const struct mg_prefix *p)
 {
+	if (mg_broker_active())
+		return mg_broker_addr(MG_BROKER_ADDR_ADD, ifindex, p);
 	return change_addr(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, p);
 }
 
 int mg_netlink_addr_delete(struct mg_netlink *nl, unsigned int ifindex, const struct mg_prefix *p)
 {
+	if (mg_broker_active())
+		return mg_broker_addr(MG_BROKER_ADDR_DEL, ifindex, p);
 	return change_addr(nl, RTM_DELADDR, 0, ifindex, p);
 }
 
@@ -505,11 +516,15 @@ static int change_route(struct mg_netlink *nl, uint16_t type, uint16_t flags,
 
 int mg_netlink_route_add(struct mg_netlink *nl, const struct mg_netlink_route *r)
 {
+	if (mg_broker_active())
+		return mg_broker_route(MG_BROKER_ROUTE_ADD, r, NULL, 0);
 	return change_route(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, r);
 }
 
 int mg_netlink_route_delete(struct mg_netlink *nl, const struct mg_netlink_route *r)
 {
+	if (mg_broker_active())
+		return mg_broker_route(MG_BROKER_ROUTE_DEL, r, NULL, 0);
 	return change_route(nl, RTM_DELROUTE, 0, r);
 }
 
@@ -589,6 +604,8 @@ static void take_priority(const struct nlmsghdr *nh, void *arg)
 
 int mg_netlink_rule_add(struct mg_netlink *nl, struct mg_netlink_rule *r)
 {
+	if (mg_broker_active())
+		return mg_broker_rule(MG_BROKER_RULE_ADD, r, &r->priority);
 	uint16_t flags = NLM_F_CREATE | NLM_F_EXCL;
 
 	/* The kernel echoes the rule it created, with the priority it chose,
@@ -600,5 +617,7 @@ int mg_netlink_rule_add(struct mg_netlink *nl, struct mg_netlink_rule *r)
 
 int mg_netlink_rule_delete(struct mg_netlink *nl, const struct mg_netlink_rule *r)
 {
+	if (mg_broker_active())
+		return mg_broker_rule(MG_BROKER_RULE_DEL, r, NULL);
 	return change_rule(nl, RTM_DELRULE, 0, r, NULL, NULL);
 }

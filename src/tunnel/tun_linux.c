@@ -1,8 +1,10 @@
 /* Linux back-end of tun.h: /dev/net/tun. */
 #include "tunnel/tun.h"
+#include "tunnel/broker.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -55,10 +57,36 @@ static unsigned enable_offloads(int fd)
 	return MG_TUN_VNET_HDR;
 }
 
+/* Under privilege separation the broker opens the device (broker.h). */
+static int open_brokered(const char *name, char ifname_out[IFNAMSIZ], int *fd_out,
+			 unsigned *offload_out)
+{
+	struct mg_broker_req req = { .op = MG_BROKER_TUN_OPEN };
+	struct mg_broker_rep rep;
+	int ret;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	snprintf(req.name, sizeof(req.name), "%s", name);
+	ret = mg_broker_call(&req, &rep, fd_out);
+	if (ret < 0)
+		return ret;
+	if (*fd_out < 0)
+		return -EBADMSG;
+	memcpy(ifname_out, rep.ifname, IFNAMSIZ);
+	ifname_out[IFNAMSIZ - 1] = '\0';
+	*offload_out = rep.offload;
+	return 0;
+}
+
 int mg_tun_open_offload(const char *name, char ifname_out[IFNAMSIZ], int *fd_out,
 			unsigned *offload_out)
 {
-	int ret = open_flags(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifname_out, fd_out);
+	int ret;
+
+	if (mg_broker_active())
+		return open_brokered(name, ifname_out, fd_out, offload_out);
+	ret = open_flags(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifname_out, fd_out);
 
 	if (ret < 0) {
 		*offload_out = 0;

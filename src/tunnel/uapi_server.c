@@ -7,6 +7,7 @@
  * once it is complete, so a client that hangs up halfway changes nothing.
  * Input may hold private keys: it is wiped as it is consumed. */
 #include "tunnel/uapi_server.h"
+#include "tunnel/broker.h"
 #include "util/macros.h"
 #include "crypto/primitives.h"
 #include "util/log.h"
@@ -250,6 +251,18 @@ static void drop_waiting_client(struct mg_uapi_server *s)
 	s->spare_fd = open_spare();
 }
 
+/* Only root and our own user may configure us. The socket file's mode
+ * (0700) already keeps others out; this holds even if it were changed. */
+static bool trusted_peer(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
 static void on_connection(uv_poll_t *h, int status, int events)
 {
 	struct mg_uapi_server *s = container_of(h, struct mg_uapi_server, listener);
@@ -265,6 +278,10 @@ static void on_connection(uv_poll_t *h, int status, int events)
 			if (errno == EMFILE || errno == ENFILE)
 				drop_waiting_client(s);
 			return;
+		}
+		if (!trusted_peer(fd)) {
+			close(fd);
+			continue;
 		}
 		add_conn(s, fd);
 	}
@@ -442,6 +459,41 @@ static int open_and_serve(struct mg_uapi_server *s)
 	return ret;
 }
 
+int mg_uapi_listen(const char *ifname, char *path, size_t cap)
+{
+	size_t len = strlen(ifname);
+	int ret;
+
+	if (!len || len >= IF_NAMESIZE || strchr(ifname, '/') || !strcmp(ifname, ".") ||
+	    !strcmp(ifname, ".."))
+		return -EINVAL;
+	ret = snprintf(path, cap, "%s/%s.sock", MG_UAPI_SOCKET_DIR, ifname);
+	if (ret < 0 || (size_t)ret >= cap)
+		return -ENAMETOOLONG;
+	ret = make_dir();
+	if (ret < 0)
+		return ret;
+	return open_socket(path);
+}
+
+/* Under privilege separation the broker makes the socket in the root-owned
+ * directory (broker.h) and removes it when we are gone. */
+static int serve_brokered(struct mg_uapi_server *s, const char *ifname)
+{
+	struct mg_broker_req req = { .op = MG_BROKER_UAPI_LISTEN };
+	struct mg_broker_rep rep;
+	int fd, ret;
+
+	snprintf(req.name, sizeof(req.name), "%s", ifname);
+	ret = mg_broker_call(&req, &rep, &fd);
+	if (ret < 0)
+		return ret;
+	if (fd < 0)
+		return -EBADMSG;
+	remember_file(s);
+	return serve(s, fd);
+}
+
 int mg_uapi_server_start(struct mg_uapi_server *s, uv_loop_t *loop, const char *ifname,
 			 struct mg_device *dev, const struct mg_uapi_hooks *hooks, void *ctx)
 {
@@ -449,6 +501,8 @@ int mg_uapi_server_start(struct mg_uapi_server *s, uv_loop_t *loop, const char *
 
 	if (ret < 0)
 		return ret;
+	if (mg_broker_active())
+		return serve_brokered(s, ifname);
 	ret = make_dir();
 	if (ret < 0)
 		return ret;

@@ -60,6 +60,11 @@ struct mg_uapi_server {
 	bool watching, closing;
 };
 
+/* What mg_uapi_server_start does before it serves, for the broker's
+ * privileged side (broker.h): the listening socket of ifname, its path in
+ * path[cap]. The fd or -errno. */
+int mg_uapi_listen(const char *ifname, char *path, size_t cap);
+
 /* Creates the directory (0755) and the socket (under umask 077) and serves
  * it. -EADDRINUSE if a live daemon answers there; a stale socket is removed
  * first. -EINVAL for an ifname that is empty, too long or has a '/'. */

@@ -64,6 +64,10 @@ struct mg_udp {
  * A nonzero fwmark needs CAP_NET_ADMIN (-EPERM without). */
 int mg_udp_open(struct mg_udp *u, uint16_t port, uint32_t fwmark);
 void mg_udp_close(struct mg_udp *u);
+/* One socket of family bound to the wildcard address on *port (0: the
+ * kernel picks; *port gets it), configured as the set's: what the broker's
+ * privileged side opens (broker.h). Its fd, or -errno. */
+int mg_udp_socket_bound(int family, uint16_t *port, uint32_t fwmark);
 
 /* Opens an extra socket of family (AF_INET or AF_INET6) on a port the
  * kernel picks, with the set's fwmark: its number (1..MG_UDP_EXTRA_MAX),

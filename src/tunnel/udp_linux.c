@@ -1,5 +1,6 @@
 /* Linux back-end of udp.h. */
 #include "tunnel/udp.h"
+#include "tunnel/broker.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -26,12 +27,32 @@ static void set_buffer(int fd, int force_opt, int opt)
 
 static int set_mark(int fd, uint32_t fwmark)
 {
+	if (fd >= 0 && mg_broker_active())
+		return mg_broker_udp_mark(fd, fwmark);
 	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
 		return -errno;
 	return 0;
 }
 
-/* A configured, unbound socket of family, or -errno. */
+/* What needs no privilege; also on a socket the broker opened. */
+static void set_options(int fd, int family)
+{
+	int one = 1;
+
+	/* Optional: coalesced receive (UDP GRO, Linux 5.0+) and a count of
+	 * what the kernel dropped. Kernels without them still work. */
+	setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* Where each datagram arrived, so replies leave from there (see
+	 * "Sticky source" in udp.h); without it the kernel picks as before. */
+	if (family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+}
+
+/* A configured, unbound socket of family, or -errno. The larger buffers
+ * (SO_RCVBUFFORCE) and the mark need CAP_NET_ADMIN. */
 static int make_socket(int family, uint32_t fwmark)
 {
 	int one = 1, fd, ret;
@@ -43,17 +64,8 @@ static int make_socket(int family, uint32_t fwmark)
 		goto fail;
 	set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
 	set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
-	/* Optional: coalesced receive (UDP GRO, Linux 5.0+) and a count of
-	 * what the kernel dropped. Kernels without them still work. */
-	setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	/* Where each datagram arrived, so replies leave from there (see
-	 * "Sticky source" in udp.h); without it the kernel picks as before. */
-	if (family == AF_INET)
-		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	else
-		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-	if (fwmark && set_mark(fd, fwmark) < 0)
+	set_options(fd, family);
+	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
 		goto fail;
 	return fd;
 fail:
@@ -80,7 +92,7 @@ static int bind_port(int fd, int family, uint16_t *port)
 	return 0;
 }
 
-static int open_socket(int family, uint16_t *port, uint32_t fwmark)
+int mg_udp_socket_bound(int family, uint16_t *port, uint32_t fwmark)
 {
 	int fd = make_socket(family, fwmark);
 	int ret;
@@ -92,6 +104,19 @@ static int open_socket(int family, uint16_t *port, uint32_t fwmark)
 		close(fd);
 		return ret;
 	}
+	return fd;
+}
+
+/* Under privilege separation the broker opens the socket (broker.h). */
+static int open_socket(int family, uint16_t *port, uint32_t fwmark)
+{
+	int fd;
+
+	if (!mg_broker_active())
+		return mg_udp_socket_bound(family, port, fwmark);
+	fd = mg_broker_udp_socket(family, port, fwmark);
+	if (fd >= 0)
+		set_options(fd, family);
 	return fd;
 }
 

@@ -22,6 +22,11 @@ MG_BUILD=${MG_BUILD:-$MG_SRC/build}
 MESHGUARD=${MESHGUARD:-$MG_BUILD/meshguard}
 MG_ID="mgt$$"
 MG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$MG_ID.XXXXXX")
+# The daemon's sandboxed side runs as the user meshguard and must reach the
+# state directories below (search permission only; nothing is listed).
+chmod 711 "$MG_TMP"
+# Sanitizer builds: LeakSanitizer needs ptrace, which the sandbox forbids.
+MG_UP_SANDBOX=${MG_NO_SANDBOX:+--no-sandbox}
 MG_WG_RUN=/var/run/wireguard
 
 # Underlay (documentation ranges) and inner addresses of a two-node pair.
@@ -346,7 +351,7 @@ mg_start_meshguard() {
 	conf="$MG_TMP/${MG_N_IF[$node]}.conf"
 	(umask 077 && mg_node_conf "$node" >"$conf")
 	mg_bg "${MG_N_LOG[$node]}" ip netns exec "$(mg_ns_name "${MG_N_NS[$node]}")" \
-		"$@" "$MESHGUARD" up -c "$conf"
+		"$@" "$MESHGUARD" up $MG_UP_SANDBOX -c "$conf"
 	MG_N_PID[$node]=$MG_BG_PID
 }
 

@@ -52,7 +52,7 @@ mg_mesh() {
 mg_mesh_up() {
 	local h=$1
 	shift
-	mg_bg "$MG_TMP/up-$h.log" ip netns exec "$(mg_ns_name "$h")" "$MESHGUARD" up \
+	mg_bg "$MG_TMP/up-$h.log" ip netns exec "$(mg_ns_name "$h")" "$MESHGUARD" up $MG_UP_SANDBOX \
 		-i "$MG_ID$h" --state "$(mg_mesh_state "$h")" "$@"
 	MG_M_PID[$h]=$MG_BG_PID
 	mg_wait_for 10 mg_mesh_running "$h" || mg_die "meshguard up on $h did not start:

@@ -19,6 +19,8 @@
 # when idle).
 
 . "$(dirname "$0")/lib.sh"
+# valgrind cannot follow the sandbox (seccomp, no ptrace): one process.
+MG_UP_SANDBOX=--no-sandbox
 
 mg_require_cmds valgrind
 

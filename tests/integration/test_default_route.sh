@@ -141,7 +141,7 @@ client_start() {
 	MG_N_LOG[c]="$MG_TMP/${MG_N_IF[c]}.log"
 	conf="$MG_TMP/${MG_N_IF[c]}.conf"
 	(umask 077 && client_conf "$fwmark" >"$conf")
-	mg_bg "${MG_N_LOG[c]}" ip netns exec "$(mg_ns_name c)" "$MESHGUARD" up -c "$conf"
+	mg_bg "${MG_N_LOG[c]}" ip netns exec "$(mg_ns_name c)" "$MESHGUARD" up $MG_UP_SANDBOX -c "$conf"
 	MG_N_PID[c]=$MG_BG_PID
 	mg_wait_for 10 mg_node_ready c ||
 		mg_die "client meshguard did not come up as ${MG_N_IF[c]}"

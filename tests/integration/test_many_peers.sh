@@ -75,7 +75,7 @@ start_node() {
 	if [ "$node" = h ]; then
 		local conf="$MG_TMP/${MG_N_IF[h]}.conf"
 		(umask 077 && hub_conf >"$conf")
-		mg_bg "${MG_N_LOG[h]}" ip netns exec "$(mg_ns_name h)" "$MESHGUARD" up -c "$conf"
+		mg_bg "${MG_N_LOG[h]}" ip netns exec "$(mg_ns_name h)" "$MESHGUARD" up $MG_UP_SANDBOX -c "$conf"
 		MG_N_PID[h]=$MG_BG_PID
 	else
 		mg_start_meshguard "$node"

@@ -118,7 +118,7 @@ mg_say "a corrupt rules file stops the node from starting (fail closed)"
 mg_mesh_down p
 printf 'meshguard-firewall 1\ngroup=admins proto=tcp port=0\n' >"$(mg_mesh_state p)/firewall"
 rc=0
-mg_in p timeout 10 "$MESHGUARD" up -i "${MG_ID}p" --state "$(mg_mesh_state p)" \
+mg_in p timeout 10 "$MESHGUARD" up $MG_UP_SANDBOX -i "${MG_ID}p" --state "$(mg_mesh_state p)" \
 	>"$MG_TMP/up-p-corrupt.log" 2>&1 || rc=$?
 mg_check "up with a corrupt firewall file fails with 4 (status $rc)" [ "$rc" = 4 ]
 mg_check "... naming the file and line" grep -q "firewall: line 2: port \"0\"" \

@@ -103,7 +103,7 @@ mg_say "a second mesh on host a: its own directory, port and interface"
 second=$MG_TMP/state-a2
 mg_check "init of a second mesh on a" \
 	mg_in a "$MESHGUARD" init --name other --node a2 --listen-port 51900 --state "$second"
-mg_bg "$MG_TMP/up-a2.log" ip netns exec "$(mg_ns_name a)" "$MESHGUARD" up -i "${MG_ID}x" \
+mg_bg "$MG_TMP/up-a2.log" ip netns exec "$(mg_ns_name a)" "$MESHGUARD" up $MG_UP_SANDBOX -i "${MG_ID}x" \
 	--state "$second"
 mg_check "the second mesh runs beside the first" \
 	mg_wait_for 10 mg_in a "$MESHGUARD" status --state "$second"
@@ -111,14 +111,14 @@ mg_check "the first mesh still reaches b" mg_ping_quiet a "$b4"
 third=$MG_TMP/state-a3
 mg_in a "$MESHGUARD" init --name third --node a3 --listen-port 51820 --state "$third" >/dev/null
 rc=0
-mg_in a timeout 10 "$MESHGUARD" up -i "${MG_ID}y" --state "$third" >"$MG_TMP/up-a3.log" 2>&1 || rc=$?
+mg_in a timeout 10 "$MESHGUARD" up $MG_UP_SANDBOX -i "${MG_ID}y" --state "$third" >"$MG_TMP/up-a3.log" 2>&1 || rc=$?
 mg_check "up on a port that is taken fails with 4 (status $rc)" [ "$rc" = 4 ]
 mg_check "... and says which port" grep -q "51820" "$MG_TMP/up-a3.log"
 rc=0
-mg_in a timeout 10 "$MESHGUARD" up -i "${MG_ID}a" --state "$second" >"$MG_TMP/up-a4.log" 2>&1 || rc=$?
+mg_in a timeout 10 "$MESHGUARD" up $MG_UP_SANDBOX -i "${MG_ID}a" --state "$second" >"$MG_TMP/up-a4.log" 2>&1 || rc=$?
 mg_check "up of a mesh that already runs fails with 4 (status $rc)" [ "$rc" = 4 ]
 rc=0
-mg_in a "$MESHGUARD" up -c /dev/null --state "$second" >/dev/null 2>&1 || rc=$?
+mg_in a "$MESHGUARD" up $MG_UP_SANDBOX -c /dev/null --state "$second" >/dev/null 2>&1 || rc=$?
 mg_check "up -c with a directory holding a mesh is a usage error (status $rc)" [ "$rc" = 1 ]
 
 mg_say "b leaves while its node is stopped"

@@ -81,7 +81,7 @@ no_membership() {
 		return 1
 	fi
 	rc=0
-	mg_in "$1" timeout 5 "$MESHGUARD" up --state "$d" >/dev/null 2>"$MG_TMP/up.err" || rc=$?
+	mg_in "$1" timeout 5 "$MESHGUARD" up $MG_UP_SANDBOX --state "$d" >/dev/null 2>"$MG_TMP/up.err" || rc=$?
 	if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ] || ! grep -q 'holding a mesh is needed' "$MG_TMP/up.err"; then
 		echo "    up on $1 exited $rc: $(cat "$MG_TMP/up.err")"
 		return 1

@@ -64,7 +64,7 @@ for gw in g k; do
 	mg_mesh "$gw" join "$tok" >/dev/null || mg_die "join $gw"
 done
 rc=0
-mg_in g "$MESHGUARD" up -i "${MG_ID}x" --state "$(mg_mesh_state g)" --advertise 10.8.0.0/24 \
+mg_in g "$MESHGUARD" up $MG_UP_SANDBOX -i "${MG_ID}x" --state "$(mg_mesh_state g)" --advertise 10.8.0.0/24 \
 	>"$MG_TMP/bad-advertise.log" 2>&1 || rc=$?
 mg_check "--advertise outside the certificate's routes is refused (status $rc)" [ "$rc" = 4 ]
 mg_check "... with a message naming it" grep -q "10.8.0.0/24.*not among" "$MG_TMP/bad-advertise.log"

@@ -388,7 +388,7 @@ daemon_case() {
 	local tag="meshguard up" conf="$MG_TMP/mgd.conf" log="$MG_TMP/mgd.log" port pid
 	(umask 077 && printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n' \
 		"$("$MESHGUARD" genkey)" "$PORT" >"$conf")
-	mg_bg "$log" env LOG_LEVEL=verbose ip netns exec "$(mg_ns_name c)" "$MESHGUARD" up \
+	mg_bg "$log" env LOG_LEVEL=verbose ip netns exec "$(mg_ns_name c)" "$MESHGUARD" up $MG_UP_SANDBOX \
 		-c "$conf" -i "${MG_ID}d" --stun "$STUN_A:3478" --stun "$STUN_B:3478" \
 		--state "$STATE" --upnp-url "$ROOT_URL"
 	pid=$MG_BG_PID

@@ -105,7 +105,7 @@ start_responder_off() {
 	mg_node_name m
 	conf="$MG_TMP/${MG_N_IF[m]}.conf"
 	(umask 077 && mg_node_conf m >"$conf")
-	mg_bg "${MG_N_LOG[m]}" ip netns exec "$(mg_ns_name a)" "$MESHGUARD" up -c "$conf" \
+	mg_bg "${MG_N_LOG[m]}" ip netns exec "$(mg_ns_name a)" "$MESHGUARD" up $MG_UP_SANDBOX -c "$conf" \
 		--no-stun-responder
 	MG_N_PID[m]=$MG_BG_PID
 	mg_node_wait m 10

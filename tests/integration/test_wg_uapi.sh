@@ -457,7 +457,7 @@ check_cross_setconf() {
 check_up_i() {
 	local ifn="${MG_ID}u" log pid rc
 	log=$MG_TMP/$ifn.log
-	mg_bg "$log" ip netns exec "$(mg_ns_name m)" "$MESHGUARD" up -i "$ifn"
+	mg_bg "$log" ip netns exec "$(mg_ns_name m)" "$MESHGUARD" up $MG_UP_SANDBOX -i "$ifn"
 	pid=$MG_BG_PID
 	if ! mg_wait_for 10 mg_wg_sock_ready "$pid" "$ifn"; then
 		mg_fail "meshguard up -i $ifn did not serve $MG_WG_RUN/$ifn.sock (alive: $(mg_alive "$pid" && echo yes || echo no)); its output:"
