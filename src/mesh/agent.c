@@ -404,7 +404,7 @@ static void on_datagram(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
 	 * the next tick. */
 	if (a->paths_kick) {
 		a->paths_kick = false;
-		mg_paths_tick(&a->paths, &a->dir, uv_now(a->loop));
+		mg_paths_kick(&a->paths, &a->dir, uv_now(a->loop));
 	}
 }
 
@@ -476,6 +476,8 @@ static void announce(struct mg_agent *a, bool force)
 	int len, ret;
 
 	mg_paths_set_own(&a->paths, an.endpoints, n);
+	if (a->left)
+		return; /* no membership to announce: the departure spreads alone */
 	if (!force && n == a->announced_len &&
 	    !memcmp(an.endpoints, a->announced, n * sizeof(an.endpoints[0])))
 		return;

@@ -596,19 +596,27 @@ static void relay_now(struct mg_paths *ps, const struct mg_directory *d, struct 
 		go_relay(ps, p, m, r->key, &rp->direct, rm->cert.name);
 }
 
-static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
-		   const struct mg_dir_member *m, uint64_t now)
+/* The relay now, and a probe round with a PUNCH when one is due. */
+static void seek(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
+		 const struct mg_dir_member *m, uint64_t now)
 {
 	if (!p->since)
 		p->since = now;
 	relay_now(ps, d, p, m, now);
-	if (now >= p->next_probe) {
-		probe_all(ps, p, m, now);
-		send_punch(ps, p, now);
-		p->next_probe = now + p->backoff;
-		p->backoff = p->backoff * 2 > MG_PATH_RETRY_MAX_MS ? MG_PATH_RETRY_MAX_MS
-								   : p->backoff * 2;
-	}
+	if (now < p->next_probe)
+		return;
+	probe_all(ps, p, m, now);
+	send_punch(ps, p, now);
+	p->next_probe = now + p->backoff;
+	p->backoff = p->backoff * 2 > MG_PATH_RETRY_MAX_MS ? MG_PATH_RETRY_MAX_MS : p->backoff * 2;
+}
+
+/* seek, and birthday rounds (only from the tick: they open and close
+ * sockets). */
+static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
+		   const struct mg_dir_member *m, uint64_t now)
+{
+	seek(ps, d, p, m, now);
 	bday_consider(ps, p, m, now);
 }
 
@@ -647,6 +655,21 @@ void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t n
 	if (any_direct && !ps->n_relays && ps->next_register > now + MG_PATH_RETRY_MIN_MS)
 		ps->next_register = now;
 	register_with_relays(ps, now);
+}
+
+/* The members without a direct path whose probe round is due. */
+void mg_paths_kick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now)
+{
+	for (size_t i = 0; i < mg_directory_count(d); i++) {
+		const struct mg_dir_member *m = mg_directory_member(d, i);
+		struct mg_path *p;
+
+		if (!memcmp(m->cert.key, ps->pk, MG_ED25519_PUB_LEN) || !peer_of(ps, m) ||
+		    mg_paths_static(m) || !(p = mg_paths_get(ps, m->cert.key)) ||
+		    p->state == MG_PATH_DIRECT)
+			continue;
+		seek(ps, d, p, m, now);
+	}
 }
 
 void mg_paths_candidates_changed(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
@@ -763,7 +786,7 @@ static void relay_confirmed(struct mg_paths *ps, const struct mg_directory *d, u
 		if (p->state == MG_PATH_DIRECT || !m || mg_paths_static(m) || !peer_of(ps, m))
 			continue;
 		p->next_probe = now;
-		search(ps, d, p, m, now);
+		seek(ps, d, p, m, now);
 	}
 }
 

@@ -10,14 +10,17 @@
  * WireGuard's roaming still follows authenticated packets that arrive
  * directly, but relayed ones never move it (mg_device_receive_relayed).
  *
- * Probing. For a member without a direct path, every candidate it announced
- * (interface addresses, the public endpoint members saw, port mappings)
- * and the address its control messages came from gets a probe; the first
+ * Probing. For a member without a direct path, the candidates its last
+ * PUNCH listed (below), the address its control messages came from and
+ * every candidate it announced (interface addresses, the public endpoint
+ * members saw, port mappings) get a probe, in that order and at most
+ * MG_PATH_CANDIDATES_MAX of them (as many as the pending set tells
+ * apart); the first
  * ACK to one of our own nonces (probe.h: signed by that member, fresh, at
  * most once) makes its candidate the direct path, and a handshake goes out
  * at once. A member is probed as soon as it is known (the agent runs the
- * tick at start and right after gossip brought a member or its
- * candidates), then with a backoff from MG_PATH_RETRY_MIN_MS (100, 200,
+ * tick at start, and mg_paths_kick right after gossip brought a member or
+ * its candidates), then with a backoff from MG_PATH_RETRY_MIN_MS (100, 200,
  * 400 ms..., at the tick's granularity) up to MG_PATH_RETRY_MAX_MS, and
  * all over again at once on a network change (an
  * address or route of another interface changed: the node watches
@@ -242,6 +245,10 @@ bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m, struc
 
 /* Probes, liveness, relays: call every few hundred ms. now: monotonic ms. */
 void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now);
+/* Probe rounds (and PUNCHes, relays) now for the members without a direct
+ * path whose round is due: call when a member or its candidates arrived,
+ * not to wait for the tick. No birthday rounds (the tick's). */
+void mg_paths_kick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now);
 /* A path message (types 0x20-0x2f) from `from`; dropped when invalid. buf
  * may be changed (a relayed datagram is decrypted in place). */
 void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
