@@ -827,12 +827,12 @@ static bool is_our_relay(const struct mg_paths *ps, const uint8_t key[MG_ED25519
 	return false;
 }
 
-/* A PUNCH from member m (through a relay, or directly): probe what it
- * lists and the rest of its candidates now, and ask it to do the same if
- * we have not lately. Anything that is not a fresh PUNCH signed by m for
- * us does nothing. */
+/* A PUNCH from member m (directly, or through a relay that names m as
+ * its source: relayed is m's path then): probe what it lists and the rest
+ * of its candidates now, and ask it to do the same if we have not lately.
+ * Anything that is not a fresh PUNCH signed by m for us does nothing. */
 static void on_punch(struct mg_paths *ps, const struct mg_directory *d, const uint8_t *buf,
-		     size_t len, uint64_t now)
+		     size_t len, const struct mg_path *relayed, uint64_t now)
 {
 	const struct mg_dir_member *m;
 	struct mg_punch pu;
@@ -840,6 +840,7 @@ static void on_punch(struct mg_paths *ps, const struct mg_directory *d, const ui
 
 	if (mg_punch_parse(&pu, buf, len) < 0 || !(m = sender(d, pu.sender)) ||
 	    mg_paths_static(m) || !peer_of(ps, m) || !(p = mg_paths_get(ps, m->cert.key)) ||
+	    (relayed && relayed != p) ||
 	    (p->last_punch_rx && now - p->last_punch_rx < MG_PATH_PUNCH_MIN_MS) ||
 	    mg_punch_check(&pu, m->cert.key, ps->pk, p->punch_time, mg_mesh_wall_ms()) < 0)
 		return;
@@ -874,7 +875,7 @@ static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 	if (!p || !rp || !(m = sender(d, p->key)) || !(rm = sender(d, rp->key)))
 		return;
 	if (mg_ctl_is_control(payload, len)) {
-		on_punch(ps, d, payload, len, now); /* relay.h: for us, not WireGuard */
+		on_punch(ps, d, payload, len, p, now); /* relay.h: for us, not WireGuard */
 		return;
 	}
 	/* Answer the way it came while we have no direct path. */
@@ -938,7 +939,7 @@ void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
 		on_relay_deliver(ps, d, from, buf, len, now);
 		break;
 	case MG_CTL_PUNCH:
-		on_punch(ps, d, buf, len, now);
+		on_punch(ps, d, buf, len, NULL, now);
 		break;
 	}
 }
