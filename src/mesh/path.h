@@ -98,8 +98,10 @@
  * announced a public (not private-range) IPv4 endpoint, runs rounds that
  * both open sockets towards that endpoint and spray its address. For the
  * EIM/EDM pair the useless half costs one round's datagrams (512 probes of
- * 135 bytes) and no format change; EIM/EIM pairs never get here (the plain
- * probes win first) and EDM/EDM pairs stay on the relay (no round can win:
+ * 135 bytes) and no format change; EIM/EIM pairs never get here (with
+ * punching they are direct within a relay round trip of knowing each
+ * other, hence a wait of one second) and EDM/EDM pairs stay on the relay
+ * (no round can win:
  * neither side has a fixed port to aim at), costing a round every
  * MG_PATH_RETRY_MAX_MS after the first MG_PATH_BDAY_ROUNDS_FAST.
  *
@@ -137,7 +139,7 @@
 #define MG_PATH_PUNCH_MIN_MS	 100  /* at most one PUNCH acted on per member this often */
 #define MG_PATH_RELAYS_MAX	 4
 #define MG_PATH_CANDIDATES_MAX	 MG_PROBE_PENDING_MAX /* probed per round */
-#define MG_PATH_BDAY_AFTER_MS	 3000		      /* no direct path this long: rounds */
+#define MG_PATH_BDAY_AFTER_MS	 1000		      /* no direct path this long: rounds */
 #define MG_PATH_BDAY_ROUND_MS	 5000
 #define MG_PATH_BDAY_SOCKS	 MG_BDAY_SOCKS_MAX
 #define MG_PATH_BDAY_SPRAY	 MG_BDAY_PORTS_MAX
