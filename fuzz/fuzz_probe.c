@@ -1,16 +1,18 @@
-/* Drives the four parsers of the signed path messages (PROBE, PROBE_ACK,
- * RELAY_REGISTER, RELAY_REGISTERED) and their verifiers with arbitrary
- * bytes. Two fixed member keys, A (prober, registrant) and B (responder,
+/* Drives the five parsers of the signed path messages (PROBE, PROBE_ACK,
+ * RELAY_REGISTER, RELAY_REGISTERED, PUNCH) and their verifiers with
+ * arbitrary bytes. Two fixed member keys, A (prober, registrant) and B (responder,
  * relay), sign the corpus seeds, so that verification succeeds on them and
  * the harness can check what follows: a message that verifies re-encodes
  * to exactly its bytes (one encoding per message), a time outside the
- * window is refused, and an answer's nonce matches a pending probe once. */
+ * window is refused, an answer's nonce matches a pending probe once, and a
+ * PUNCH accepted once is refused as a replay. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/primitives.h"
 #include "mesh/probe.h"
+#include "mesh/punch.h"
 #include "mesh/relay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -102,9 +104,36 @@ static void ack(const uint8_t *data, size_t size, bool relay)
 	match(&a);
 }
 
+static void punch(const uint8_t *data, size_t size)
+{
+	uint8_t out[MG_PUNCH_LEN];
+	struct mg_punch p;
+	int err;
+
+	if (mg_punch_parse(&p, data, size) < 0)
+		return;
+	if (size != MG_PUNCH_LEN || p.n > MG_PUNCH_CANDS_MAX || p.time_ms >= MG_PROBE_TIME_MAX)
+		abort();
+	err = mg_punch_check(&p, p.sender, b_pk, 0, p.time_ms);
+	if (err != 0 && err != -MG_MESH_ESIGNATURE && err != -EALREADY)
+		abort();
+	if (err == 0 && !memcmp(p.sender, a_pk, 32)) {
+		if (mg_punch_make(out, a_sk, b_pk, p.nonce, p.time_ms, p.cands, p.n) !=
+			    MG_PUNCH_LEN ||
+		    memcmp(out, data, size) != 0)
+			abort();
+	}
+	if (err == 0 && mg_punch_check(&p, p.sender, b_pk, p.time_ms, p.time_ms) != -EALREADY)
+		abort();
+	err = mg_punch_check(&p, p.sender, b_pk, 0, p.time_ms + MG_PROBE_WINDOW_MS + 1);
+	if (err != -MG_MESH_EEXPIRED && err != -MG_MESH_ESIGNATURE)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	keys();
+	punch(data, size);
 	probe(data, size, false);
 	probe(data, size, true);
 	ack(data, size, false);

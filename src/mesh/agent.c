@@ -281,6 +281,7 @@ static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_membe
 		if (!is_self(a, m))
 			mg_log(a->log, MG_LOG_INFO, "mesh: member %s joined", m->cert.name);
 		sync_peer(a, m);
+		a->paths_kick = true;
 		break;
 	case MG_DIR_MEMBER_RENEWED:
 		if (is_self(a, m))
@@ -296,6 +297,7 @@ static void on_change(void *ctx, enum mg_dir_event ev, const struct mg_dir_membe
 	case MG_DIR_ENDPOINTS_CHANGED:
 		mg_paths_candidates_changed(&a->paths, m->cert.key);
 		set_peer_endpoint(a, m);
+		a->paths_kick = true;
 		break;
 	}
 }
@@ -333,6 +335,8 @@ static void greet(struct mg_agent *a, const struct mg_dir_member *m)
 	mg_device_send_initiation(p, false);
 }
 
+static size_t stun_ask(struct mg_agent *a);
+
 /* The claimed sender of a gossip datagram (gossip.h: right after the ctl
  * header), to answer it where it came from. */
 static void on_gossip(struct mg_agent *a, const struct mg_endpoint *from, const uint8_t *buf,
@@ -350,8 +354,12 @@ static void on_gossip(struct mg_agent *a, const struct mg_endpoint *from, const 
 	m = mg_directory_find(&a->dir, sender);
 	if (!m)
 		goto out;
-	if (mg_paths_seen(&a->paths, m, from))
+	if (mg_paths_seen(&a->paths, m, from)) {
 		set_peer_endpoint(a, m);
+		/* Someone to ask where we come from (and whether we relay). */
+		if (!a->public_known && a->stun && stun_ask(a))
+			a->last_stun = mg_mesh_wall_ms();
+	}
 	greet(a, m);
 out:
 	a->replying_to = NULL;
@@ -392,8 +400,14 @@ static void on_datagram(void *ctx, const struct mg_endpoint *from, uint8_t *buf,
 		on_gossip(a, from, buf, len);
 	else if (type >= MG_CTL_JOIN_HELLO && type <= MG_CTL_JOIN_RESULT)
 		on_join(a, from, buf, len);
-	else if (type >= MG_CTL_PROBE && type <= MG_CTL_RELAY_REGISTERED)
+	else if ((type >= MG_CTL_PROBE && type <= MG_CTL_RELAY_REGISTERED) || type == MG_CTL_PUNCH)
 		mg_paths_input(&a->paths, &a->dir, from, buf, len, uv_now(a->loop));
+	/* Gossip brought a member or its candidates: probe them now, not at
+	 * the next tick. */
+	if (a->paths_kick) {
+		a->paths_kick = false;
+		mg_paths_kick(&a->paths, &a->dir, uv_now(a->loop));
+	}
 }
 
 /* ---- announcing our endpoints ---- */
@@ -504,6 +518,9 @@ static void announce(struct mg_agent *a, bool force)
 	size_t n = candidates(a, an.endpoints);
 	int len, ret;
 
+	mg_paths_set_own(&a->paths, an.endpoints, n);
+	if (a->left)
+		return; /* no membership to announce: the departure spreads alone */
 	if (!force && n == a->announced_len &&
 	    !memcmp(an.endpoints, a->announced, n * sizeof(an.endpoints[0])))
 		return;
@@ -583,8 +600,9 @@ static void stun_done(struct mg_stun_transaction *t, const struct mg_stun_result
 	stun_conclude(q->agent);
 }
 
-/* Asks two members with different addresses where we come from. */
-static void stun_ask(struct mg_agent *a)
+/* Asks two members with different addresses where we come from; how many
+ * it could ask. */
+static size_t stun_ask(struct mg_agent *a)
 {
 	struct mg_endpoint eps[2];
 	size_t n = 0;
@@ -609,6 +627,7 @@ static void stun_ask(struct mg_agent *a)
 		q->status = -ETIMEDOUT;
 		q->busy = mg_stun_client_start(a->stun, &q->t, &eps[i], stun_done) == 0;
 	}
+	return n;
 }
 
 int mg_agent_advertise(struct mg_agent *a, const char *const *routes, size_t n, char *err,
@@ -755,10 +774,9 @@ static void on_tick(uv_timer_t *t)
 	}
 	/* Soon after start (members seen), then every MG_AGENT_STUN_MS. */
 	if (a->stun && a->paths.n &&
-	    (!a->last_stun || now - a->last_stun >= (a->public_known ? MG_AGENT_STUN_MS : 2000))) {
+	    (!a->last_stun || now - a->last_stun >= (a->public_known ? MG_AGENT_STUN_MS : 2000)) &&
+	    stun_ask(a))
 		a->last_stun = now;
-		stun_ask(a);
-	}
 	if (a->is_issuer && now - a->last_renew_check >= MG_AGENT_RENEW_MS) {
 		a->last_renew_check = now;
 		if (mg_renew_due(&a->dir, &a->issuer_cert, a->issuer_sk, now / 1000,
@@ -1503,7 +1521,7 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 
 	a->loop = loop;
 	a->engine = e;
-	mg_ratelimiter_init(&a->limiter);
+	mg_ratelimiter_init_rate(&a->limiter, MG_AGENT_CTL_PER_SECOND, MG_AGENT_CTL_BURST);
 	mg_device_set_private_key(&e->dev, a->wg_private);
 	mg_device_set_other_handler(&e->dev, on_datagram, a);
 	fw_apply(a);
@@ -1534,7 +1552,7 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 	if (ret < 0)
 		return ret;
 	a->timer_open = true;
-	ret = uv_timer_start(&a->tick, on_tick, MG_AGENT_TICK_MS, MG_AGENT_TICK_MS);
+	ret = uv_timer_start(&a->tick, on_tick, 0, MG_AGENT_TICK_MS); /* probe at once */
 	if (ret == 0)
 		ret = start_control(a);
 	if (ret < 0)

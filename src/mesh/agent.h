@@ -93,6 +93,12 @@
 #define MG_AGENT_STUN_MS	25000 /* our public endpoint, asked of members */
 #define MG_AGENT_RENEW_MS	60000 /* an issuer looks for expiring certificates */
 #define MG_AGENT_LEAVE_MS	3000  /* gossip rounds for a departure, then stop */
+/* Control datagrams per source (ctl.h). WireGuard's 20/s with a burst of 5
+ * dropped a member's first gossip answers: a member it just reached sends
+ * a newcomer an ACK, a probe, gossip IDS, ITEMS and REQUEST, a REGISTERED
+ * and more within a millisecond, and a lost ITEMS cost a gossip round. */
+#define MG_AGENT_CTL_PER_SECOND 100
+#define MG_AGENT_CTL_BURST	32
 
 /* Whether this node relays for others (path.h): auto relays when the
  * members see us at one of our own addresses (no NAT). */
@@ -174,6 +180,7 @@ struct mg_agent {
 	bool loaded, started, timer_open, control_open, gossip_open, join_open, paths_open;
 	bool subnets_open;
 	bool stopping, left;
+	bool paths_kick; /* a member or its candidates came: run the paths' tick */
 };
 
 /* Opens and locks dir and loads the mesh (config, keys, certificate,

@@ -22,7 +22,8 @@
  * WireGuard datagrams and may be up to MG_RELAY_DATA_MAX (relay.h) long: a
  * receiver checks the type before the length, and mg_relay_parse, not
  * mg_ctl_parse_header, checks its header. Receivers rate-limit control messages per source with the
- * tunnel's rate limiter before any signature check or reply, and a message
+ * tunnel's rate limiter (agent.h: MG_AGENT_CTL_PER_SECOND, burst
+ * MG_AGENT_CTL_BURST) before any signature check or reply, and a message
  * that makes the receiver answer a party it does not yet know is at least as
  * long as the answer (no amplification).
  *
@@ -36,7 +37,9 @@
  *              naming the source (mesh/path.h); a separate type, so that a
  *              node that relays never takes data meant for it as data to
  *              pass on
- *   0x26-0x2f  reserved for part 2 */
+ *   0x26       punch request: probe me now (mesh/punch.h), sent through a
+ *              relay as the payload of RELAY_DATA (or directly)
+ *   0x27-0x2f  reserved for part 2 */
 #ifndef MG_MESH_CTL_H
 #define MG_MESH_CTL_H
 
@@ -64,6 +67,7 @@ enum mg_ctl_type {
 	MG_CTL_RELAY_REGISTERED = 0x23,
 	MG_CTL_RELAY_DATA = 0x24,
 	MG_CTL_RELAY_DELIVER = 0x25,
+	MG_CTL_PUNCH = 0x26,
 };
 
 /* True when buf starts like a control message (magic byte), whatever its

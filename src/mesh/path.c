@@ -195,27 +195,53 @@ static void probe(struct mg_paths *ps, struct mg_path *p, const struct mg_endpoi
 	send_to(ps, to, buf, (size_t)len);
 }
 
-/* Every usable candidate of m, and where it spoke from, without repeats. */
+/* Adds ep to out[0..n) unless it is not usable, there already, or out is
+ * full. */
+static size_t add_unique(const struct mg_paths *ps, struct mg_endpoint *out, size_t n, size_t max,
+			 const struct mg_endpoint *ep)
+{
+	if (!usable(ps, ep))
+		return n;
+	for (size_t k = 0; k < n; k++)
+		if (mg_endpoint_equal_remote(&out[k], ep))
+			return n;
+	if (n == max)
+		return n;
+	out[n] = *ep;
+	return n + 1;
+}
+
+/* The usable candidates of m's last PUNCH (the freshest), where it spoke
+ * from, and what it announced, without repeats, as many as one round's
+ * probes can be told apart by the pending set. */
 static size_t candidates(const struct mg_paths *ps, const struct mg_path *p,
 			 const struct mg_dir_member *m, struct mg_endpoint *out)
 {
 	struct mg_dir_endpoint d[MG_DIR_ENDPOINTS_MAX];
 	size_t n = 0, nd = mg_directory_endpoints(m, d);
 
-	if (p->has_seen && usable(ps, &p->seen))
-		out[n++] = p->seen;
+	for (unsigned i = 0; i < p->n_hints; i++)
+		n = add_unique(ps, out, n, MG_PATH_CANDIDATES_MAX, &p->hints[i]);
+	if (p->has_seen)
+		n = add_unique(ps, out, n, MG_PATH_CANDIDATES_MAX, &p->seen);
 	for (size_t i = 0; i < nd; i++) {
 		struct mg_endpoint ep;
-		bool dup;
 
 		mg_dir_endpoint_to(&ep, &d[i]);
-		dup = !usable(ps, &ep);
-		for (size_t k = 0; k < n && !dup; k++)
-			dup = mg_endpoint_equal_remote(&out[k], &ep);
-		if (!dup)
-			out[n++] = ep;
+		n = add_unique(ps, out, n, MG_PATH_CANDIDATES_MAX, &ep);
 	}
 	return n;
+}
+
+/* One probe to every candidate of m. */
+static void probe_all(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
+		      uint64_t now)
+{
+	struct mg_endpoint cands[MG_PATH_CANDIDATES_MAX];
+	size_t n = candidates(ps, p, m, cands);
+
+	for (size_t i = 0; i < n; i++)
+		probe(ps, p, &cands[i], now);
 }
 
 /* ---- the peer ---- */
@@ -233,6 +259,18 @@ static void handshake_now(struct mg_peer *peer)
 		return;
 	peer->last_sent_handshake = 0;
 	mg_device_send_initiation(peer, false);
+}
+
+/* A RELAY_REGISTER to p's direct endpoint (ignored unless it relays). */
+static void register_with(struct mg_paths *ps, const struct mg_path *p)
+{
+	uint8_t nonce[MG_PROBE_NONCE_LEN], buf[MG_PROBE_LEN];
+	int len;
+
+	mg_random_bytes(nonce, sizeof(nonce));
+	len = mg_relay_register_make(buf, ps->sk, p->key, nonce, mg_mesh_wall_ms());
+	if (len > 0)
+		send_to(ps, &p->direct, buf, (size_t)len);
 }
 
 static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
@@ -257,6 +295,8 @@ static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_di
 	p->next_probe = now + MG_PATH_CHECK_BUSY_MS;
 	if (!p->to_direct)
 		p->to_direct = now - p->since ? now - p->since : 1;
+	if (!was && !ps->n_relays)
+		register_with(ps, p); /* a relay soon helps every other member */
 	if (!peer || was)
 		return;
 	mg_device_peer_set_relay(peer, NULL, NULL, 0);
@@ -299,6 +339,57 @@ static void go_relay(struct mg_paths *ps, struct mg_path *p, const struct mg_dir
 	mg_device_peer_set_relay(peer, relay_ep, prefix, sizeof(prefix));
 	mg_log(ps->log, MG_LOG_INFO, "mesh: %s through relay %s", m->cert.name, relay_name);
 	handshake_now(peer);
+}
+
+/* ---- punch requests (path.h: coordinated punching) ---- */
+
+/* What our PUNCH lists: our endpoint as a relay saw it, then our own. */
+static size_t punch_candidates(const struct mg_paths *ps,
+			       struct mg_endpoint out[MG_PUNCH_CANDS_MAX])
+{
+	size_t n = 0;
+
+	if (ps->reflexive.sa.sa_family)
+		n = add_unique(ps, out, n, MG_PUNCH_CANDS_MAX, &ps->reflexive);
+	for (size_t i = 0; i < ps->n_own; i++)
+		n = add_unique(ps, out, n, MG_PUNCH_CANDS_MAX, &ps->own[i]);
+	return n;
+}
+
+/* A PUNCH for p's member through each relay that confirmed us (the member
+ * may have registered with any of them): one relay round trip later it
+ * probes us while we probe it. */
+static void send_punch(struct mg_paths *ps, struct mg_path *p, uint64_t now)
+{
+	uint8_t buf[MG_RELAY_HEADER_LEN + MG_PUNCH_LEN], nonce[MG_PROBE_NONCE_LEN];
+	struct mg_endpoint cands[MG_PUNCH_CANDS_MAX];
+	bool made = false;
+
+	for (size_t i = 0; i < ps->n_relays; i++) {
+		const struct mg_path *rp = mg_paths_find(ps, ps->relays[i].key);
+
+		if (ps->relays[i].until <= now || !rp || rp == p || rp->state != MG_PATH_DIRECT)
+			continue;
+		if (!made) {
+			mg_random_bytes(nonce, sizeof(nonce));
+			if (mg_punch_make(buf + MG_RELAY_HEADER_LEN, ps->sk, p->key, nonce,
+					  mg_mesh_wall_ms(), cands,
+					  punch_candidates(ps, cands)) < 0)
+				return;
+			mg_relay_wrap_header(buf, p->key_id);
+			made = true;
+		}
+		send_to(ps, &rp->direct, buf, sizeof(buf));
+	}
+	if (made)
+		p->last_punch_tx = now;
+}
+
+void mg_paths_set_own(struct mg_paths *ps, const struct mg_dir_endpoint *eps, size_t n)
+{
+	ps->n_own = 0;
+	for (size_t i = 0; i < n && i < MG_DIR_ENDPOINTS_MAX; i++)
+		mg_dir_endpoint_to(&ps->own[ps->n_own++], &eps[i]);
 }
 
 /* ---- birthday rounds (path.h: hard NAT) ---- */
@@ -492,9 +583,7 @@ static void check_direct(struct mg_paths *ps, const struct mg_directory *d, stru
 		}
 		release_sock(ps, p);
 		p->state = MG_PATH_NONE;
-		/* A path that worked and died: to a relay at once, not after the
-		 * wait a path that never worked gets. */
-		p->since = now - MG_PATH_RELAY_AFTER_MS;
+		p->since = now;
 		p->next_probe = now;
 		search(ps, d, p, m, now);
 		return;
@@ -506,53 +595,55 @@ static void check_direct(struct mg_paths *ps, const struct mg_directory *d, stru
 	p->next_probe = now + (busy ? MG_PATH_CHECK_BUSY_MS : MG_PATH_CHECK_IDLE_MS);
 }
 
+/* No direct path: through a relay at once, so that traffic (the first
+ * handshake too) never waits for probing. */
+static void relay_now(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
+		      const struct mg_dir_member *m, uint64_t now)
+{
+	const struct mg_path_relay *r;
+	const struct mg_path *rp;
+	const struct mg_dir_member *rm;
+
+	if (p->state != MG_PATH_NONE || !(r = pick_relay(ps, p, now)))
+		return;
+	rp = mg_paths_find(ps, r->key);
+	rm = mg_directory_find(d, r->key);
+	if (rp && rm)
+		go_relay(ps, p, m, r->key, &rp->direct, rm->cert.name);
+}
+
+/* The relay now, and a probe round with a PUNCH when one is due. */
+static void seek(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
+		 const struct mg_dir_member *m, uint64_t now)
+{
+	if (!p->since)
+		p->since = now;
+	relay_now(ps, d, p, m, now);
+	if (now < p->next_probe)
+		return;
+	probe_all(ps, p, m, now);
+	send_punch(ps, p, now);
+	p->next_probe = now + p->backoff;
+	p->backoff = p->backoff * 2 > MG_PATH_RETRY_MAX_MS ? MG_PATH_RETRY_MAX_MS : p->backoff * 2;
+}
+
+/* seek, and birthday rounds (only from the tick: they open and close
+ * sockets). */
 static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_path *p,
 		   const struct mg_dir_member *m, uint64_t now)
 {
-	struct mg_endpoint cands[MG_PATH_CANDIDATES_MAX];
-	const struct mg_path_relay *r;
-	size_t n;
-
-	(void)d;
-	if (!p->since)
-		p->since = now;
-	if (now >= p->next_probe) {
-		n = candidates(ps, p, m, cands);
-		for (size_t i = 0; i < n; i++)
-			probe(ps, p, &cands[i], now);
-		p->next_probe = now + p->backoff;
-		p->backoff = p->backoff * 2 > MG_PATH_RETRY_MAX_MS ? MG_PATH_RETRY_MAX_MS
-								   : p->backoff * 2;
-	}
+	seek(ps, d, p, m, now);
 	bday_consider(ps, p, m, now);
-	if (p->state == MG_PATH_NONE && now - p->since >= MG_PATH_RELAY_AFTER_MS &&
-	    (r = pick_relay(ps, p, now))) {
-		const struct mg_path *rp = mg_paths_find(ps, r->key);
-		const struct mg_dir_member *rm = mg_directory_find(d, r->key);
-
-		if (rp && rm)
-			go_relay(ps, p, m, r->key, &rp->direct, rm->cert.name);
-	}
 }
 
 static void register_with_relays(struct mg_paths *ps, uint64_t now)
 {
-	uint8_t nonce[MG_PROBE_NONCE_LEN], buf[MG_PROBE_LEN];
-	int len;
-
 	if (now < ps->next_register)
 		return;
 	ps->next_register = now + MG_PATH_REGISTER_MS;
-	for (size_t i = 0; i < ps->n; i++) {
-		struct mg_path *p = &ps->v[i];
-
-		if (p->state != MG_PATH_DIRECT)
-			continue;
-		mg_random_bytes(nonce, sizeof(nonce));
-		len = mg_relay_register_make(buf, ps->sk, p->key, nonce, mg_mesh_wall_ms());
-		if (len > 0)
-			send_to(ps, &p->direct, buf, (size_t)len);
-	}
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i].state == MG_PATH_DIRECT)
+			register_with(ps, &ps->v[i]);
 }
 
 void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now)
@@ -580,6 +671,21 @@ void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t n
 	if (any_direct && !ps->n_relays && ps->next_register > now + MG_PATH_RETRY_MIN_MS)
 		ps->next_register = now;
 	register_with_relays(ps, now);
+}
+
+/* The members without a direct path whose probe round is due. */
+void mg_paths_kick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now)
+{
+	for (size_t i = 0; i < mg_directory_count(d); i++) {
+		const struct mg_dir_member *m = mg_directory_member(d, i);
+		struct mg_path *p;
+
+		if (!memcmp(m->cert.key, ps->pk, MG_ED25519_PUB_LEN) || !peer_of(ps, m) ||
+		    mg_paths_static(m) || !(p = mg_paths_get(ps, m->cert.key)) ||
+		    p->state == MG_PATH_DIRECT)
+			continue;
+		seek(ps, d, p, m, now);
+	}
 }
 
 void mg_paths_candidates_changed(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
@@ -685,6 +791,21 @@ static void on_register(struct mg_paths *ps, const struct mg_directory *d,
 		send_to(ps, from, out, (size_t)n);
 }
 
+/* A new relay: every member without a direct path goes through it now,
+ * and gets a PUNCH and a probe round now, not at its next retry. */
+static void relay_confirmed(struct mg_paths *ps, const struct mg_directory *d, uint64_t now)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		struct mg_path *p = &ps->v[i];
+		const struct mg_dir_member *m = sender(d, p->key);
+
+		if (p->state == MG_PATH_DIRECT || !m || mg_paths_static(m) || !peer_of(ps, m))
+			continue;
+		p->next_probe = now;
+		seek(ps, d, p, m, now);
+	}
+}
+
 static void on_registered(struct mg_paths *ps, const struct mg_directory *d, const uint8_t *buf,
 			  size_t len, uint64_t now)
 {
@@ -698,14 +819,20 @@ static void on_registered(struct mg_paths *ps, const struct mg_directory *d, con
 	for (i = 0; i < ps->n_relays; i++)
 		if (!memcmp(ps->relays[i].key, m->cert.key, MG_ED25519_PUB_LEN))
 			break;
-	if (i == ps->n_relays) {
-		if (i == MG_PATH_RELAYS_MAX)
-			return;
-		ps->n_relays++;
-		memcpy(ps->relays[i].key, m->cert.key, MG_ED25519_PUB_LEN);
-		mg_log(ps->log, MG_LOG_VERBOSE, "mesh: %s relays for us", m->cert.name);
+	/* Where the relay sees us: what our PUNCHes list first (a hint, as
+	 * probe.h says of every reflexive address). */
+	ps->reflexive = ack.seen;
+	if (i < ps->n_relays) {
+		ps->relays[i].until = now + 3 * MG_PATH_REGISTER_MS;
+		return;
 	}
+	if (i == MG_PATH_RELAYS_MAX)
+		return;
+	ps->n_relays++;
+	memcpy(ps->relays[i].key, m->cert.key, MG_ED25519_PUB_LEN);
 	ps->relays[i].until = now + 3 * MG_PATH_REGISTER_MS;
+	mg_log(ps->log, MG_LOG_VERBOSE, "mesh: %s relays for us", m->cert.name);
+	relay_confirmed(ps, d, now);
 }
 
 static bool is_our_relay(const struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN])
@@ -716,11 +843,42 @@ static bool is_our_relay(const struct mg_paths *ps, const uint8_t key[MG_ED25519
 	return false;
 }
 
+/* A PUNCH from member m (directly, or through a relay that names m as
+ * its source: relayed is m's path then): probe what it lists and the rest
+ * of its candidates now, and ask it to do the same if we have not lately.
+ * Anything that is not a fresh PUNCH signed by m for us does nothing. */
+static void on_punch(struct mg_paths *ps, const struct mg_directory *d, const uint8_t *buf,
+		     size_t len, const struct mg_path *relayed, uint64_t now)
+{
+	const struct mg_dir_member *m;
+	struct mg_punch pu;
+	struct mg_path *p;
+
+	if (mg_punch_parse(&pu, buf, len) < 0 || !(m = sender(d, pu.sender)) ||
+	    mg_paths_static(m) || !peer_of(ps, m) || !(p = mg_paths_get(ps, m->cert.key)) ||
+	    (relayed && relayed != p) ||
+	    (p->last_punch_rx && now - p->last_punch_rx < MG_PATH_PUNCH_MIN_MS) ||
+	    mg_punch_check(&pu, m->cert.key, ps->pk, p->punch_time, mg_mesh_wall_ms()) < 0)
+		return;
+	p->punch_time = pu.time_ms;
+	p->last_punch_rx = now;
+	memcpy(p->hints, pu.cands, pu.n * sizeof(pu.cands[0]));
+	p->n_hints = pu.n;
+	if (p->state == MG_PATH_DIRECT)
+		return;
+	if (!p->since)
+		p->since = now;
+	relay_now(ps, d, p, m, now);
+	probe_all(ps, p, m, now);
+	if (!p->last_punch_tx || now - p->last_punch_tx >= MG_PATH_PUNCH_BACK_MS)
+		send_punch(ps, p, now);
+}
+
 /* A datagram for us through a relay we registered with (and that confirmed:
  * no other member can steer our paths with datagrams of its own). */
 static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 		       const struct mg_endpoint *from, uint8_t *payload, size_t len,
-		       const uint8_t src_id[MG_MESH_KEY_ID_LEN])
+		       const uint8_t src_id[MG_MESH_KEY_ID_LEN], uint64_t now)
 {
 	struct mg_path *p = find_by_id(ps, src_id), *rp = NULL;
 	const struct mg_dir_member *m, *rm = NULL;
@@ -732,6 +890,10 @@ static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 			rp = &ps->v[i];
 	if (!p || !rp || !(m = sender(d, p->key)) || !(rm = sender(d, rp->key)))
 		return;
+	if (mg_ctl_is_control(payload, len)) {
+		on_punch(ps, d, payload, len, p, now); /* relay.h: for us, not WireGuard */
+		return;
+	}
 	/* Answer the way it came while we have no direct path. */
 	if (p->state == MG_PATH_NONE)
 		go_relay(ps, p, m, rp->key, from, rm->cert.name);
@@ -760,14 +922,14 @@ static void on_relay_data(struct mg_paths *ps, const struct mg_endpoint *from, u
 
 /* RELAY_DELIVER: RELAY_DATA's layout, from a relay, naming the source. */
 static void on_relay_deliver(struct mg_paths *ps, const struct mg_directory *d,
-			     const struct mg_endpoint *from, uint8_t *buf, size_t len)
+			     const struct mg_endpoint *from, uint8_t *buf, size_t len, uint64_t now)
 {
 	if (len <= MG_RELAY_HEADER_LEN || len > MG_RELAY_DATA_MAX || buf[1] != MG_CTL_VERSION ||
 	    buf[3] != 0)
 		return;
 	/* The payload is ours to decrypt in place. */
 	on_relayed(ps, d, from, buf + MG_RELAY_HEADER_LEN, len - MG_RELAY_HEADER_LEN,
-		   buf + MG_CTL_HEADER_LEN);
+		   buf + MG_CTL_HEADER_LEN, now);
 }
 
 void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
@@ -790,7 +952,10 @@ void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
 		on_relay_data(ps, from, buf, len, now);
 		break;
 	case MG_CTL_RELAY_DELIVER:
-		on_relay_deliver(ps, d, from, buf, len);
+		on_relay_deliver(ps, d, from, buf, len, now);
+		break;
+	case MG_CTL_PUNCH:
+		on_punch(ps, d, buf, len, NULL, now);
 		break;
 	}
 }

@@ -10,13 +10,19 @@
  * WireGuard's roaming still follows authenticated packets that arrive
  * directly, but relayed ones never move it (mg_device_receive_relayed).
  *
- * Probing. For a member without a direct path, every candidate it announced
- * (interface addresses, the public endpoint members saw, port mappings)
- * and the address its control messages came from gets a probe; the first
+ * Probing. For a member without a direct path, the candidates its last
+ * PUNCH listed (below), the address its control messages came from and
+ * every candidate it announced (interface addresses, the public endpoint
+ * members saw, port mappings) get a probe, in that order and at most
+ * MG_PATH_CANDIDATES_MAX of them (as many as the pending set tells
+ * apart); the first
  * ACK to one of our own nonces (probe.h: signed by that member, fresh, at
  * most once) makes its candidate the direct path, and a handshake goes out
- * at once. Probes repeat with a backoff from MG_PATH_RETRY_MIN_MS up to
- * MG_PATH_RETRY_MAX_MS, and start over at once on a network change (an
+ * at once. A member is probed as soon as it is known (the agent runs the
+ * tick at start, and mg_paths_kick right after gossip brought a member or
+ * its candidates), then with a backoff from MG_PATH_RETRY_MIN_MS (100, 200,
+ * 400 ms..., at the tick's granularity) up to MG_PATH_RETRY_MAX_MS, and
+ * all over again at once on a network change (an
  * address or route of another interface changed: the node watches
  * rtnetlink; or the API's mg_node_network_changed). A
  * verified probe from a member without a direct path is answered and
@@ -30,13 +36,31 @@
  * a row make it dead: the member moves to a relay (if any) at once, about
  * 1.2 s into a cut while traffic flows, and probing starts over.
  *
+ * Coordinated punching (punch.h). Probes alone meet only once each side
+ * knows the other's public endpoint, which announcements bring a gossip
+ * round or two later. So with every probe round for a member, while a
+ * relay confirmed us, the node also sends the member a signed PUNCH
+ * through each of its relays, listing our reflexive endpoint (as the relay
+ * saw our REGISTER) and what we announce: the member probes those at once
+ * (and keeps them as candidates until the next PUNCH), and answers with a
+ * PUNCH of its own when it sent none to us in the last
+ * MG_PATH_PUNCH_BACK_MS, so that both sides probe each other within one
+ * relay round trip. A PUNCH is acted on at most once per
+ * MG_PATH_PUNCH_MIN_MS per member, and only when signed by that member
+ * for us, fresh and later than the last one (a forged or replayed PUNCH
+ * does nothing); it never selects a path itself, ACKs do.
+ *
  * Relays. A node registers (signed RELAY_REGISTER) with the members it
- * reaches directly, every MG_PATH_REGISTER_MS; those that relay (started
- * with --relay, or by default not behind a NAT) confirm. A member that has
- * had no direct path for MG_PATH_RELAY_AFTER_MS is reached through a relay
- * that confirmed us; a member whose datagrams come to us relayed is
- * answered the same way. Probing goes on while relayed, and the first ACK
- * moves the member back to direct.
+ * reaches directly: at once when a direct path is new and no relay
+ * confirmed us yet (then every tick until one does), else every
+ * MG_PATH_REGISTER_MS; those that relay (started with --relay, or by
+ * default not behind a NAT) confirm. A member without a direct path is
+ * reached through a relay that confirmed us at once: traffic, the first
+ * handshake included, never waits for probing to fail; a member whose
+ * datagrams come to us relayed is answered the same way. Probing goes on
+ * while relayed, and the first ACK moves the member to direct. Relayed
+ * datagrams never move the WireGuard peer's endpoint (the path manager
+ * sets it).
  *
  * Hard NAT: birthday rounds. Between a NAT that maps endpoint-
  * independently (EIM: one public port per local socket) and one that maps
@@ -74,8 +98,10 @@
  * announced a public (not private-range) IPv4 endpoint, runs rounds that
  * both open sockets towards that endpoint and spray its address. For the
  * EIM/EDM pair the useless half costs one round's datagrams (512 probes of
- * 135 bytes) and no format change; EIM/EIM pairs never get here (the plain
- * probes win first) and EDM/EDM pairs stay on the relay (no round can win:
+ * 135 bytes) and no format change; EIM/EIM pairs never get here (with
+ * punching they are direct within a relay round trip of knowing each
+ * other, hence a wait of one second) and EDM/EDM pairs stay on the relay
+ * (no round can win:
  * neither side has a fixed port to aim at), costing a round every
  * MG_PATH_RETRY_MAX_MS after the first MG_PATH_BDAY_ROUNDS_FAST.
  *
@@ -96,22 +122,24 @@
 #include "mesh/birthday.h"
 #include "mesh/directory.h"
 #include "mesh/probe.h"
+#include "mesh/punch.h"
 #include "mesh/relay.h"
 #include "tunnel/engine.h"
 #include "util/log.h"
 
-#define MG_PATH_RETRY_MIN_MS	 1000
+#define MG_PATH_RETRY_MIN_MS	 100
 #define MG_PATH_RETRY_MAX_MS	 30000
 #define MG_PATH_CHECK_BUSY_MS	 400
 #define MG_PATH_BUSY_MS		 2000 /* traffic this recent makes a path busy */
 #define MG_PATH_CHECK_IDLE_MS	 25000
 #define MG_PATH_DEAD_PROBES	 3
-#define MG_PATH_RELAY_AFTER_MS	 2500
 #define MG_PATH_REGISTER_MS	 25000
-#define MG_PATH_PROBE_BACK_MS	 500 /* at most one probe-back per member this often */
+#define MG_PATH_PROBE_BACK_MS	 500  /* at most one probe-back per member this often */
+#define MG_PATH_PUNCH_BACK_MS	 1000 /* a PUNCH answered unless we sent one this recently */
+#define MG_PATH_PUNCH_MIN_MS	 100  /* at most one PUNCH acted on per member this often */
 #define MG_PATH_RELAYS_MAX	 4
-#define MG_PATH_CANDIDATES_MAX	 (MG_DIR_ENDPOINTS_MAX + 2)
-#define MG_PATH_BDAY_AFTER_MS	 3000 /* no direct path this long: rounds */
+#define MG_PATH_CANDIDATES_MAX	 MG_PROBE_PENDING_MAX /* probed per round */
+#define MG_PATH_BDAY_AFTER_MS	 1000		      /* no direct path this long: rounds */
 #define MG_PATH_BDAY_ROUND_MS	 5000
 #define MG_PATH_BDAY_SOCKS	 MG_BDAY_SOCKS_MAX
 #define MG_PATH_BDAY_SPRAY	 MG_BDAY_PORTS_MAX
@@ -143,6 +171,11 @@ struct mg_path {
 	uint16_t sock;	      /* the extra socket (udp.h) the direct path keeps; 0: none */
 	unsigned bday_rounds; /* birthday rounds since the last direct path */
 	uint64_t next_bday;
+	/* Candidates the member's last PUNCH listed (probed with the rest). */
+	struct mg_endpoint hints[MG_PUNCH_CANDS_MAX];
+	unsigned n_hints;
+	uint64_t punch_time;		       /* its last accepted PUNCH's (wall ms) */
+	uint64_t last_punch_rx, last_punch_tx; /* monotonic ms */
 };
 
 /* The birthday round in progress (at most one). */
@@ -179,6 +212,11 @@ struct mg_paths {
 	 * probed, never a member's endpoint, never a direct path. */
 	bool (*usable)(void *ctx, const struct mg_endpoint *ep);
 	void *usable_ctx;
+	/* What our PUNCHes list: our endpoint as a relay saw it, then what the
+	 * agent announces. */
+	struct mg_endpoint reflexive;
+	struct mg_endpoint own[MG_DIR_ENDPOINTS_MAX];
+	size_t n_own;
 };
 
 /* The group export-wg gives static members (stock WireGuard clients): they
@@ -214,6 +252,10 @@ bool mg_paths_endpoint(struct mg_paths *ps, const struct mg_dir_member *m, struc
 
 /* Probes, liveness, relays: call every few hundred ms. now: monotonic ms. */
 void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now);
+/* Probe rounds (and PUNCHes, relays) now for the members without a direct
+ * path whose round is due: call when a member or its candidates arrived,
+ * not to wait for the tick. No birthday rounds (the tick's). */
+void mg_paths_kick(struct mg_paths *ps, const struct mg_directory *d, uint64_t now);
 /* A path message (types 0x20-0x2f) from `from`; dropped when invalid. buf
  * may be changed (a relayed datagram is decrypted in place). */
 void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
@@ -222,5 +264,7 @@ void mg_paths_input(struct mg_paths *ps, const struct mg_directory *d,
 void mg_paths_candidates_changed(struct mg_paths *ps, const uint8_t key[MG_ED25519_PUB_LEN]);
 /* The network changed: look for direct paths again at once. */
 void mg_paths_network_changed(struct mg_paths *ps);
+/* The endpoints we announce (the agent's), listed in our PUNCHes. */
+void mg_paths_set_own(struct mg_paths *ps, const struct mg_dir_endpoint *eps, size_t n);
 
 #endif

@@ -43,7 +43,9 @@
  *     0    4  ctl header, type MG_CTL_RELAY_DATA (0x24)
  *     4    8  key id (mesh.h) of a member: from a member to the relay, the
  *             destination; from the relay to a member, the source
- *    12    n  payload: one WireGuard datagram, opaque here
+ *    12    n  payload: one WireGuard datagram, opaque here; or, when its
+ *             first byte is MG_CTL_MAGIC (no WireGuard message starts so,
+ *             ctl.h), a PUNCH (punch.h) for the destination member itself
  *
  * RELAY_DATA is exempt from MG_CTL_MAX_LEN (ctl.h): it carries full-sized
  * WireGuard datagrams, up to MG_RELAY_DATA_MAX = 1564 bytes (a 1500-byte
@@ -59,6 +61,7 @@
  * the member the id names (the path manager's decision). A relay that
  * names the wrong member can only get the datagram dropped: WireGuard finds
  * the session by the receiver index inside and authenticates the rest.
+ * A payload that is a PUNCH goes to the path manager instead (path.h).
  *
  * MTU budget of a relayed packet over an IPv6 underlay of 1500 bytes:
  *     1500  underlay MTU

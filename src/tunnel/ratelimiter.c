@@ -5,16 +5,26 @@
 #include <sodium.h>
 #include <string.h>
 
-#define PACKET_COST (MG_NSEC_PER_SEC / MG_RATELIMITER_PER_SECOND)
-#define TOKEN_MAX   (PACKET_COST * MG_RATELIMITER_BURST)
-
-_Static_assert(TOKEN_MAX <= UINT32_MAX, "tokens fit the entry's 32 bits");
+_Static_assert(MG_NSEC_PER_SEC / MG_RATELIMITER_PER_SECOND * MG_RATELIMITER_BURST <= UINT32_MAX,
+	       "tokens fit the entry's 32 bits");
 _Static_assert((MG_RATELIMITER_SLOTS & (MG_RATELIMITER_SLOTS - 1)) == 0, "a power of two");
 
 void mg_ratelimiter_init(struct mg_ratelimiter *r)
 {
+	mg_ratelimiter_init_rate(r, MG_RATELIMITER_PER_SECOND, MG_RATELIMITER_BURST);
+}
+
+void mg_ratelimiter_init_rate(struct mg_ratelimiter *r, uint32_t per_second, uint32_t burst)
+{
+	uint64_t cost = MG_NSEC_PER_SEC / (per_second ? per_second : 1);
+
 	memset(r, 0, sizeof(*r));
 	mg_random_bytes(r->hash_key, sizeof(r->hash_key));
+	burst = burst ? burst : 1;
+	if (cost * burst > UINT32_MAX)
+		burst = (uint32_t)(UINT32_MAX / cost);
+	r->cost = (uint32_t)cost;
+	r->max = (uint32_t)(cost * burst);
 }
 
 /* The exact key of a source; false for a family that has none. An
@@ -41,9 +51,9 @@ static bool source_key(const struct mg_endpoint *src, uint8_t *family, uint64_t 
 	return true;
 }
 
-static bool live(const struct mg_ratelimiter_entry *e, uint64_t now)
+static bool live(const struct mg_ratelimiter *r, const struct mg_ratelimiter_entry *e, uint64_t now)
 {
-	return e->family && now - e->last < TOKEN_MAX;
+	return e->family && now - e->last < r->max;
 }
 
 static size_t window_start(const struct mg_ratelimiter *r, uint8_t family, uint64_t key)
@@ -70,7 +80,7 @@ static struct mg_ratelimiter_entry *entry_of(struct mg_ratelimiter *r, uint8_t f
 		e = &r->slots[(start + i) & (MG_RATELIMITER_SLOTS - 1)];
 		if (e->family == family && e->key == key)
 			return e;
-		if (!spare && !live(e, now))
+		if (!spare && !live(r, e, now))
 			spare = e;
 	}
 	if (!spare)
@@ -92,17 +102,17 @@ bool mg_ratelimiter_allow(struct mg_ratelimiter *r, const struct mg_endpoint *sr
 		return false;
 	e = entry_of(r, family, key, now);
 	/* A fresh or idle bucket starts full. */
-	if (!e->last || now - e->last >= TOKEN_MAX)
-		tokens = TOKEN_MAX;
+	if (!e->last || now - e->last >= r->max)
+		tokens = r->max;
 	else
 		tokens = e->tokens + (now - e->last);
-	if (tokens > TOKEN_MAX)
-		tokens = TOKEN_MAX;
+	if (tokens > r->max)
+		tokens = r->max;
 	e->last = now ? now : 1;
-	if (tokens < PACKET_COST) {
+	if (tokens < r->cost) {
 		e->tokens = (uint32_t)tokens;
 		return false;
 	}
-	e->tokens = (uint32_t)(tokens - PACKET_COST);
+	e->tokens = (uint32_t)(tokens - r->cost);
 	return true;
 }

@@ -15,7 +15,8 @@
  * whole.
  *
  * Expiry: an entry idle for the time its bucket takes to refill
- * (MG_RATELIMITER_BURST / MG_RATELIMITER_PER_SECOND = 250 ms) is in the same
+ * (MG_RATELIMITER_BURST / MG_RATELIMITER_PER_SECOND = 250 ms; for a rate
+ * and burst of mg_ratelimiter_init_rate, burst / rate) is in the same
  * state as a source never seen, so it is free to reuse. Nothing else is
  * ever evicted: a source that used up its budget keeps its entry until it
  * could have refilled anyway, however many other sources arrive.
@@ -54,11 +55,16 @@ struct mg_ratelimiter_entry {
 
 struct mg_ratelimiter {
 	uint8_t hash_key[16];
+	uint32_t cost, max; /* ns of credit one packet takes; the most a bucket holds */
 	struct mg_ratelimiter_entry overflow; /* sources that found no room */
 	struct mg_ratelimiter_entry slots[MG_RATELIMITER_SLOTS];
 };
 
+/* MG_RATELIMITER_PER_SECOND, burst MG_RATELIMITER_BURST: WireGuard's. */
 void mg_ratelimiter_init(struct mg_ratelimiter *r);
+/* Another rate and burst (the mesh's control messages, mesh/ctl.h); a
+ * burst longer than about 4 s of the rate is cut to that. */
+void mg_ratelimiter_init_rate(struct mg_ratelimiter *r, uint32_t per_second, uint32_t burst);
 /* Whether one more packet from src (IPv4 or IPv6; another family is always
  * refused) may pass at monotonic time now, taking a token if so. */
 bool mg_ratelimiter_allow(struct mg_ratelimiter *r, const struct mg_endpoint *src, uint64_t now);
