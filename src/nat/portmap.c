@@ -334,7 +334,9 @@ static void fail_all(struct mg_portmap *pm)
 	pm->phase = PHASE_WAIT;
 	pm->active = -1;
 	pm->retry_at = now_ns(pm) + (uint64_t)pm->cfg.retry_ms * MG_NSEC_PER_MSEC;
-	emit(pm, MG_PORTMAP_FAILED, -1, pm->last_error ? pm->last_error : -ETIMEDOUT);
+	/* A reply's callback got here: nothing else arms the retry. */
+	if (emit(pm, MG_PORTMAP_FAILED, -1, pm->last_error ? pm->last_error : -ETIMEDOUT))
+		arm_timer(pm);
 }
 
 /* Returns false when the reply's epoch shows the gateway restarted. */
