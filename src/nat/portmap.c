@@ -354,11 +354,14 @@ static bool epoch_ok(struct mg_portmap *pm, struct slot *s, const struct mg_port
 	return ok;
 }
 
+/* op->detail may quote what the gateway said. */
 static void log_failure(const struct slot *s, const struct mg_portmap_op *op, const char *what)
 {
+	char detail[MG_LOG_SAFE_MAX];
+
 	mg_log(s->pm->cfg.log, MG_LOG_VERBOSE, "portmap: %s: %s failed: %s%s%s",
 	       mg_portmap_proto_name(s->ops->proto), what, strerror(-op->status),
-	       op->detail[0] ? ": " : "", op->detail);
+	       op->detail[0] ? ": " : "", mg_log_safe(detail, op->detail, sizeof(op->detail)));
 }
 
 static void cleanup_done(struct mg_portmap *pm, struct slot *s)

@@ -15,6 +15,9 @@
 # up, its peak memory (VmHWM) stays under MAX_HWM_KB, and SIGTERM closes it
 # at once (no threadpool work left hanging on the gateway).
 #
+# Then a gateway whose answer holds a terminal escape and a line break: the
+# driver's log line shows them escaped (\x1b, \x0a), never raw.
+#
 # With miniupnpc's own reader (Debian 12's 2.2.4) the 2 GB answer is read
 # as fast as it comes into a buffer that grows with it, and the drip holds
 # a thread, and the driver's close, for ever.
@@ -107,11 +110,36 @@ run_mode() {
 	fi
 }
 
+# The gateway's text reaches the log escaped.
+evil() {
+	local port=$1 gw="$MG_TMP/gw-evil.out" out="$MG_TMP/driver-evil.out" pid
+	mg_bg "$gw" ip netns exec "$(mg_ns_name r)" "$MG_BUILD/mg_bad_gateway" soap-evil "$LAN_R" \
+		"$port"
+	mg_wait_for 5 mg_tcp_listening r "$port" || { mg_fail "evil: gateway did not listen"; return; }
+	mg_bg "$out" env LOG_LEVEL=verbose ip netns exec "$(mg_ns_name c)" \
+		"$MG_BUILD/mg_portmap" --proto upnp --port 51820 --state "$MG_TMP/state-evil" \
+		--gateway "$LAN_R" --upnp-url "http://$LAN_R:$port/rootDesc.xml" \
+		--timeout-ms "$TIMEOUT_MS" --retry-ms 500
+	pid=$MG_BG_PID
+	mg_check "evil: the driver refuses the external address" \
+		mg_wait_for 5 grep -q 'external address' "$out"
+	grep -m 1 'external address' "$out" | sed 's/^/    /'
+	mg_check "evil: the log shows the escape and the line break escaped" \
+		grep -qF "external address '\\x1b[2J\\x0aFAKE 1" "$out"
+	mg_check "evil: no raw escape byte in the log" no_raw_escape "$out"
+	mg_stop_pid "$pid" 3 || true
+}
+
+no_raw_escape() {
+	! grep -q $'\x1b' "$1"
+}
+
 topology
 port=5600
 for mode in $MODES; do
 	run_mode "$mode" "$port"
 	port=$((port + 1))
 done
+evil "$port"
 
 mg_finish

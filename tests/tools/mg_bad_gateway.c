@@ -11,6 +11,8 @@
  *   chunked  chunked transfer coding, endless 4 KiB chunks
  *   headers  endless header lines, never a blank line
  *   drip     "HTTP/1.1 200 OK\r\n", then one byte every 300 ms for ever
+ *   evil     a short SOAP answer whose external address holds a terminal
+ *            escape and a line break (for the log sanitiser)
  * soap-MODE answers a GET with a valid IGD description whose control URL is
  * on this server, and a SOAP POST in MODE: the bound holds for both.
  *
@@ -121,6 +123,16 @@ static void serve(int fd, const char *how, uint64_t *sent)
 	const char *first = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n";
 	if (!put(fd, first, strlen(first), sent))
 		return;
+	if (!strcmp(how, "evil")) {
+		static const char evil[] =
+			"<s:Envelope><s:Body><u:GetExternalIPAddressResponse>"
+			"<NewExternalIPAddress>\x1b[2J\nFAKE 1.2.3.4</NewExternalIPAddress>"
+			"</u:GetExternalIPAddressResponse></s:Body></s:Envelope>";
+		snprintf(head, sizeof(head), "Content-Length: %zu\r\n\r\n", sizeof(evil) - 1);
+		if (put(fd, head, strlen(head), sent))
+			put(fd, evil, sizeof(evil) - 1, sent);
+		return;
+	}
 	if (!strcmp(how, "headers")) {
 		memcpy(block, "X-Pad: ", 7);
 		memcpy(block + 4096 - 2, "\r\n", 2);
