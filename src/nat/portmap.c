@@ -762,6 +762,7 @@ int mg_portmap_start(struct mg_portmap **out, uv_loop_t *loop,
 		     void *arg)
 {
 	struct mg_portmap *pm = calloc(1, sizeof(*pm));
+	char why[PATH_MAX + 128];
 	int err = -ENOMEM;
 
 	if (!pm)
@@ -783,9 +784,12 @@ int mg_portmap_start(struct mg_portmap **out, uv_loop_t *loop,
 		err = -EIO;
 		goto err_free;
 	}
-	err = mg_portmap_journal_open(&pm->journal, pm->cfg.state_dir, internal_port);
-	if (err < 0)
+	err = mg_portmap_journal_open(&pm->journal, pm->cfg.state_dir, internal_port, why,
+				      sizeof(why));
+	if (err < 0) {
+		mg_log(pm->cfg.log, MG_LOG_ERROR, "portmap: %s", why);
 		goto err_free;
+	}
 	pm->cfg.state_dir = NULL; /* not kept: the journal has its path */
 	journal_prune(pm);
 	uv_timer_init(loop, &pm->timer);
