@@ -424,8 +424,8 @@ static void send_staged(struct mg_peer *peer)
 	}
 	while (q->count && (kp = sending_keypair(peer, now))) {
 		/* Sealed in place; a seal that failed leaves plaintext. */
-		encrypt_and_send(peer, kp, MG_SEND_TRANSIENT, q->packets[q->head] + MG_DEVICE_HEADROOM,
-				 q->lengths[q->head]);
+		encrypt_and_send(peer, kp, MG_SEND_TRANSIENT,
+				 q->packets[q->head] + MG_DEVICE_HEADROOM, q->lengths[q->head]);
 		free_staged(q);
 	}
 	keep_key_fresh_send(peer, now);
