@@ -222,9 +222,9 @@ static int discover(struct upnp_work *w)
 		return -EINVAL;
 	}
 	int n = snprintf(req, sizeof(req),
-			 "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: " USER_AGENT
+			 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " USER_AGENT
 			 "\r\nConnection: close\r\n\r\n",
-			 url.path, inet_ntoa(url.addr.sin_addr), ntohs(url.addr.sin_port));
+			 url.path, url.host);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return -EINVAL;
 	int err = mg_upnp_http_exchange(&reply, w->http, sizeof(w->http), &url, req, (size_t)n,
@@ -270,11 +270,10 @@ static size_t soap_request(char out[MG_UPNP_HTTP_REQUEST_MAX], const struct upnp
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return 0;
 	int len = snprintf(out, MG_UPNP_HTTP_REQUEST_MAX,
-			   "POST %s HTTP/1.1\r\nHost: %s:%u\r\nUser-Agent: " USER_AGENT
+			   "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " USER_AGENT
 			   "\r\nContent-Length: %d\r\nContent-Type: text/xml\r\n"
 			   "SOAPAction: \"%s#%s\"\r\nConnection: close\r\n\r\n%s",
-			   u->path, inet_ntoa(u->addr.sin_addr), ntohs(u->addr.sin_port), n,
-			   w->igd.servicetype, action, body);
+			   u->path, u->host, n, w->igd.servicetype, action, body);
 	return len > 0 && len < MG_UPNP_HTTP_REQUEST_MAX ? (size_t)len : 0;
 }
 

@@ -47,6 +47,9 @@ int mg_upnp_http_url_parse(struct mg_upnp_http_url *out, const char *url)
 	out->addr.sin_family = AF_INET;
 	out->addr.sin_addr = host;
 	out->addr.sin_port = htons((uint16_t)port);
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &host, a, sizeof(a));
+	snprintf(out->host, sizeof(out->host), "%s:%lu", a, port);
 	return 0;
 }
 

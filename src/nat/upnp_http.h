@@ -30,6 +30,7 @@
 
 struct mg_upnp_http_url {
 	struct sockaddr_in addr;	  /* the host, an IPv4 literal, and port */
+	char host[INET_ADDRSTRLEN + 6];	  /* "A.B.C.D:PORT", for the Host header */
 	char path[MG_UPNP_HTTP_PATH_MAX]; /* "/" when the URL has none */
 };
 

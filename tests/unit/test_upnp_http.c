@@ -126,6 +126,7 @@ static void urls(void)
 	CHECK_EQ(u.addr.sin_addr.s_addr, htonl(0xc0a80101));
 	CHECK_EQ(ntohs(u.addr.sin_port), 5000);
 	CHECK(strcmp(u.path, "/ctl/IPConn") == 0);
+	CHECK(strcmp(u.host, "192.168.1.1:5000") == 0);
 	CHECK_EQ(mg_upnp_http_url_parse(&u, "http://10.0.0.1"), 0);
 	CHECK_EQ(ntohs(u.addr.sin_port), 80);
 	CHECK(strcmp(u.path, "/") == 0);
