@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Real IGD descriptions are 2-12 KiB and SOAP answers under 2 KiB. */
-#define MG_UPNP_HTTP_MAX (32 * 1024)
+/* Ample for an IGD description and a SOAP answer; more is refused. */
+#define MG_UPNP_HTTP_MAX (64 * 1024)
 /* Longest request we build: headers and a SOAP body of a few arguments. */
 #define MG_UPNP_HTTP_REQUEST_MAX 2048
 #define MG_UPNP_HTTP_PATH_MAX	 256

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A hostile UPnP gateway cannot exhaust our memory or hold us: the port
-# mapper's HTTP answers are bounded in size (32 KiB) and in time (the op's
+# mapper's HTTP answers are bounded in size (64 KiB) and in time (the op's
 # timeout), for the root description and for the SOAP calls alike.
 #
 #   c (client)                    r ("gateway")

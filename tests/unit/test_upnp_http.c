@@ -43,7 +43,7 @@ static const struct row rows[] = {
 	{ "HTTP/1.1 200 OK\r\nContent-Length: 2000000000\r\n\r\n", false, -EMSGSIZE, 0, NULL },
 	{ "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", false, -EMSGSIZE, 0,
 	  NULL },
-	{ "HTTP/1.1 200 OK\r\nContent-Length: 32768\r\n\r\n", false, -EMSGSIZE, 0, NULL },
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 65536\r\n\r\n", false, -EMSGSIZE, 0, NULL },
 	{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000\r\n", false, -EBADMSG, 0,
 	  NULL },
 	/* Not HTTP, or lengths that disagree or are not numbers. */
@@ -100,7 +100,7 @@ static void full(void)
 {
 	static const char *const heads[] = {
 		"HTTP/1.1 200 OK\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8000\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n",
 		"HTTP/1.1 200 OK\r\nX-Pad: ",
 	};
 	char *buf = malloc(MG_UPNP_HTTP_MAX);
