@@ -370,6 +370,10 @@ int mg_cmd_up(int argc, char **argv)
 	ret = mg_cli_runner_init(&u.run);
 	if (ret == 0)
 		ret = bring_up(&u);
+	/* Applied (or refused): the file's keys are wiped, not kept for the
+	 * daemon's life. */
+	mg_wgquick_free(u.config);
+	u.config = NULL;
 	if (ret == 0) {
 		log_up(&u);
 		ret = mg_cli_runner_run(&u.run);
@@ -377,7 +381,6 @@ int mg_cmd_up(int argc, char **argv)
 	mg_cli_runner_close(&u.run);
 	if (u.run.closed)
 		mg_cli_log(MG_LOG_LEVEL_INFO, "interface %s removed", u.ifname);
-	mg_wgquick_free(u.config);
 	/* A node that could not start: its port, interface or state is taken. */
 	return ret == 0 ? 0 : 4;
 }

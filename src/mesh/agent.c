@@ -1523,6 +1523,8 @@ int mg_agent_start(struct mg_agent *a, uv_loop_t *loop, struct mg_engine *e)
 	a->engine = e;
 	mg_ratelimiter_init_rate(&a->limiter, MG_AGENT_CTL_PER_SECOND, MG_AGENT_CTL_BURST);
 	mg_device_set_private_key(&e->dev, a->wg_private);
+	/* The device holds its own copy; ours is needed no more. */
+	mg_wipe(a->wg_private, sizeof(a->wg_private));
 	mg_device_set_other_handler(&e->dev, on_datagram, a);
 	fw_apply(a);
 	ret = mg_paths_init(&a->paths, e, a->log, a->member_sk, a->cert.key);

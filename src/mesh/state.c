@@ -94,16 +94,34 @@ static int open_dir(struct mg_state *st, unsigned flags, char *err, size_t errle
 	return check_dir(st->dirfd, st->dir, err, errlen);
 }
 
+/* A link where a state file belongs is refused (O_NOFOLLOW): say so. */
+static void open_failed(const char *path, int e, char *err, size_t errlen)
+{
+	if (e == ELOOP)
+		mg_mesh_msg(err, errlen, "'%s' is a symbolic link: refused", path);
+	else
+		mg_mesh_msg(err, errlen, "cannot open '%s': %s", path, strerror(e));
+}
+
 static int take_lock(struct mg_state *st, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 8];
 
 	path_of(path, sizeof(path), st, "lock");
-	st->lockfd = openat(st->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: whatever was put in its place must not hang the open. */
+	st->lockfd = openat(st->dirfd, "lock",
+			    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (st->lockfd < 0) {
 		int e = errno;
-		mg_mesh_msg(err, errlen, "cannot open '%s': %s", path, strerror(e));
+		open_failed(path, e, err, errlen);
 		return -e;
+	}
+	struct stat sb;
+	if (fstat(st->lockfd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		mg_mesh_msg(err, errlen, "'%s' is not a regular file", path);
+		close(st->lockfd);
+		st->lockfd = -1;
+		return -EINVAL;
 	}
 	if (flock(st->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
@@ -233,7 +251,7 @@ int mg_state_read(struct mg_state *st, const char *name, uint8_t *buf, size_t ca
 	fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
-		mg_mesh_msg(err, errlen, "cannot open '%s': %s", path, strerror(e));
+		open_failed(path, e, err, errlen);
 		return -e;
 	}
 	ret = check_file(fd, path, cap, err, errlen);

@@ -334,7 +334,9 @@ static void fail_all(struct mg_portmap *pm)
 	pm->phase = PHASE_WAIT;
 	pm->active = -1;
 	pm->retry_at = now_ns(pm) + (uint64_t)pm->cfg.retry_ms * MG_NSEC_PER_MSEC;
-	emit(pm, MG_PORTMAP_FAILED, -1, pm->last_error ? pm->last_error : -ETIMEDOUT);
+	/* A reply's callback got here: nothing else arms the retry. */
+	if (emit(pm, MG_PORTMAP_FAILED, -1, pm->last_error ? pm->last_error : -ETIMEDOUT))
+		arm_timer(pm);
 }
 
 /* Returns false when the reply's epoch shows the gateway restarted. */
@@ -352,11 +354,14 @@ static bool epoch_ok(struct mg_portmap *pm, struct slot *s, const struct mg_port
 	return ok;
 }
 
+/* op->detail may quote what the gateway said. */
 static void log_failure(const struct slot *s, const struct mg_portmap_op *op, const char *what)
 {
+	char detail[MG_LOG_SAFE_MAX];
+
 	mg_log(s->pm->cfg.log, MG_LOG_VERBOSE, "portmap: %s: %s failed: %s%s%s",
 	       mg_portmap_proto_name(s->ops->proto), what, strerror(-op->status),
-	       op->detail[0] ? ": " : "", op->detail);
+	       op->detail[0] ? ": " : "", mg_log_safe(detail, op->detail, sizeof(op->detail)));
 }
 
 static void cleanup_done(struct mg_portmap *pm, struct slot *s)
@@ -757,6 +762,7 @@ int mg_portmap_start(struct mg_portmap **out, uv_loop_t *loop,
 		     void *arg)
 {
 	struct mg_portmap *pm = calloc(1, sizeof(*pm));
+	char why[PATH_MAX + 128];
 	int err = -ENOMEM;
 
 	if (!pm)
@@ -778,9 +784,12 @@ int mg_portmap_start(struct mg_portmap **out, uv_loop_t *loop,
 		err = -EIO;
 		goto err_free;
 	}
-	err = mg_portmap_journal_open(&pm->journal, pm->cfg.state_dir, internal_port);
-	if (err < 0)
+	err = mg_portmap_journal_open(&pm->journal, pm->cfg.state_dir, internal_port, why,
+				      sizeof(why));
+	if (err < 0) {
+		mg_log(pm->cfg.log, MG_LOG_ERROR, "portmap: %s", why);
 		goto err_free;
+	}
 	pm->cfg.state_dir = NULL; /* not kept: the journal has its path */
 	journal_prune(pm);
 	uv_timer_init(loop, &pm->timer);

@@ -121,40 +121,89 @@ int mg_portmap_journal_format(char *out, size_t cap, const struct mg_portmap_jou
 	return (int)off;
 }
 
-static int load(struct mg_portmap_journal *j)
+static int load(struct mg_portmap_journal *j, char *err, size_t errlen)
 {
 	char text[JOURNAL_MAX];
 	struct stat sb;
 	/* O_NONBLOCK: a FIFO put in the journal's place must not hang us. */
 	int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			return 0;
+		if (e == ELOOP)
+			snprintf(err, errlen, "'%s' is a symbolic link", j->path);
+		else
+			snprintf(err, errlen, "cannot open '%s': %s", j->path, strerror(e));
+		return -e;
+	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "'%s' is not a regular file", j->path);
 		close(fd);
 		return -EINVAL;
 	}
 	ssize_t n = read(fd, text, sizeof(text));
-	int err = n < 0 ? -errno : 0;
+	int e = n < 0 ? errno : 0;
 	close(fd);
-	if (err)
-		return err;
+	if (e) {
+		snprintf(err, errlen, "cannot read '%s': %s", j->path, strerror(e));
+		return -e;
+	}
 	mg_portmap_journal_parse(j, text, (size_t)n);
 	return 0;
 }
 
-int mg_portmap_journal_open(struct mg_portmap_journal *j, const char *dir, uint16_t internal_port)
+/* The journal says which mappings we delete at start: nobody else may put
+ * one there. */
+static int check_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open state directory '%s': %s", dir, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	close(fd);
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen,
+			 "state directory '%s' is writable by group or others (mode %04o); "
+			 "expected 0700: chmod 700 '%s'",
+			 dir, (unsigned)(sb.st_mode & 07777), dir);
+		return -EACCES;
+	}
+	return 0;
+}
+
+int mg_portmap_journal_open(struct mg_portmap_journal *j, const char *dir, uint16_t internal_port,
+			    char *err, size_t errlen)
 {
 	memset(j, 0, sizeof(*j));
+	if (errlen)
+		err[0] = '\0';
 	if (!dir[0])
 		return 0;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		int e = errno;
+		snprintf(err, errlen, "cannot create state directory '%s': %s", dir, strerror(e));
+		return -e;
+	}
+	int ret = check_dir(dir, err, errlen);
+	if (ret < 0)
+		return ret;
 	int n = snprintf(j->path, sizeof(j->path), "%s/portmap-%u", dir, internal_port);
 	if (n < 0 || (size_t)n >= sizeof(j->path)) {
 		j->path[0] = '\0';
+		snprintf(err, errlen, "state directory '%s' is too long a path", dir);
 		return -ENAMETOOLONG;
 	}
-	return load(j);
+	ret = load(j, err, errlen);
+	if (ret < 0)
+		j->path[0] = '\0';
+	return ret;
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -187,7 +236,10 @@ int mg_portmap_journal_save(const struct mg_portmap_journal *j)
 	if (len < 0)
 		return len;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A crash may have left one; a FIFO or a link may have been put there. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
 	int err = write_all(fd, text, (size_t)len);

@@ -36,10 +36,17 @@ struct mg_portmap_journal {
 
 /* Creates dir (0700) if missing and loads the journal of internal_port;
  * a missing file is an empty journal, unreadable lines are skipped. dir ""
- * disables the journal (every call then succeeds and does nothing). */
-int mg_portmap_journal_open(struct mg_portmap_journal *j, const char *dir, uint16_t internal_port);
+ * disables the journal (every call then succeeds and does nothing).
+ * Refused, with why in err: a dir that group or others may write to
+ * (-EACCES: they could plant a journal that makes us delete their choice
+ * of mappings, or a link), a journal that is a symbolic link (-ELOOP) or
+ * not a regular file (-EINVAL; a FIFO never blocks us). */
+int mg_portmap_journal_open(struct mg_portmap_journal *j, const char *dir, uint16_t internal_port,
+			    char *err, size_t errlen);
 
-/* Writes the entries that are used, or removes the file when none is. */
+/* Writes the entries that are used, or removes the file when none is.
+ * The new file is made with O_EXCL | O_NOFOLLOW (whatever had its name is
+ * removed first), so nothing planted there is written through. */
 int mg_portmap_journal_save(const struct mg_portmap_journal *j);
 
 /* Parses journal text into j->entry (for open and the tests): a later line

@@ -1,8 +1,15 @@
 /* UPnP IGD back-end. Discovery is an SSDP M-SEARCH sent unicast to the
  * gateway from a socket on the loop (or the configured root description
- * URL); miniupnpc's calls (description fetch, SOAP) block, so each op runs
+ * URL); the description fetch and the SOAP calls block, so each op runs
  * them on the libuv threadpool with copies of everything it needs, and the
  * loop thread only sees the results in the after-work callback.
+ *
+ * The HTTP is ours (nat/upnp_http.h), bounded in size and by the op's
+ * deadline: miniupnpc 2.2.4's reader has no limit on an answer's size and
+ * only a per-read timeout, so a hostile gateway could make it allocate
+ * without end or hold a threadpool thread, and our close, for ever.
+ * miniupnpc still parses what we fetched (parserootdesc, ParseNameValue)
+ * and names the error codes (strupnperror).
  *
  * miniupnpc's UPNP_GetValidIGD would call an IGD with a reserved external
  * address "not connected" and skip it; we take the IGD from its
@@ -16,17 +23,20 @@
 #include <miniupnpc/miniupnpc.h>
 #include <miniupnpc/upnpcommands.h>
 #include <miniupnpc/upnperrors.h>
+#include <miniupnpc/upnpreplyparse.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "nat/portmap_backend.h"
-#include "util/macros.h"
 #include "nat/ssdp.h"
+#include "nat/upnp_http.h"
+#include "util/macros.h"
 
 #define SSDP_RETRY_MS 400
 #define DESCRIPTION   "meshguard"
+#define USER_AGENT    "meshguard UPnP/1.1"
 /* UPnP error codes (IGD:1 WANIPConnection). */
 #define UPNP_NO_SUCH_ENTRY  714
 #define UPNP_CONFLICT	    718
@@ -37,6 +47,7 @@ struct upnp_igd {
 	bool valid;
 	char root_url[MG_SSDP_URL_MAX];
 	char control_url[2 * MINIUPNPC_URL_MAXSIZE];
+	struct mg_upnp_http_url control; /* control_url, split */
 	char servicetype[MINIUPNPC_URL_MAXSIZE];
 	char lanaddr[INET_ADDRSTRLEN];
 };
@@ -51,7 +62,9 @@ struct upnp_work {
 	uint16_t internal_port;
 	uint16_t external_port;
 	uint32_t lifetime_s;
+	uint64_t deadline_ns; /* the op's, for every HTTP exchange */
 	struct upnp_igd igd;
+	char http[MG_UPNP_HTTP_MAX]; /* each answer in turn */
 	/* Results. */
 	int status;
 	struct in_addr external_addr;
@@ -69,7 +82,10 @@ struct upnp_be {
 	struct upnp_igd igd;
 	struct mg_portmap_op *op;
 	struct upnp_work *work; /* in flight, or NULL */
-	bool queued;		/* op waits for an abandoned work to end */
+	/* The op's end, when the deadline timer fires: its work's HTTP ends
+	 * then too, so an abandoned work never lingers. */
+	uint64_t deadline_ns;
+	bool queued; /* op waits for an abandoned work to end */
 	uint8_t rbuf[MG_SSDP_MAX_REPLY + 1];
 	unsigned closing;
 	void (*close_cb)(void *arg);
@@ -105,11 +121,48 @@ static int upnp_errno(int r)
 	}
 }
 
+/* Parses a decimal string the gateway sent, bounded by max. */
+static bool parse_uint(uint32_t *out, const char *s, size_t cap, uint32_t max)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	for (; i < cap && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > max)
+			return false;
+	}
+	if (i == 0 || i >= cap || s[i] != '\0')
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
 static int fail(struct upnp_work *w, const char *call, int r)
 {
 	const char *why = strupnperror(r);
 	snprintf(w->detail, sizeof(w->detail), "%s: %d %s", call, r, why ? why : "");
 	return upnp_errno(r);
+}
+
+/* What the HTTP exchange returned, for the op's status and detail. */
+static int http_failed(struct upnp_work *w, const char *what, int err)
+{
+	switch (err) {
+	case -ETIMEDOUT:
+		snprintf(w->detail, sizeof(w->detail), "%s: no whole answer in time", what);
+		return -ETIMEDOUT;
+	case -EMSGSIZE:
+		snprintf(w->detail, sizeof(w->detail), "%s: answer larger than %d bytes", what,
+			 MG_UPNP_HTTP_MAX);
+		return -EBADMSG;
+	case -EBADMSG:
+		snprintf(w->detail, sizeof(w->detail), "%s: answer is not HTTP", what);
+		return -EBADMSG;
+	default:
+		snprintf(w->detail, sizeof(w->detail), "%s: %s", what, strerror(-err));
+		return -EHOSTUNREACH;
+	}
 }
 
 static bool copy_str(char *out, size_t cap, const char *in)
@@ -138,7 +191,8 @@ static int check_igd(struct upnp_work *w, const struct UPNPUrls *urls, const str
 		return -EPROTONOSUPPORT;
 	}
 	if (!copy_str(w->igd.control_url, sizeof(w->igd.control_url), urls->controlURL) ||
-	    mg_ssdp_url_host(&host, w->igd.control_url) < 0 || host.s_addr != w->gateway.s_addr) {
+	    mg_ssdp_url_host(&host, w->igd.control_url) < 0 || host.s_addr != w->gateway.s_addr ||
+	    mg_upnp_http_url_parse(&w->igd.control, w->igd.control_url) < 0) {
 		snprintf(w->detail, sizeof(w->detail), "control URL is not on the gateway");
 		return -EPERM;
 	}
@@ -151,84 +205,159 @@ static int check_igd(struct upnp_work *w, const struct UPNPUrls *urls, const str
 	return 0;
 }
 
+/* GETs the root description (bounded, see nat/upnp_http.h) and has
+ * miniupnpc parse it, as UPNP_GetIGDFromUrl would after its own fetch. */
 static int discover(struct upnp_work *w)
 {
+	struct mg_upnp_http_url url;
+	struct mg_upnp_http_reply reply;
 	struct UPNPUrls urls;
 	struct IGDdatas data;
-	char lan[64] = "";
+	struct in_addr local;
+	char req[MG_UPNP_HTTP_REQUEST_MAX], lan[INET_ADDRSTRLEN];
 
-	memset(&urls, 0, sizeof(urls));
-	memset(&data, 0, sizeof(data));
 	w->igd.valid = false;
-	if (!UPNP_GetIGDFromUrl(w->igd.root_url, &urls, &data, lan, sizeof(lan))) {
-		snprintf(w->detail, sizeof(w->detail), "no description at '%.60s'",
-			 w->igd.root_url);
+	if (mg_upnp_http_url_parse(&url, w->igd.root_url) < 0) {
+		snprintf(w->detail, sizeof(w->detail), "bad description URL");
+		return -EINVAL;
+	}
+	int n = snprintf(req, sizeof(req),
+			 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " USER_AGENT
+			 "\r\nConnection: close\r\n\r\n",
+			 url.path, url.host);
+	if (n < 0 || (size_t)n >= sizeof(req))
+		return -EINVAL;
+	int err = mg_upnp_http_exchange(&reply, w->http, sizeof(w->http), &url, req, (size_t)n,
+					w->deadline_ns, &local);
+	if (err < 0)
+		return http_failed(w, "description", err);
+	if (reply.status != 200) {
+		snprintf(w->detail, sizeof(w->detail), "description: HTTP status %d", reply.status);
 		return -EHOSTUNREACH;
 	}
-	lan[sizeof(lan) - 1] = '\0';
-	int err = check_igd(w, &urls, &data, lan);
+	memset(&urls, 0, sizeof(urls));
+	memset(&data, 0, sizeof(data));
+	parserootdesc(reply.body, (int)reply.body_len, &data);
+	GetUPNPUrls(&urls, &data, w->igd.root_url, 0);
+	inet_ntop(AF_INET, &local, lan, sizeof(lan));
+	err = check_igd(w, &urls, &data, lan);
 	FreeUPNPUrls(&urls);
 	return err;
 }
 
-static int external_ip(struct upnp_work *w)
-{
-	char ip[40];
+struct soap_arg {
+	const char *name, *value; /* ours: digits, an address, a word */
+};
 
-	memset(ip, 0, sizeof(ip));
-	int r = UPNP_GetExternalIPAddress(w->igd.control_url, w->igd.servicetype, ip);
-	if (r)
-		return fail(w, "GetExternalIPAddress", r);
-	ip[sizeof(ip) - 1] = '\0';
-	if (inet_pton(AF_INET, ip, &w->external_addr) != 1 || !w->external_addr.s_addr) {
-		snprintf(w->detail, sizeof(w->detail), "external address '%.16s'", ip);
-		return -EBADMSG;
-	}
-	return 0;
+/* Writes the request for action with args; returns its length or 0. */
+static size_t soap_request(char out[MG_UPNP_HTTP_REQUEST_MAX], const struct upnp_work *w,
+			   const char *action, const struct soap_arg *args, size_t nargs)
+{
+	char body[MG_UPNP_HTTP_REQUEST_MAX / 2];
+	const struct mg_upnp_http_url *u = &w->igd.control;
+	int n = snprintf(body, sizeof(body),
+			 "<?xml version=\"1.0\"?>\r\n<s:Envelope "
+			 "xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+			 "s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\">"
+			 "<s:Body><u:%s xmlns:u=\"%s\">",
+			 action, w->igd.servicetype);
+	for (size_t i = 0; i < nargs && n > 0 && (size_t)n < sizeof(body); i++)
+		n += snprintf(body + n, sizeof(body) - (size_t)n, "<%s>%s</%s>", args[i].name,
+			      args[i].value, args[i].name);
+	if (n > 0 && (size_t)n < sizeof(body))
+		n += snprintf(body + n, sizeof(body) - (size_t)n,
+			      "</u:%s></s:Body></s:Envelope>\r\n", action);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		return 0;
+	int len = snprintf(out, MG_UPNP_HTTP_REQUEST_MAX,
+			   "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " USER_AGENT
+			   "\r\nContent-Length: %d\r\nContent-Type: text/xml\r\n"
+			   "SOAPAction: \"%s#%s\"\r\nConnection: close\r\n\r\n%s",
+			   u->path, u->host, n, w->igd.servicetype, action, body);
+	return len > 0 && len < MG_UPNP_HTTP_REQUEST_MAX ? (size_t)len : 0;
 }
 
-/* Parses a decimal string the gateway sent, bounded by max. */
-static bool parse_uint(uint32_t *out, const char *s, size_t cap, uint32_t max)
+/* Calls action on the IGD; on 0, pd holds the answer's values (the caller
+ * clears it). A UPnP error in the answer is the op's error, and its code
+ * goes to *upnp (UPNPCOMMAND_SUCCESS otherwise). */
+static int soap(struct upnp_work *w, const char *action, const struct soap_arg *args, size_t nargs,
+		struct NameValueParserData *pd, int *upnp)
 {
-	uint64_t v = 0;
-	size_t i = 0;
+	struct mg_upnp_http_reply reply;
+	char req[MG_UPNP_HTTP_REQUEST_MAX];
+	uint32_t code;
+	int r = UPNPCOMMAND_SUCCESS;
 
-	for (; i < cap && s[i] >= '0' && s[i] <= '9'; i++) {
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > max)
-			return false;
+	memset(pd, 0, sizeof(*pd));
+	if (upnp)
+		*upnp = r;
+	size_t len = soap_request(req, w, action, args, nargs);
+	if (!len)
+		return fail(w, action, UPNPCOMMAND_INVALID_ARGS);
+	int err = mg_upnp_http_exchange(&reply, w->http, sizeof(w->http), &w->igd.control, req, len,
+					w->deadline_ns, NULL);
+	if (err < 0)
+		return http_failed(w, action, err);
+	ParseNameValue(reply.body, (int)reply.body_len, pd);
+	const char *e = GetValueFromNameValueList(pd, "errorCode");
+	if (e)
+		r = parse_uint(&code, e, strnlen(e, 16) + 1, 999) ? (int)code
+								  : UPNPCOMMAND_UNKNOWN_ERROR;
+	else if (reply.status != 200)
+		r = UPNPCOMMAND_HTTP_ERROR;
+	if (upnp)
+		*upnp = r;
+	if (r == UPNPCOMMAND_SUCCESS)
+		return 0;
+	ClearNameValueList(pd);
+	return fail(w, action, r);
+}
+
+static int external_ip(struct upnp_work *w)
+{
+	struct NameValueParserData pd;
+
+	int err = soap(w, "GetExternalIPAddress", NULL, 0, &pd, NULL);
+	if (err < 0)
+		return err;
+	const char *ip = GetValueFromNameValueList(&pd, "NewExternalIPAddress");
+	if (!ip || inet_pton(AF_INET, ip, &w->external_addr) != 1 || !w->external_addr.s_addr) {
+		snprintf(w->detail, sizeof(w->detail), "external address '%.16s'", ip ? ip : "");
+		err = -EBADMSG;
 	}
-	if (i == 0 || i >= cap || s[i] != '\0')
-		return false;
-	*out = (uint32_t)v;
-	return true;
+	ClearNameValueList(&pd);
+	return err;
 }
 
 /* Looks up the mapping of external_port: -ENOENT unless it exists and
  * points at our address and internal port. */
 static int lookup(struct upnp_work *w, uint16_t external_port, uint32_t *lease)
 {
-	char ext[8], client[40], port[8], desc[96], enabled[8], duration[16];
+	struct NameValueParserData pd;
+	char ext[8];
 	uint32_t iport;
 
-	memset(client, 0, sizeof(client));
-	memset(port, 0, sizeof(port));
-	memset(duration, 0, sizeof(duration));
 	snprintf(ext, sizeof(ext), "%u", external_port);
-	int r = UPNP_GetSpecificPortMappingEntry(w->igd.control_url, w->igd.servicetype, ext, "UDP",
-						 NULL, client, port, desc, enabled, duration);
-	if (r)
-		return fail(w, "GetSpecificPortMappingEntry", r);
-	client[sizeof(client) - 1] = port[sizeof(port) - 1] = duration[sizeof(duration) - 1] = '\0';
-	if (strcmp(client, w->igd.lanaddr) || !parse_uint(&iport, port, sizeof(port), 65535) ||
-	    iport != w->internal_port) {
+	const struct soap_arg args[] = { { "NewRemoteHost", "" },
+					 { "NewExternalPort", ext },
+					 { "NewProtocol", "UDP" } };
+	int err = soap(w, "GetSpecificPortMappingEntry", args, ARRAY_SIZE(args), &pd, NULL);
+	if (err < 0)
+		return err;
+	/* Values are NUL-terminated within their 128 bytes (upnpreplyparse.h). */
+	const char *client = GetValueFromNameValueList(&pd, "NewInternalClient");
+	const char *port = GetValueFromNameValueList(&pd, "NewInternalPort");
+	const char *duration = GetValueFromNameValueList(&pd, "NewLeaseDuration");
+	if (!client || !port || strcmp(client, w->igd.lanaddr) ||
+	    !parse_uint(&iport, port, 8, 65535) || iport != w->internal_port) {
 		snprintf(w->detail, sizeof(w->detail), "port %u maps to %.16s:%.6s", external_port,
-			 client, port);
-		return -ENOENT;
-	}
-	if (!parse_uint(lease, duration, sizeof(duration), UINT32_MAX))
+			 client ? client : "?", port ? port : "?");
+		err = -ENOENT;
+	} else if (!duration || !parse_uint(lease, duration, 16, UINT32_MAX)) {
 		*lease = 0;
-	return 0;
+	}
+	ClearNameValueList(&pd);
+	return err;
 }
 
 static uint16_t random_port(void)
@@ -239,18 +368,38 @@ static uint16_t random_port(void)
 	return (uint16_t)(1024 + r % (65536 - 1024));
 }
 
+/* One AddPortMapping; the UPnP code of a refusal goes to *upnp. */
+static int add_one(struct upnp_work *w, const char *ext, const char *in, const char *lease,
+		   int *upnp)
+{
+	struct NameValueParserData pd;
+	const struct soap_arg args[] = {
+		{ "NewRemoteHost", "" },
+		{ "NewExternalPort", ext },
+		{ "NewProtocol", "UDP" },
+		{ "NewInternalPort", in },
+		{ "NewInternalClient", w->igd.lanaddr },
+		{ "NewEnabled", "1" },
+		{ "NewPortMappingDescription", DESCRIPTION },
+		{ "NewLeaseDuration", lease },
+	};
+	int err = soap(w, "AddPortMapping", args, ARRAY_SIZE(args), &pd, upnp);
+	if (err == 0)
+		ClearNameValueList(&pd);
+	return err;
+}
+
 static int add(struct upnp_work *w)
 {
 	char ext[8], in[8], lease[16];
 	uint16_t port = w->external_port ? w->external_port : w->internal_port;
-	int r = -1;
+	int err = -EINVAL, r;
 
 	snprintf(in, sizeof(in), "%u", w->internal_port);
 	snprintf(lease, sizeof(lease), "%u", w->lifetime_s);
 	for (int tries = 0; tries < UPNP_CONFLICT_TRIES; tries++) {
 		snprintf(ext, sizeof(ext), "%u", port);
-		r = UPNP_AddPortMapping(w->igd.control_url, w->igd.servicetype, ext, in,
-					w->igd.lanaddr, DESCRIPTION, "UDP", NULL, lease);
+		err = add_one(w, ext, in, lease, &r);
 		if (r == UPNP_ONLY_PERMANENT && strcmp(lease, "0")) {
 			strcpy(lease, "0");
 			tries--;
@@ -260,8 +409,8 @@ static int add(struct upnp_work *w)
 			break;
 		port = random_port();
 	}
-	if (r)
-		return fail(w, "AddPortMapping", r);
+	if (err < 0)
+		return err;
 	w->mapped_port = port;
 	return 0;
 }
@@ -279,13 +428,18 @@ static int do_map(struct upnp_work *w)
 
 static int do_delete(struct upnp_work *w)
 {
+	struct NameValueParserData pd;
 	char ext[8];
+	int r;
 
 	snprintf(ext, sizeof(ext), "%u", w->external_port);
-	int r = UPNP_DeletePortMapping(w->igd.control_url, w->igd.servicetype, ext, "UDP", NULL);
-	if (r == UPNP_NO_SUCH_ENTRY)
-		return 0;
-	return r ? fail(w, "DeletePortMapping", r) : 0;
+	const struct soap_arg args[] = { { "NewRemoteHost", "" },
+					 { "NewExternalPort", ext },
+					 { "NewProtocol", "UDP" } };
+	int err = soap(w, "DeletePortMapping", args, ARRAY_SIZE(args), &pd, &r);
+	if (err == 0)
+		ClearNameValueList(&pd);
+	return r == UPNP_NO_SUCH_ENTRY ? 0 : err;
 }
 
 static int run_op(struct upnp_work *w)
@@ -395,6 +549,7 @@ static void start_work(struct upnp_be *b)
 		w->internal_port = b->op->internal_port;
 		w->external_port = b->op->external_port;
 		w->lifetime_s = b->op->lifetime_s;
+		w->deadline_ns = b->deadline_ns;
 		w->igd = b->igd;
 		err = uv_queue_work(b->cfg.loop, &w->req, work_cb, after_work);
 		if (err == 0) {
@@ -500,6 +655,7 @@ static int upnp_submit(void *state, struct mg_portmap_op *op)
 	if (op->code > MG_PORTMAP_OP_CHECK)
 		return -EINVAL;
 	b->op = op;
+	b->deadline_ns = mg_upnp_http_now_ns() + b->cfg.timeout_ms * UINT64_C(1000000);
 	uv_timer_start(&b->deadline, on_deadline, b->cfg.timeout_ms, 0);
 	if (b->work)
 		b->queued = true; /* an abandoned work still runs */

@@ -19,7 +19,9 @@
 struct mg_device;
 
 /* Packets waiting for a session, copied out of the caller's buffer: this
- * only happens while a handshake is in flight, never in steady state. */
+ * only happens while a handshake is in flight, never in steady state. They
+ * are plaintext: every buffer is wiped before it is freed (sent, dropped
+ * for a newer one, or cleared). */
 struct mg_staged_queue {
 	uint8_t *packets[MAX_STAGED_PACKETS];
 	uint16_t lengths[MAX_STAGED_PACKETS];

@@ -369,6 +369,18 @@ static void encrypt_and_send(struct mg_peer *peer, struct mg_keypair *kp, enum m
 		mg_timers_data_sent(peer);
 }
 
+/* A staged packet's buffer held plaintext from the TUN: wiped before it
+ * goes back to the allocator. Packets are staged only while no session
+ * exists, so this never runs on the steady-state path. */
+static void free_staged(struct mg_staged_queue *q)
+{
+	mg_wipe(q->packets[q->head], MG_DEVICE_HEADROOM + q->lengths[q->head] + MG_DEVICE_TAILROOM);
+	free(q->packets[q->head]);
+	q->packets[q->head] = NULL;
+	q->head = (q->head + 1) % MAX_STAGED_PACKETS;
+	q->count--;
+}
+
 static bool stage(struct mg_peer *peer, const uint8_t *packet, size_t len)
 {
 	struct mg_staged_queue *q = &peer->staged;
@@ -377,9 +389,7 @@ static bool stage(struct mg_peer *peer, const uint8_t *packet, size_t len)
 
 	if (q->count == MAX_STAGED_PACKETS) {
 		/* Keep the newest, as the kernel does. */
-		free(q->packets[q->head]);
-		q->head = (q->head + 1) % MAX_STAGED_PACKETS;
-		q->count--;
+		free_staged(q);
 		peer->device->stats.tx_staged_overflow++;
 	}
 	copy = malloc(MG_DEVICE_HEADROOM + len + MG_DEVICE_TAILROOM);
@@ -397,11 +407,8 @@ static bool stage(struct mg_peer *peer, const uint8_t *packet, size_t len)
 void mg_device_clear_staged(struct mg_peer *peer)
 {
 	struct mg_staged_queue *q = &peer->staged;
-	while (q->count) {
-		free(q->packets[q->head]);
-		q->head = (q->head + 1) % MAX_STAGED_PACKETS;
-		q->count--;
-	}
+	while (q->count)
+		free_staged(q);
 	q->head = 0;
 }
 
@@ -416,12 +423,10 @@ static void send_staged(struct mg_peer *peer)
 		return;
 	}
 	while (q->count && (kp = sending_keypair(peer, now))) {
-		uint8_t *buf = q->packets[q->head];
-		encrypt_and_send(peer, kp, MG_SEND_TRANSIENT, buf + MG_DEVICE_HEADROOM,
-				 q->lengths[q->head]);
-		free(buf);
-		q->head = (q->head + 1) % MAX_STAGED_PACKETS;
-		q->count--;
+		/* Sealed in place; a seal that failed leaves plaintext. */
+		encrypt_and_send(peer, kp, MG_SEND_TRANSIENT,
+				 q->packets[q->head] + MG_DEVICE_HEADROOM, q->lengths[q->head]);
+		free_staged(q);
 	}
 	keep_key_fresh_send(peer, now);
 }

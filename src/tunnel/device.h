@@ -275,6 +275,7 @@ uint64_t mg_device_tick(struct mg_device *dev);
 /* Actions the timers take (also used by configuration changes). */
 void mg_device_send_initiation(struct mg_peer *peer, bool is_retry);
 void mg_device_send_keepalive(struct mg_peer *peer);
+/* Drops the packets waiting for a session, their buffers wiped. */
 void mg_device_clear_staged(struct mg_peer *peer);
 void mg_device_zero_keys(struct mg_peer *peer);
 /* Records that a timer of the device was armed for deadline. */

@@ -1,4 +1,5 @@
 #include "tunnel/engine.h"
+#include "crypto/primitives.h"
 #include "util/macros.h"
 #include "util/log.h"
 #include "tunnel/offload.h"
@@ -582,6 +583,9 @@ int mg_engine_set_fwmark(struct mg_engine *e, uint32_t fwmark)
 	return mg_udp_set_fwmark(&e->udp, fwmark);
 }
 
+/* aligned_alloc wants a multiple of the alignment. */
+#define TUN_IN_SIZE ((MG_OFFLOAD_VNET_HDR_LEN + 65535 + 63) & ~(size_t)63)
+
 static int alloc_buffers(struct mg_engine *e)
 {
 	e->rx = calloc(1, sizeof(*e->rx));
@@ -590,8 +594,7 @@ static int alloc_buffers(struct mg_engine *e)
 		return -ENOMEM;
 	if (!(e->config.tun_offload & MG_TUN_VNET_HDR))
 		return 0;
-	/* aligned_alloc wants a multiple of the alignment. */
-	e->tun_in = aligned_alloc(64, (MG_OFFLOAD_VNET_HDR_LEN + 65535 + 63) & ~(size_t)63);
+	e->tun_in = aligned_alloc(64, TUN_IN_SIZE);
 	if (!e->tun_in)
 		return -ENOMEM;
 	if (!(e->config.tun_offload & MG_TUN_TSO))
@@ -605,12 +608,23 @@ static int alloc_buffers(struct mg_engine *e)
 	return 0;
 }
 
+/* The buffers hold the last batches' plaintext (TUN reads, decrypted
+ * datagrams, coalesced segments): wiped once, when the engine goes, and
+ * never per packet. */
+static void wipe_free(void *p, size_t len)
+{
+	if (!p)
+		return;
+	mg_wipe(p, len);
+	free(p);
+}
+
 static void free_buffers(struct mg_engine *e)
 {
-	free(e->rx);
-	free(e->tx.arena);
-	free(e->tun_in);
-	free(e->gro);
+	wipe_free(e->rx, sizeof(*e->rx));
+	wipe_free(e->tx.arena, MG_ENGINE_ARENA_SIZE);
+	wipe_free(e->tun_in, TUN_IN_SIZE);
+	wipe_free(e->gro, sizeof(*e->gro) + MG_GRO_ARENA_SIZE);
 	e->rx = NULL;
 	e->tx.arena = NULL;
 	e->tun_in = NULL;

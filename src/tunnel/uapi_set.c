@@ -308,16 +308,14 @@ static void log_refused(const struct mg_log *log, size_t number, const char *lin
 			const char *why)
 {
 	const char *eq = memchr(line, '=', n);
-	size_t shown = n < 96 ? n : 96;
-	char text[100];
+	size_t shown = n;
+	char text[MG_LOG_SAFE_MAX];
 
 	if (eq && (is_key(line, (size_t)(eq - line), "private_key") ||
 		   is_key(line, (size_t)(eq - line), "preshared_key")))
 		shown = (size_t)(eq - line) + 1;
-	for (size_t i = 0; i < shown; i++)
-		text[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
-	memcpy(text + shown, shown < n ? "..." : "", shown < n ? 4 : 1);
-	mg_log(log, MG_LOG_INFO, "uapi: set refused at line %zu \"%s\": %s", number, text, why);
+	mg_log(log, MG_LOG_INFO, "uapi: set refused at line %zu \"%s%s\": %s", number,
+	       mg_log_safe(text, line, shown), shown < n ? "..." : "", why);
 }
 
 /* lines[0, len) as mg_uapi_set takes them. Stops at the first bad line with

@@ -42,6 +42,38 @@ void mg_log_init_from_env(void)
 	(void)mg_log_level_parse(getenv("LOG_LEVEL"), &default_log.threshold);
 }
 
+const char *mg_log_safe(char out[MG_LOG_SAFE_MAX], const char *in, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const size_t room = MG_LOG_SAFE_MAX - 4; /* keeps space for "..." and NUL */
+	size_t o = 0, i = 0;
+
+	for (; i < len && in[i]; i++) {
+		unsigned char c = (unsigned char)in[i];
+		char esc[4] = { '\\', (char)c };
+		size_t n = 2;
+		if (c < 0x20 || c >= 0x7f) {
+			esc[1] = 'x';
+			esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 15];
+			n = 4;
+		} else if (c != '\\' && c != '"') {
+			esc[0] = (char)c;
+			n = 1;
+		}
+		if (o + n > room)
+			break;
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	if (i < len && in[i]) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void to_stderr(const char *line)
 {
 	struct timespec ts;

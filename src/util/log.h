@@ -45,6 +45,18 @@ void mg_log_init_from_env(void);
 void mg_log(const struct mg_log *log, enum mg_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Text from outside (a gateway's answer, a client's request line, anything
+ * a peer sent) made fit for one log line: bytes outside printable ASCII
+ * become \xHH, a backslash and a double quote \\ and \" (so a quoted
+ * value cannot close its quotes, start a new line or move a terminal's
+ * cursor); reads len bytes or up to a NUL; writes at most
+ * MG_LOG_SAFE_MAX - 1 bytes and a NUL, ending in "..." when cut. Returns
+ * out, for use as a printf argument. Strings a parser already held to a
+ * safe alphabet (certificate, member and group names: [A-Za-z0-9._-]) need
+ * it not. */
+#define MG_LOG_SAFE_MAX 128
+const char *mg_log_safe(char out[MG_LOG_SAFE_MAX], const char *in, size_t len);
+
 static inline bool mg_log_enabled(const struct mg_log *log, enum mg_log_level level)
 {
 	return level <= (log ? log : mg_log_default())->threshold;
