@@ -129,7 +129,8 @@ static int framing(struct framing *f, const char *buf, size_t hdr, size_t cap)
 
 	memset(f, 0, sizeof(*f));
 	while (p && ++p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t left = end > p ? (size_t)(end - p) : 0;
+		const char *eol = left ? memchr(p, '\n', left) : NULL;
 		int err = header(f, p, eol, cap);
 		if (err < 0)
 			return err;
@@ -152,7 +153,8 @@ static ssize_t chunks(char *out, const char *p, const char *end)
 				return -EBADMSG;
 			size = size * 16 + (size_t)(*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
 		}
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t left = end > p ? (size_t)(end - p) : 0;
+		const char *eol = left ? memchr(p, '\n', left) : NULL;
 		if (!eol)
 			return p + 16 < end ? -EBADMSG : -EAGAIN; /* extensions are short */
 		if (!digits)
