@@ -2,12 +2,16 @@
 #include "tunnel/broker.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 /* Process-wide: privilege separation is the process's state, not a node's. */
 static int broker_fd = -1;
+/* One request in flight: a reply must meet its request, and libuv's
+ * threadpool (port mapping, netcheck) may ask while the loop does. */
+static pthread_mutex_t broker_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void mg_broker_attach(int fd)
 {
@@ -113,9 +117,11 @@ static int call_with(const struct mg_broker_req *req, int fd_in, struct mg_broke
 		*fd_out = -1;
 	if (broker_fd < 0)
 		return -ENOTCONN;
+	pthread_mutex_lock(&broker_lock);
 	ret = mg_broker_send(broker_fd, req, sizeof(*req), fd_in);
 	if (ret == 0)
 		ret = mg_broker_recv(broker_fd, rep, sizeof(*rep), fd_out);
+	pthread_mutex_unlock(&broker_lock);
 	if (ret < 0)
 		return ret;
 	if (rep->result < 0 && fd_out && *fd_out >= 0) {
@@ -131,10 +137,11 @@ int mg_broker_call(const struct mg_broker_req *req, struct mg_broker_rep *rep, i
 }
 
 /* Most requests: zeroed but for what the op needs. The request is large
- * (the proof), so it lives here rather than on every caller's stack. */
+ * (the proof), so it lives here rather than on every caller's stack, one
+ * per thread. */
 static struct mg_broker_req *request(enum mg_broker_op op)
 {
-	static struct mg_broker_req req;
+	static _Thread_local struct mg_broker_req req;
 
 	memset(&req, 0, sizeof(req));
 	req.op = op;
