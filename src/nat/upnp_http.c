@@ -40,10 +40,13 @@ int mg_upnp_http_url_parse(struct mg_upnp_http_url *out, const char *url)
 	if (!*p)
 		p = "/";
 	/* The path goes into our request line: printable, no spaces. */
-	for (size_t i = 0; p[i]; i++)
-		if (i + 1 >= sizeof(out->path) || p[i] <= ' ' || p[i] >= 0x7f)
+	size_t len = strlen(p);
+	if (len >= sizeof(out->path))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] <= ' ' || p[i] >= 0x7f)
 			return -EINVAL;
-	strcpy(out->path, p);
+	memcpy(out->path, p, len + 1);
 	out->addr.sin_family = AF_INET;
 	out->addr.sin_addr = host;
 	out->addr.sin_port = htons((uint16_t)port);
