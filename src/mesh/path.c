@@ -299,6 +299,8 @@ static void go_direct(struct mg_paths *ps, struct mg_path *p, const struct mg_di
 		register_with(ps, p); /* a relay soon helps every other member */
 	if (!peer || was)
 		return;
+	p->hs_until = now + MG_PATH_HS_FAST_MS;
+	p->last_hs = now;
 	mg_device_peer_set_relay(peer, NULL, NULL, 0);
 	mg_device_peer_set_endpoint(peer, ep);
 	mg_endpoint_format(text, sizeof(text), ep);
@@ -324,7 +326,7 @@ static const struct mg_path_relay *pick_relay(struct mg_paths *ps, const struct 
 
 static void go_relay(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
 		     const uint8_t relay_key[MG_ED25519_PUB_LEN],
-		     const struct mg_endpoint *relay_ep, const char *relay_name)
+		     const struct mg_endpoint *relay_ep, const char *relay_name, uint64_t now)
 {
 	struct mg_peer *peer = peer_of(ps, m);
 	uint8_t prefix[MG_RELAY_HEADER_LEN];
@@ -335,6 +337,8 @@ static void go_relay(struct mg_paths *ps, struct mg_path *p, const struct mg_dir
 	memcpy(p->via, relay_key, MG_ED25519_PUB_LEN);
 	if (!peer)
 		return;
+	p->hs_until = now + MG_PATH_HS_FAST_MS;
+	p->last_hs = now;
 	mg_relay_wrap_header(prefix, p->key_id);
 	mg_device_peer_set_relay(peer, relay_ep, prefix, sizeof(prefix));
 	mg_log(ps->log, MG_LOG_INFO, "mesh: %s through relay %s", m->cert.name, relay_name);
@@ -609,7 +613,7 @@ static void relay_now(struct mg_paths *ps, const struct mg_directory *d, struct 
 	rp = mg_paths_find(ps, r->key);
 	rm = mg_directory_find(d, r->key);
 	if (rp && rm)
-		go_relay(ps, p, m, r->key, &rp->direct, rm->cert.name);
+		go_relay(ps, p, m, r->key, &rp->direct, rm->cert.name, now);
 }
 
 /* The relay now, and a probe round with a PUNCH when one is due. */
@@ -634,6 +638,23 @@ static void search(struct mg_paths *ps, const struct mg_directory *d, struct mg_
 {
 	seek(ps, d, p, m, now);
 	bday_consider(ps, p, m, now);
+}
+
+/* A new path and still no session a second after the handshake: another
+ * one, not WireGuard's retry 5 s later (the first may have crossed the
+ * path change: an answer sent through a relay the initiator does not use
+ * yet, or to where it no longer is). For MG_PATH_HS_FAST_MS at most. */
+static void handshake_retry(struct mg_paths *ps, struct mg_path *p, const struct mg_dir_member *m,
+			    uint64_t now)
+{
+	struct mg_peer *peer;
+
+	if (p->state == MG_PATH_NONE || now >= p->hs_until ||
+	    now - p->last_hs < MG_PATH_HS_RETRY_MS || !(peer = peer_of(ps, m)) ||
+	    peer->keypairs.current)
+		return;
+	p->last_hs = now;
+	handshake_now(peer);
 }
 
 static void register_with_relays(struct mg_paths *ps, uint64_t now)
@@ -664,6 +685,7 @@ void mg_paths_tick(struct mg_paths *ps, const struct mg_directory *d, uint64_t n
 			check_direct(ps, d, p, m, now);
 		else
 			search(ps, d, p, m, now);
+		handshake_retry(ps, p, m, now);
 		any_direct |= p->state == MG_PATH_DIRECT;
 	}
 	bday_tick(ps, now);
@@ -896,7 +918,7 @@ static void on_relayed(struct mg_paths *ps, const struct mg_directory *d,
 	}
 	/* Answer the way it came while we have no direct path. */
 	if (p->state == MG_PATH_NONE)
-		go_relay(ps, p, m, rp->key, from, rm->cert.name);
+		go_relay(ps, p, m, rp->key, from, rm->cert.name, now);
 	mg_device_receive_relayed(&ps->engine->dev, from, payload, len);
 }
 

@@ -60,7 +60,10 @@
  * datagrams come to us relayed is answered the same way. Probing goes on
  * while relayed, and the first ACK moves the member to direct. Relayed
  * datagrams never move the WireGuard peer's endpoint (the path manager
- * sets it).
+ * sets it). Each move (to direct, to a relay) starts a handshake when no
+ * session exists, and repeats it every MG_PATH_HS_RETRY_MS for
+ * MG_PATH_HS_FAST_MS while none does: a first handshake lost while the
+ * two sides' paths changed costs a second, not WireGuard's 5 s.
  *
  * Hard NAT: birthday rounds. Between a NAT that maps endpoint-
  * independently (EIM: one public port per local socket) and one that maps
@@ -134,9 +137,11 @@
 #define MG_PATH_CHECK_IDLE_MS	 25000
 #define MG_PATH_DEAD_PROBES	 3
 #define MG_PATH_REGISTER_MS	 25000
-#define MG_PATH_PROBE_BACK_MS	 500  /* at most one probe-back per member this often */
-#define MG_PATH_PUNCH_BACK_MS	 1000 /* a PUNCH answered unless we sent one this recently */
-#define MG_PATH_PUNCH_MIN_MS	 100  /* at most one PUNCH acted on per member this often */
+#define MG_PATH_PROBE_BACK_MS	 500   /* at most one probe-back per member this often */
+#define MG_PATH_PUNCH_BACK_MS	 1000  /* a PUNCH answered unless we sent one this recently */
+#define MG_PATH_PUNCH_MIN_MS	 100   /* at most one PUNCH acted on per member this often */
+#define MG_PATH_HS_RETRY_MS	 1000  /* a new path without a session: a handshake this often */
+#define MG_PATH_HS_FAST_MS	 10000 /* for this long after the path changed */
 #define MG_PATH_RELAYS_MAX	 4
 #define MG_PATH_CANDIDATES_MAX	 MG_PROBE_PENDING_MAX /* probed per round */
 #define MG_PATH_BDAY_AFTER_MS	 1000		      /* no direct path this long: rounds */
@@ -176,6 +181,7 @@ struct mg_path {
 	unsigned n_hints;
 	uint64_t punch_time;		       /* its last accepted PUNCH's (wall ms) */
 	uint64_t last_punch_rx, last_punch_tx; /* monotonic ms */
+	uint64_t hs_until, last_hs;	       /* handshake retries after a path change */
 };
 
 /* The birthday round in progress (at most one). */
