@@ -143,6 +143,25 @@ static void report(int fd, char status)
 	close(fd);
 }
 
+/* As `meshguard up` (meshguard.h: mg_sandbox_enter); wireguard-go's
+ * command line has no room for a flag, so valgrind and sanitizer runs say
+ * MESHGUARD_NO_SANDBOX=1 in the environment, as WG_PROCESS_FOREGROUND. */
+static int enter_sandbox(const struct wggo_args *a)
+{
+	struct mg_sandbox_config c = MG_SANDBOX_CONFIG_INIT;
+	const char *off = getenv("MESHGUARD_NO_SANDBOX");
+	char err[512] = "";
+	int ret;
+
+	if (off && !strcmp(off, "1"))
+		return 0;
+	c.ifname = a->ifname;
+	ret = mg_sandbox_enter(&c, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "meshguard: %s\n", err[0] ? err : strerror(-ret));
+	return ret;
+}
+
 static void detach_stdin(void)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -169,6 +188,10 @@ int mg_cmd_wireguard_go(int argc, char **argv)
 			return 1;
 		}
 		detach_stdin();
+	}
+	if (enter_sandbox(&a) < 0) {
+		report(ready, 1);
+		return 1;
 	}
 	ret = open_node(&r, &a);
 	report(ready, ret == 0 ? 0 : 1);

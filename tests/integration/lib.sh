@@ -27,6 +27,7 @@ MG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$MG_ID.XXXXXX")
 chmod 711 "$MG_TMP"
 # Sanitizer builds: LeakSanitizer needs ptrace, which the sandbox forbids.
 MG_UP_SANDBOX=${MG_NO_SANDBOX:+--no-sandbox}
+[ -n "${MG_NO_SANDBOX:-}" ] && export MESHGUARD_NO_SANDBOX=1
 MG_WG_RUN=/var/run/wireguard
 
 # Underlay (documentation ranges) and inner addresses of a two-node pair.

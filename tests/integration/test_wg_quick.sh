@@ -75,12 +75,17 @@ wg_quick() {
 }
 
 # The daemon: the process in namespace q whose executable is meshguard.
+# The daemon's pid: its sandboxed network side (a child running the same
+# binary) is part of the same daemon, not a second one.
 daemon_pids() {
-	local p exe want
+	local p exe want parent
 	want=$(readlink -f "$MESHGUARD")
 	for p in $(ip netns pids "$(mg_ns_name q)" 2>/dev/null); do
 		exe=$(readlink -f "/proc/$p/exe" 2>/dev/null) || continue
-		[ "$exe" = "$want" ] && echo "$p"
+		[ "$exe" = "$want" ] || continue
+		parent=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ "$(readlink -f "/proc/$parent/exe" 2>/dev/null)" = "$want" ] && continue
+		echo "$p"
 	done
 	return 0
 }
