@@ -9,9 +9,11 @@
  *
  * Sends from N sockets (N source ports), paced to PPS (0: as fast as it can),
  * for S seconds; counts the cookie replies (type 3, 64 bytes) that come back.
- * Prints one summary line; exits 0 if it could send. */
+ * Prints one summary line, also when stopped early by SIGTERM or SIGINT;
+ * exits 0 if it could send. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -46,6 +48,14 @@ struct options {
 	double rate;
 	int sockets;
 };
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 struct stats {
 	uint64_t sent;
@@ -268,7 +278,7 @@ static void flood(const struct options *o, const int *fds, struct stats *st)
 	mg_blake2s_update(&s, (const uint8_t *)LABEL_MAC1, strlen(LABEL_MAC1));
 	mg_blake2s_update(&s, o->pubkey, PUBKEY_LEN);
 	mg_blake2s_final(&s, mac1_key);
-	while (now() - start < o->seconds) {
+	while (!stop && now() - start < o->seconds) {
 		int fd = fds[turn++ % (unsigned int)o->sockets];
 
 		fill_batch(msgs, mac1_key);
@@ -290,6 +300,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (parse_args(argc, argv, &o))
 		return 2;
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
 	err = open_sockets(&o, fds);
 	if (err) {
 		fprintf(stderr, "mg_flood: cannot open sockets: %s\n", strerror(-err));
