@@ -109,6 +109,19 @@ out:
 	return ret;
 }
 
+/* A fresh random nonce, from the pool (refilled when empty). */
+static void take_nonce(struct mg_cookie_checker *c, uint8_t nonce[MG_XNONCE_SIZE])
+{
+	if (!c->nonces_left) {
+		mg_random_bytes(c->nonces, sizeof(c->nonces));
+		c->nonces_left = MG_COOKIE_NONCE_POOL;
+	}
+	c->nonces_left--;
+	memcpy(nonce, c->nonces[c->nonces_left], MG_XNONCE_SIZE);
+	/* Never handed out twice. */
+	memset(c->nonces[c->nonces_left], 0, MG_XNONCE_SIZE);
+}
+
 void mg_cookie_reply_create(struct mg_cookie_checker *c, struct mg_msg_cookie_reply *dst,
 			    const uint8_t *msg, size_t len, uint32_t sender_index,
 			    const struct mg_endpoint *src, uint64_t now)
@@ -118,7 +131,7 @@ void mg_cookie_reply_create(struct mg_cookie_checker *c, struct mg_msg_cookie_re
 
 	dst->type = htole32(MG_MSG_COOKIE_REPLY);
 	dst->receiver_index = sender_index;
-	mg_random_bytes(dst->nonce, sizeof(dst->nonce));
+	take_nonce(c, dst->nonce);
 	make_cookie(c, cookie, src, now);
 	mg_xaead_seal(dst->encrypted_cookie, cookie, MG_COOKIE_SIZE, macs->mac1, MG_MAC_SIZE,
 		      dst->nonce, c->cookie_key);

@@ -18,6 +18,9 @@
 /* A source as the cookie binds it: its address (4 or 16 bytes), then its
  * port. */
 #define MG_COOKIE_SOURCE_MAX 18
+/* Cookie reply nonces drawn from the system at once, so that a flood's
+ * replies cost one getrandom call per this many instead of one each. */
+#define MG_COOKIE_NONCE_POOL 64
 
 struct mg_cookie_checker {
 	uint8_t secret[MG_KEY_SIZE];
@@ -32,6 +35,9 @@ struct mg_cookie_checker {
 	uint8_t cached_cookie[MG_COOKIE_SIZE];
 	uint8_t cached_source[MG_COOKIE_SOURCE_MAX];
 	uint8_t cached_len;
+	/* Random nonces not used yet: the last nonces_left of the pool. */
+	uint8_t nonces[MG_COOKIE_NONCE_POOL][MG_XNONCE_SIZE];
+	unsigned nonces_left;
 };
 
 struct mg_cookie_maker {
