@@ -1,6 +1,7 @@
 /* BLAKE2s as specified in RFC 7693 sections 2 and 3, HMAC over it (RFC 2104)
- * and the HKDF-style KDF of the WireGuard paper. Portable, no SIMD: handshakes
- * hash a few hundred bytes, so clarity wins over speed here. */
+ * and the HKDF-style KDF of the WireGuard paper. Portable, no SIMD; the rounds
+ * are unrolled (see compress) because every handshake message's mac1 goes
+ * through here, flood or not. */
 #include "crypto/blake2s.h"
 
 #include <string.h>
@@ -45,30 +46,34 @@ static void store32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-/* RFC 7693 section 3.1, with BLAKE2s rotations R1..R4 = 16, 12, 8, 7. */
-static void mix(uint32_t v[16], int a, int b, int c, int d, uint32_t x, uint32_t y)
-{
-	v[a] = v[a] + v[b] + x;
-	v[d] = ror32(v[d] ^ v[a], 16);
-	v[c] = v[c] + v[d];
-	v[b] = ror32(v[b] ^ v[c], 12);
-	v[a] = v[a] + v[b] + y;
-	v[d] = ror32(v[d] ^ v[a], 8);
-	v[c] = v[c] + v[d];
-	v[b] = ror32(v[b] ^ v[c], 7);
-}
+/* RFC 7693 section 3.1, with BLAKE2s rotations R1..R4 = 16, 12, 8, 7. A
+ * macro over named words, and every round spelled out, so that all indices
+ * are constants and the compiler keeps v in registers: mac1 is computed for
+ * every handshake message, so under a flood this is the responder's hottest
+ * code (as in the kernel's blake2s-generic.c). */
+#define G(r, i, a, b, c, d)                                \
+	do {                                               \
+		a += b + m[blake2s_sigma[r][2 * (i)]];     \
+		d = ror32(d ^ a, 16);                      \
+		c += d;                                    \
+		b = ror32(b ^ c, 12);                      \
+		a += b + m[blake2s_sigma[r][2 * (i) + 1]]; \
+		d = ror32(d ^ a, 8);                       \
+		c += d;                                    \
+		b = ror32(b ^ c, 7);                       \
+	} while (0)
 
-static void round_once(uint32_t v[16], const uint32_t m[16], const uint8_t s[16])
-{
-	mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-	mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-	mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-	mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-	mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-	mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-	mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-	mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-}
+#define ROUND(r)                                   \
+	do {                                       \
+		G(r, 0, v[0], v[4], v[8], v[12]);  \
+		G(r, 1, v[1], v[5], v[9], v[13]);  \
+		G(r, 2, v[2], v[6], v[10], v[14]); \
+		G(r, 3, v[3], v[7], v[11], v[15]); \
+		G(r, 4, v[0], v[5], v[10], v[15]); \
+		G(r, 5, v[1], v[6], v[11], v[12]); \
+		G(r, 6, v[2], v[7], v[8], v[13]);  \
+		G(r, 7, v[3], v[4], v[9], v[14]);  \
+	} while (0)
 
 /* RFC 7693 section 3.2: F. The caller has already added this block's length
  * to the counter t and set f[0] for the last block. */
@@ -87,13 +92,24 @@ static void compress(struct mg_blake2s_state *s, const uint8_t block[MG_BLAKE2S_
 	v[13] ^= s->t[1];
 	v[14] ^= s->f[0];
 	v[15] ^= s->f[1];
-	for (i = 0; i < 10; i++)
-		round_once(v, m, blake2s_sigma[i]);
+	ROUND(0);
+	ROUND(1);
+	ROUND(2);
+	ROUND(3);
+	ROUND(4);
+	ROUND(5);
+	ROUND(6);
+	ROUND(7);
+	ROUND(8);
+	ROUND(9);
 	for (i = 0; i < 8; i++)
 		s->h[i] ^= v[i] ^ v[i + 8];
 	sodium_memzero(v, sizeof(v));
 	sodium_memzero(m, sizeof(m));
 }
+
+#undef ROUND
+#undef G
 
 /* The byte counter is 64 bits split over two words. */
 static void count(struct mg_blake2s_state *s, uint32_t n)

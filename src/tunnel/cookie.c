@@ -50,27 +50,39 @@ void mg_cookie_maker_init(struct mg_cookie_maker *m, const uint8_t peer_public[M
 	derive_key(m->cookie_key, MG_LABEL_COOKIE, peer_public);
 }
 
+static size_t source_bytes(uint8_t out[MG_COOKIE_SOURCE_MAX], const struct mg_endpoint *src)
+{
+	if (src->sa.sa_family == AF_INET) {
+		memcpy(out, &src->in4.sin_addr, 4);
+		memcpy(out + 4, &src->in4.sin_port, 2);
+		return 6;
+	}
+	memcpy(out, &src->in6.sin6_addr, 16);
+	memcpy(out + 16, &src->in6.sin6_port, 2);
+	return 18;
+}
+
 /* The cookie binds the source address and port, under a secret that
  * rotates every two minutes so old cookies stop working. */
 static void make_cookie(struct mg_cookie_checker *c, uint8_t cookie[MG_COOKIE_SIZE],
 			const struct mg_endpoint *src, uint64_t now)
 {
-	struct mg_blake2s_state s;
+	uint8_t source[MG_COOKIE_SOURCE_MAX];
+	size_t len = source_bytes(source, src);
 
 	if (!c->secret_valid || expired(c->secret_birth, COOKIE_SECRET_MAX_AGE, now)) {
 		mg_random_bytes(c->secret, sizeof(c->secret));
 		c->secret_birth = now;
 		c->secret_valid = true;
+		c->cached_len = 0;
 	}
-	mg_blake2s_init(&s, MG_COOKIE_SIZE, c->secret, sizeof(c->secret));
-	if (src->sa.sa_family == AF_INET) {
-		mg_blake2s_update(&s, (const uint8_t *)&src->in4.sin_addr, 4);
-		mg_blake2s_update(&s, (const uint8_t *)&src->in4.sin_port, 2);
-	} else {
-		mg_blake2s_update(&s, (const uint8_t *)&src->in6.sin6_addr, 16);
-		mg_blake2s_update(&s, (const uint8_t *)&src->in6.sin6_port, 2);
+	if (c->cached_len != len || memcmp(c->cached_source, source, len)) {
+		mg_blake2s(c->cached_cookie, MG_COOKIE_SIZE, source, len, c->secret,
+			   sizeof(c->secret));
+		memcpy(c->cached_source, source, len);
+		c->cached_len = (uint8_t)len;
 	}
-	mg_blake2s_final(&s, cookie);
+	memcpy(cookie, c->cached_cookie, MG_COOKIE_SIZE);
 }
 
 enum mg_cookie_mac_state mg_cookie_validate(struct mg_cookie_checker *c, const uint8_t *msg,
@@ -97,6 +109,19 @@ out:
 	return ret;
 }
 
+/* A fresh random nonce, from the pool (refilled when empty). */
+static void take_nonce(struct mg_cookie_checker *c, uint8_t nonce[MG_XNONCE_SIZE])
+{
+	if (!c->nonces_left) {
+		mg_random_bytes(c->nonces, sizeof(c->nonces));
+		c->nonces_left = MG_COOKIE_NONCE_POOL;
+	}
+	c->nonces_left--;
+	memcpy(nonce, c->nonces[c->nonces_left], MG_XNONCE_SIZE);
+	/* Never handed out twice. */
+	memset(c->nonces[c->nonces_left], 0, MG_XNONCE_SIZE);
+}
+
 void mg_cookie_reply_create(struct mg_cookie_checker *c, struct mg_msg_cookie_reply *dst,
 			    const uint8_t *msg, size_t len, uint32_t sender_index,
 			    const struct mg_endpoint *src, uint64_t now)
@@ -106,7 +131,7 @@ void mg_cookie_reply_create(struct mg_cookie_checker *c, struct mg_msg_cookie_re
 
 	dst->type = htole32(MG_MSG_COOKIE_REPLY);
 	dst->receiver_index = sender_index;
-	mg_random_bytes(dst->nonce, sizeof(dst->nonce));
+	take_nonce(c, dst->nonce);
 	make_cookie(c, cookie, src, now);
 	mg_xaead_seal(dst->encrypted_cookie, cookie, MG_COOKIE_SIZE, macs->mac1, MG_MAC_SIZE,
 		      dst->nonce, c->cookie_key);

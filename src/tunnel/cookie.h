@@ -15,12 +15,29 @@
 #include "util/ipaddr.h"
 #include "tunnel/messages.h"
 
+/* A source as the cookie binds it: its address (4 or 16 bytes), then its
+ * port. */
+#define MG_COOKIE_SOURCE_MAX 18
+/* Cookie reply nonces drawn from the system at once, so that a flood's
+ * replies cost one getrandom call per this many instead of one each. */
+#define MG_COOKIE_NONCE_POOL 64
+
 struct mg_cookie_checker {
 	uint8_t secret[MG_KEY_SIZE];
 	uint64_t secret_birth;
 	bool secret_valid;
 	uint8_t mac1_key[MG_KEY_SIZE];
 	uint8_t cookie_key[MG_KEY_SIZE];
+	/* The last source's cookie under the current secret: checking a
+	 * message's mac2 and answering it with a cookie reply need the same
+	 * one, and so do a flood's messages from one address and port.
+	 * cached_len 0: none. */
+	uint8_t cached_cookie[MG_COOKIE_SIZE];
+	uint8_t cached_source[MG_COOKIE_SOURCE_MAX];
+	uint8_t cached_len;
+	/* Random nonces not used yet: the last nonces_left of the pool. */
+	uint8_t nonces[MG_COOKIE_NONCE_POOL][MG_XNONCE_SIZE];
+	unsigned nonces_left;
 };
 
 struct mg_cookie_maker {

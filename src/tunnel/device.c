@@ -569,6 +569,17 @@ static void load_account(struct mg_device *dev, uint64_t cost, uint64_t now)
 	dev->under_load_until = now + MG_LOAD_HOLD;
 }
 
+/* The work of one admitted handshake message, averaged (1/8 weight to the
+ * newest), for the messages load turns away (see "Under load"). */
+static void cost_sample(struct mg_device *dev, uint64_t cost)
+{
+	if (!dev->handshake_cost) {
+		dev->handshake_cost = cost;
+		return;
+	}
+	dev->handshake_cost = dev->handshake_cost - dev->handshake_cost / 8 + cost / 8;
+}
+
 static bool under_load(const struct mg_device *dev, uint64_t now)
 {
 	return dev->force_under_load || now < dev->under_load_until;
@@ -622,6 +633,8 @@ static bool demand_cookie(struct mg_device *dev, const struct source *src, const
 	/* Not rate-limited, as in the kernel and wireguard-go: the reply is
 	 * smaller than what triggered it, and limiting it would let spoofed
 	 * messages use up a real sender's budget. */
+	/* What it would have cost keeps the load on while the flood lasts. */
+	load_account(dev, dev->handshake_cost, now);
 	mg_cookie_reply_create(&dev->cookie_checker, &reply, buf, len, handshake_sender(buf),
 			       src->addr, now);
 	if (peer)
@@ -747,6 +760,7 @@ static void receive_handshake(struct mg_device *dev, const struct source *src, c
 	else
 		receive_response(dev, src, buf, len, now);
 	end = work_now(dev);
+	cost_sample(dev, end > start ? end - start : 0);
 	load_account(dev, end > start ? end - start : 0, now);
 }
 

@@ -18,6 +18,11 @@
  * MG_LOAD_BURST (100 ms of work), handshakes have taken more than that share
  * of the loop for a while, or a burst of 100 ms at once, and the device is
  * under load until MG_LOAD_HOLD (1 s) after the last time that was true.
+ * While under load, each message turned away with a cookie reply counts in
+ * the bucket as the work it would have cost (the recent average of admitted
+ * messages): load lasts as long as the demand would overload us, and ends
+ * MG_LOAD_HOLD after a flood stops, rather than every second or so for the
+ * ~100 ms of forged Diffie-Hellman it would take to find out again.
  * Work is timed with work_clock, the unheld clock (the engine holds the
  * device's clock still during a batch); tests give a fake clock that
  * advances by a chosen cost per handshake. While under load, every
@@ -207,7 +212,8 @@ struct mg_device {
 	/* Times handshake work (see "Under load"); the owner may set it after
 	 * mg_device_init, NULL: clock. */
 	const struct mg_clock *work_clock;
-	uint64_t load_level; /* ns of handshake work in the leaky bucket */
+	uint64_t load_level;	 /* ns of handshake work in the leaky bucket */
+	uint64_t handshake_cost; /* ns, recent average of one message's work */
 	uint64_t load_drained_at;
 	uint64_t under_load_until;
 	bool force_under_load; /* tests and operators: always demand cookies */

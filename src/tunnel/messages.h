@@ -36,6 +36,7 @@
 #define MG_MAC_SIZE	    16
 #define MG_TAG_SIZE	    16
 #define MG_TIMESTAMP_SIZE   12
+#define MG_XNONCE_SIZE	    24 /* a cookie reply's XChaCha20-Poly1305 nonce */
 #define MG_PADDING_MULTIPLE 16
 
 enum mg_message_type {
@@ -72,7 +73,7 @@ struct mg_msg_response {
 struct mg_msg_cookie_reply {
 	uint32_t type;
 	uint32_t receiver_index;
-	uint8_t nonce[24];
+	uint8_t nonce[MG_XNONCE_SIZE];
 	uint8_t encrypted_cookie[MG_COOKIE_SIZE + MG_TAG_SIZE];
 } __attribute__((packed));
 

@@ -9,9 +9,11 @@
  *
  * Sends from N sockets (N source ports), paced to PPS (0: as fast as it can),
  * for S seconds; counts the cookie replies (type 3, 64 bytes) that come back.
- * Prints one summary line; exits 0 if it could send. */
+ * Prints one summary line, also when stopped early by SIGTERM or SIGINT;
+ * exits 0 if it could send. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -46,6 +48,14 @@ struct options {
 	double rate;
 	int sockets;
 };
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 struct stats {
 	uint64_t sent;
@@ -208,15 +218,29 @@ static void fill_batch(uint8_t msgs[BATCH][INITIATION_LEN], const uint8_t mac1_k
 	}
 }
 
+/* Reads what came back in batches: one recv per reply would cost the
+ * flooder (on the same cores as the responder) more than sending. */
 static void count_cookies(int fd, struct stats *st)
 {
-	uint8_t buf[256];
-	ssize_t n;
+	static uint8_t bufs[BATCH][256];
+	struct mmsghdr hdrs[BATCH];
+	struct iovec iov[BATCH];
+	int i, n;
 
-	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		if (n == COOKIE_REPLY_LEN && buf[0] == TYPE_COOKIE_REPLY)
-			st->cookies++;
-	}
+	do {
+		memset(hdrs, 0, sizeof(hdrs));
+		for (i = 0; i < BATCH; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			hdrs[i].msg_hdr.msg_iov = &iov[i];
+			hdrs[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, hdrs, BATCH, MSG_DONTWAIT, NULL);
+		for (i = 0; i < n; i++) {
+			if (hdrs[i].msg_len == COOKIE_REPLY_LEN && bufs[i][0] == TYPE_COOKIE_REPLY)
+				st->cookies++;
+		}
+	} while (n == BATCH);
 }
 
 static void send_batch(int fd, uint8_t msgs[BATCH][INITIATION_LEN], int count, struct stats *st)
@@ -268,7 +292,7 @@ static void flood(const struct options *o, const int *fds, struct stats *st)
 	mg_blake2s_update(&s, (const uint8_t *)LABEL_MAC1, strlen(LABEL_MAC1));
 	mg_blake2s_update(&s, o->pubkey, PUBKEY_LEN);
 	mg_blake2s_final(&s, mac1_key);
-	while (now() - start < o->seconds) {
+	while (!stop && now() - start < o->seconds) {
 		int fd = fds[turn++ % (unsigned int)o->sockets];
 
 		fill_batch(msgs, mac1_key);
@@ -290,6 +314,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (parse_args(argc, argv, &o))
 		return 2;
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
 	err = open_sockets(&o, fds);
 	if (err) {
 		fprintf(stderr, "mg_flood: cannot open sockets: %s\n", strerror(-err));

@@ -96,7 +96,9 @@ static void retry_once(int i)
 	CHECK(wire_pop(&w, &d));
 	wire_inject(&w, &d); /* cookie reply 1 -> initiation 2, with mac2 */
 	CHECK_EQ(w.nodes[i].sent_by_type[1], 2);
+	/* A new secret, and so no cached cookie, as a rotation does. */
 	dr->cookie_checker.secret[0] ^= 1;
+	dr->cookie_checker.cached_len = 0;
 	wire_pump(&w); /* initiation 2 -> cookie reply 2, taken */
 	CHECK_EQ(dr->stats.rx_cookie_sent, 2);
 	CHECK_EQ(w.nodes[i].dev.stats.rx_bad_cookie, 0);
@@ -402,6 +404,9 @@ static uint64_t work_mono(const struct mg_clock *c)
 
 static struct work_clock wc = { .clock = { .monotonic_ns = work_mono } };
 
+/* The initiation load_after replays. */
+static struct datagram last_flood;
+
 /* Node 0's initiation replayed to node 1, per_gap copies every gap_ms, each
  * costing cost_us of work: how many went by before node 1 sent its first
  * cookie reply, or -1 if none of max did. The first is taken, the others
@@ -417,6 +422,7 @@ static long load_after(uint64_t cost_us, uint64_t gap_ms, unsigned per_gap, unsi
 	w.nodes[1].dev.work_clock = &wc.clock;
 	mg_device_send_initiation(wire_peer(&w, 0, 1), false);
 	CHECK(wire_pop(&w, &flood));
+	last_flood = flood;
 	for (unsigned k = 0; k < max; k++) {
 		if (k % per_gap == 0)
 			wire_clock_forward(&w, gap_ms);
@@ -444,16 +450,19 @@ static void load_by_cost(void)
 }
 
 /* Under load, anyone gets a cookie reply instead of a response (and comes
- * back with mac2), until MG_LOAD_HOLD after the expensive work stopped. */
+ * back with mac2), until MG_LOAD_HOLD after the expensive work (done, or
+ * turned away) stopped. */
 static void load_ends(void)
 {
 	struct mg_device *dr = &w.nodes[1].dev;
 
 	CHECK(load_after(2000, 10, 1, 3000) > 0); /* node 1 now under load */
 	wire_flush(&w);
-	/* It turned on with the message before, 10 ms ago. */
-	CHECK_EQ(dr->under_load_until, w.clock.mono - 10 * MSEC + MG_LOAD_HOLD);
-	wire_clock_forward(&w, 989);
+	/* It turned on with the message before, 10 ms ago, and the one just
+	 * turned away counted as the work it would have cost (2 ms, the
+	 * average), which kept the bucket full: the hold runs from now. */
+	CHECK_EQ(dr->under_load_until, w.clock.mono + MG_LOAD_HOLD);
+	wire_clock_forward(&w, 999);
 	mg_device_send_initiation(wire_peer(&w, 2, 1), false);
 	wire_pump(&w);
 	/* Node 2 got a cookie reply, resent at once with mac2, and completed
@@ -474,6 +483,46 @@ static void load_ends(void)
 	wire_free(&w);
 }
 
+static uint64_t handshake_work(const struct node *n)
+{
+	return n->dev.stats.rx_handshake_failed + n->sent_by_type[MG_MSG_RESPONSE];
+}
+
+/* A message turned away under load counts as the work it would have cost:
+ * a flood that would take more than the share keeps the load on with no
+ * Diffie-Hellman at all once it has turned on, for as long as it lasts, and
+ * the load ends MG_LOAD_HOLD after the flood stops. */
+static void load_lasts(void)
+{
+	struct mg_device *dr = &w.nodes[1].dev;
+	struct datagram flood;
+	uint64_t work, cookies;
+
+	CHECK(load_after(100, 1, 10, 3000) > 0); /* 10,000 a second, 100 us each */
+	wire_flush(&w);
+	flood = last_flood;
+	work = handshake_work(&w.nodes[1]);
+	cookies = dr->stats.rx_cookie_sent;
+	for (unsigned ms = 0; ms < 3000; ms++) {
+		wire_clock_forward(&w, 1);
+		for (int k = 0; k < 10; k++)
+			wire_inject(&w, &flood);
+		wire_flush(&w);
+	}
+	CHECK_EQ(handshake_work(&w.nodes[1]), work);
+	CHECK_EQ(dr->stats.rx_cookie_sent, cookies + 30000);
+
+	/* The flood stops: the bucket drains and the hold ends 1 s later. */
+	wire_clock_forward(&w, 999);
+	wire_inject(&w, &flood);
+	CHECK_EQ(dr->stats.rx_cookie_sent, cookies + 30001);
+	wire_clock_forward(&w, 1);
+	wire_inject(&w, &flood);
+	CHECK_EQ(dr->stats.rx_cookie_sent, cookies + 30001);
+	CHECK_EQ(handshake_work(&w.nodes[1]), work + 1);
+	wire_free(&w);
+}
+
 int main(void)
 {
 	wire_quiet();
@@ -490,6 +539,7 @@ int main(void)
 	load_by_cost();
 	wire_free(&w);
 	load_ends();
+	load_lasts();
 	mg_test_pass("cookie");
 	return 0;
 }
