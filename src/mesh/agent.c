@@ -102,6 +102,22 @@ static int add_own_issuer(struct mg_agent *a, char *err, size_t errlen)
 	return ret < 0 ? ret : 0;
 }
 
+/* The directory's lock, waiting up to MG_AGENT_LOCK_WAIT_MS for it: a
+ * daemon killed just now may still hold it for a moment (its sandboxed
+ * side dies after the pid that was killed, by PR_SET_PDEATHSIG). */
+static int open_locked(struct mg_agent *a, const char *dir, char *err, size_t errlen)
+{
+	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	int ret;
+
+	for (unsigned waited = 0;; waited += 50) {
+		ret = mg_state_open(&a->state, dir, MG_STATE_LOCK, err, errlen);
+		if (ret != -EWOULDBLOCK || waited >= MG_AGENT_LOCK_WAIT_MS)
+			return ret;
+		nanosleep(&pause, NULL);
+	}
+}
+
 int mg_agent_load(struct mg_agent *a, const char *dir, const struct mg_log *log, char *err,
 		  size_t errlen)
 {
@@ -109,7 +125,7 @@ int mg_agent_load(struct mg_agent *a, const char *dir, const struct mg_log *log,
 
 	memset(a, 0, sizeof(*a));
 	a->log = log;
-	ret = mg_state_open(&a->state, dir, MG_STATE_LOCK, err, errlen);
+	ret = open_locked(a, dir, err, errlen);
 	if (ret < 0)
 		return ret;
 	ret = mg_state_config_load(&a->state, &a->config, err, errlen);

@@ -85,6 +85,7 @@
 #include "util/json.h"
 #include "util/log.h"
 
+#define MG_AGENT_LOCK_WAIT_MS	2000 /* mg_agent_load waits this long for the lock */
 #define MG_AGENT_CONTROL_SOCKET "control.sock"
 #define MG_AGENT_KEEPALIVE	25  /* seconds, on every member's peer */
 #define MG_AGENT_DIRECT_AGE	180 /* a handshake this recent: path "direct" */
