@@ -106,6 +106,15 @@ mg_alive() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
+# mg_net_side PID: the process of a meshguard daemon that reads the network
+# (and holds the node's memory): its sandboxed child, or PID itself when
+# it runs without a sandbox (or is no meshguard).
+mg_net_side() {
+	local c
+	c=$(awk '{ print $1 }' "/proc/$1/task/$1/children" 2>/dev/null)
+	echo "${c:-$1}"
+}
+
 mg_not_alive() {
 	! mg_alive "$1"
 }

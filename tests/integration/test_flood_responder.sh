@@ -82,7 +82,8 @@ mg_node_peer q m "$(mg_endpoint "$U4_M_Q" "$PORT_M")"
 mg_node_start m
 mg_node_start p
 mg_node_start q
-M_PID=${MG_N_PID[m]}
+# The process that reads the network is the one the flood reaches.
+M_PID=$(mg_net_side "${MG_N_PID[m]}")
 
 mg_check "the tunnel p -> m works before the flood" mg_ping p "${MG_N_IN4[m]}" 3
 mg_data "$DATA_MB"
