@@ -169,15 +169,6 @@ int mg_probe__verify(const struct mg_probe *p, uint8_t type, const char *ctx,
 
 /* ---- PROBE_ACK (and RELAY_REGISTERED) ---- */
 
-static bool endpoint_ok(const struct mg_endpoint *e)
-{
-	if (e->sa.sa_family == AF_INET)
-		return e->in4.sin_port != 0;
-	if (e->sa.sa_family == AF_INET6)
-		return e->in6.sin6_port != 0;
-	return false;
-}
-
 /* The body before the signature; its length, or 0 for a bad endpoint. */
 static size_t put_ack_body(uint8_t out[MG_PROBE_ACK_MAX], uint8_t type,
 			   const uint8_t responder[MG_ED25519_PUB_LEN],
@@ -186,7 +177,7 @@ static size_t put_ack_body(uint8_t out[MG_PROBE_ACK_MAX], uint8_t type,
 	struct mg_mesh_buf b = writer(out, MG_PROBE_ACK_MAX - MG_ED25519_SIG_LEN);
 	bool v4 = seen->sa.sa_family == AF_INET;
 
-	if (!endpoint_ok(seen))
+	if (!mg_endpoint_usable(seen))
 		return 0;
 	put_header(&b, type);
 	mg_mesh_put(&b, responder, MG_ED25519_PUB_LEN);
@@ -231,7 +222,7 @@ static void get_endpoint(struct mg_mesh_buf *b, struct mg_endpoint *e)
 	} else {
 		b->bad = true;
 	}
-	if (!b->bad && !endpoint_ok(e))
+	if (!b->bad && !mg_endpoint_usable(e))
 		b->bad = true;
 }
 
@@ -373,7 +364,7 @@ int mg_probe_pending_match(struct mg_probe_pending *p, const struct mg_probe_ack
 		memset(s, 0, sizeof(*s));
 		return -ETIMEDOUT;
 	}
-	if (!endpoint_ok(from) || !mg_endpoint_equal_remote(from, &s->candidate))
+	if (!mg_endpoint_usable(from) || !mg_endpoint_equal_remote(from, &s->candidate))
 		return -EADDRNOTAVAIL;
 	*endpoint = s->candidate;
 	*rtt_ms = rtt;

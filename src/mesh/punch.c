@@ -12,15 +12,6 @@
 
 static const char ctx[] = "mg-punch-v1";
 
-static bool endpoint_ok(const struct mg_endpoint *e)
-{
-	if (e->sa.sa_family == AF_INET)
-		return e->in4.sin_port != 0;
-	if (e->sa.sa_family == AF_INET6)
-		return e->in6.sin6_port != 0;
-	return false;
-}
-
 static void put_slot(uint8_t slot[MG_PUNCH_SLOT_LEN], const struct mg_endpoint *e)
 {
 	bool v4 = e->sa.sa_family == AF_INET;
@@ -55,7 +46,7 @@ static bool put_body(uint8_t out[MG_PUNCH_BODY_LEN], const uint8_t sender[MG_ED2
 	out[COUNT_OFF] = (uint8_t)n;
 	memset(out + SLOTS_OFF, 0, MG_PUNCH_BODY_LEN - SLOTS_OFF);
 	for (size_t i = 0; i < n; i++) {
-		if (!endpoint_ok(&cands[i]))
+		if (!mg_endpoint_usable(&cands[i]))
 			return false;
 		put_slot(out + SLOTS_OFF + i * MG_PUNCH_SLOT_LEN, &cands[i]);
 	}

@@ -310,15 +310,6 @@ static struct mg_relay_entry *add(struct mg_relay_table *t, const uint8_t key[MG
 	return e;
 }
 
-static bool endpoint_ok(const struct mg_endpoint *e)
-{
-	if (e->sa.sa_family == AF_INET)
-		return e->in4.sin_port != 0;
-	if (e->sa.sa_family == AF_INET6)
-		return e->in6.sin6_port != 0;
-	return false;
-}
-
 int mg_relay_register(struct mg_relay_table *t, const uint8_t member_pk[MG_ED25519_PUB_LEN],
 		      const struct mg_endpoint *from, uint64_t msg_time_ms, uint64_t now_ms)
 {
@@ -326,7 +317,7 @@ int mg_relay_register(struct mg_relay_table *t, const uint8_t member_pk[MG_ED255
 	struct mg_relay_entry *e, *holder;
 	int err;
 
-	if (!endpoint_ok(from))
+	if (!mg_endpoint_usable(from))
 		return -EINVAL;
 	mg_mesh_key_id(id, member_pk);
 	e = find_key(t, member_pk, id, now_ms, &err);
@@ -399,7 +390,7 @@ int mg_relay_route(struct mg_relay_table *t, const struct mg_endpoint *from,
 
 	if (len == 0 || len > MG_RELAY_DATA_MAX)
 		return -MG_MESH_EMALFORMED;
-	if (!endpoint_ok(from))
+	if (!mg_endpoint_usable(from))
 		return -EPERM;
 	s = find_ep(t, from);
 	if (!s || !live(s, now_ms))

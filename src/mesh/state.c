@@ -827,6 +827,18 @@ int mg_state_config_load(struct mg_state *st, struct mg_mesh_config *c, char *er
 	return ret;
 }
 
+int mg_state_config_read(const char *dir, struct mg_mesh_config *c, char *err, size_t errlen)
+{
+	struct mg_state st;
+	int ret = mg_state_open(&st, dir, 0, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	ret = mg_state_config_load(&st, c, err, errlen);
+	mg_state_close(&st);
+	return ret;
+}
+
 int mg_state_config_save(struct mg_state *st, const struct mg_mesh_config *c, char *err,
 			 size_t errlen)
 {

@@ -188,6 +188,10 @@ int mg_mesh_config_format(char *out, size_t cap, const struct mg_mesh_config *c)
 /* -ENOENT (no mesh here), or a parse error with the path in err. */
 int mg_state_config_load(struct mg_state *st, struct mg_mesh_config *c, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/* dir's configuration, read without the lock (it is replaced atomically):
+ * mg_state_open then mg_state_config_load, with their errors. */
+int mg_state_config_read(const char *dir, struct mg_mesh_config *c, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 int mg_state_config_save(struct mg_state *st, const struct mg_mesh_config *c, char *err,
 			 size_t errlen) __attribute__((warn_unused_result));
 

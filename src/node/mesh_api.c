@@ -286,14 +286,9 @@ enum mg_mesh_result mg_mesh_invite(const char *dir, const struct mg_mesh_invite_
 enum mg_mesh_result mg_mesh_ifname(const char *dir, char out[16], char *msg, size_t msglen)
 {
 	struct mg_mesh_config c;
-	struct mg_state st;
 	char err[512] = "";
-	int ret = mg_state_open(&st, dir, 0, err, sizeof(err));
+	int ret = mg_state_config_read(dir, &c, err, sizeof(err));
 
-	if (ret == 0) {
-		ret = mg_state_config_load(&st, &c, err, sizeof(err));
-		mg_state_close(&st);
-	}
 	if (ret < 0)
 		return mg_mesh_state_result(ret, err, msg, msglen);
 	mg_agent_ifname(out, c.mesh_name);

@@ -14,6 +14,7 @@
 #include "mesh/agent.h"
 #include "nat/discovery.h"
 #include "nat/stun_port.h"
+#include "tunnel/broker.h"
 #include "tunnel/engine.h"
 #include "tunnel/netlink.h"
 #include "tunnel/uapi_server.h"
@@ -96,6 +97,10 @@ int mg_node_gateway_on(struct mg_node *n, const struct mg_prefix *p, size_t coun
  * for its static members; a gateway into its LAN). */
 int mg_node_forwarding_on(struct mg_node *n, bool v4, bool v6);
 void mg_node_gateway_off(struct mg_node *n);
+/* Writes 1 to a sysctl of the namespace: through the broker in a sandboxed
+ * process, itself otherwise (the broker's privileged side, the library).
+ * 0, -EINVAL for an unknown one, or -errno. */
+int mg_node_sysctl_on(enum mg_broker_sysctl which);
 /* The nftables table "meshguard_<ifname>" masquerading what leaves ifname's
  * traffic towards p[0..count) (count 0: the table goes): what the gateway
  * runs, itself or through the broker's privileged side. */

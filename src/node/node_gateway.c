@@ -17,10 +17,26 @@
 
 #define NFT_CMD_MAX 4096
 
-static int write_sysctl(const char *path, enum mg_broker_sysctl which)
+static const char *sysctl_path(enum mg_broker_sysctl which)
 {
+	switch (which) {
+	case MG_BROKER_SRC_VALID_MARK:
+		return "/proc/sys/net/ipv4/conf/all/src_valid_mark";
+	case MG_BROKER_FORWARD4:
+		return "/proc/sys/net/ipv4/ip_forward";
+	case MG_BROKER_FORWARD6:
+		return "/proc/sys/net/ipv6/conf/all/forwarding";
+	}
+	return NULL;
+}
+
+int mg_node_sysctl_on(enum mg_broker_sysctl which)
+{
+	const char *path = sysctl_path(which);
 	int fd, ret = 0;
 
+	if (!path)
+		return -EINVAL;
 	if (mg_broker_active())
 		return mg_broker_sysctl(which);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -110,9 +126,9 @@ int mg_node_forwarding_on(struct mg_node *n, bool v4, bool v6)
 	int ret = 0;
 
 	if (v4)
-		ret = write_sysctl("/proc/sys/net/ipv4/ip_forward", MG_BROKER_FORWARD4);
+		ret = mg_node_sysctl_on(MG_BROKER_FORWARD4);
 	if (ret == 0 && v6)
-		ret = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", MG_BROKER_FORWARD6);
+		ret = mg_node_sysctl_on(MG_BROKER_FORWARD6);
 	if (ret < 0)
 		mg_log(&n->log, MG_LOG_ERROR, "cannot turn on forwarding: %s", strerror(-ret));
 	return ret;

@@ -158,20 +158,8 @@ static int add_addresses(struct mg_node *n, struct plan *pl, const struct mg_int
  * as wg-quick does for an IPv4 default route. */
 static void enable_src_valid_mark(struct mg_node *n)
 {
-	int fd;
-
-	if (mg_broker_active()) {
-		if (mg_broker_sysctl(MG_BROKER_SRC_VALID_MARK) < 0)
-			mg_log(&n->log, MG_LOG_ERROR,
-			       "cannot set net.ipv4.conf.all.src_valid_mark");
-		return;
-	}
-	fd = open("/proc/sys/net/ipv4/conf/all/src_valid_mark", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (write(fd, "1\n", 2) < 0)
+	if (mg_node_sysctl_on(MG_BROKER_SRC_VALID_MARK) < 0)
 		mg_log(&n->log, MG_LOG_ERROR, "cannot set net.ipv4.conf.all.src_valid_mark");
-	close(fd);
 }
 
 /* wg-quick's default route: the route goes in table T, and two rules send

@@ -65,12 +65,12 @@ static uint64_t monotonic_ms(void)
 /* ---- what the privileged side is told at the start ---- */
 
 static int add_prefixes(struct mg_prefix *out, size_t *n, size_t cap, const char *const *list,
-			size_t len, bool mask, char *err, size_t errlen)
+			size_t len, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (*n == cap)
 			return fail(err, errlen, -E2BIG, "too many prefixes (at most %zu)", cap);
-		if (!list[i] || mg_prefix_parse(&out[*n], list[i], mask) < 0)
+		if (!list[i] || mg_prefix_parse(&out[*n], list[i], true) < 0)
 			return fail(err, errlen, -EINVAL, "\"%s\" is not a prefix",
 				    list[i] ? list[i] : "(null)");
 		(*n)++;
@@ -117,14 +117,9 @@ static int allow_wgquick(struct mg_privsep *ps, const struct mg_config *c, char 
 static int load_mesh(struct mg_privsep *ps, const char *dir, char *err, size_t errlen)
 {
 	struct mg_mesh_config mc;
-	struct mg_state st;
 	char msg[256] = "";
-	int ret = mg_state_open(&st, dir, 0, msg, sizeof(msg));
+	int ret = mg_state_config_read(dir, &mc, msg, sizeof(msg));
 
-	if (ret == 0) {
-		ret = mg_state_config_load(&st, &mc, msg, sizeof(msg));
-		mg_state_close(&st);
-	}
 	if (ret < 0)
 		return fail(err, errlen, ret, "%s", msg[0] ? msg : strerror(-ret));
 	ret = allow(ps, &mc.prefix4, err, errlen);
@@ -154,7 +149,7 @@ static int setup_policy(struct split *sp, const struct mg_sandbox_config *c, cha
 	ret = c->wgquick ? allow_wgquick(ps, &c->wgquick->config, err, errlen) : 0;
 	if (ret == 0)
 		ret = add_prefixes(ps->advertise, &ps->n_advertise, MG_BROKER_PREFIXES_MAX,
-				   c->advertise, c->advertise_len, true, err, errlen);
+				   c->advertise, c->advertise_len, err, errlen);
 	if (ret == 0 && c->mesh)
 		ret = load_mesh(ps, sp->state_dir, err, errlen);
 	return ret;

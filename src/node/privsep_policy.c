@@ -295,32 +295,6 @@ static int rule_op(struct mg_privsep *ps, const struct mg_broker_req *req,
 	return ret;
 }
 
-static int write_one(const char *path)
-{
-	FILE *f = fopen(path, "we");
-	int ret;
-
-	if (!f)
-		return -errno;
-	ret = fputs("1\n", f) < 0 ? -EIO : 0;
-	if (fclose(f) != 0 && ret == 0)
-		ret = -errno;
-	return ret;
-}
-
-static int sysctl_op(const struct mg_broker_req *req)
-{
-	switch (req->value) {
-	case MG_BROKER_SRC_VALID_MARK:
-		return write_one("/proc/sys/net/ipv4/conf/all/src_valid_mark");
-	case MG_BROKER_FORWARD4:
-		return write_one("/proc/sys/net/ipv4/ip_forward");
-	case MG_BROKER_FORWARD6:
-		return write_one("/proc/sys/net/ipv6/conf/all/forwarding");
-	}
-	return -EINVAL;
-}
-
 static bool advertised(const struct mg_privsep *ps, const struct mg_prefix *p)
 {
 	for (size_t i = 0; i < ps->n_advertise; i++)
@@ -372,7 +346,7 @@ static int dispatch(struct mg_privsep *ps, const struct mg_broker_req *req, int 
 	case MG_BROKER_RULE_DEL:
 		return rule_op(ps, req, rep);
 	case MG_BROKER_SYSCTL:
-		return sysctl_op(req);
+		return mg_node_sysctl_on(req->value);
 	case MG_BROKER_MASQUERADE:
 		return masquerade_op(ps, req);
 	}

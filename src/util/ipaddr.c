@@ -255,6 +255,15 @@ bool mg_endpoint_equal_local(const struct mg_endpoint *a, const struct mg_endpoi
 
 /* An address of all zeros is never a datagram's destination, so it can mean
  * unset. */
+bool mg_endpoint_usable(const struct mg_endpoint *ep)
+{
+	if (ep->sa.sa_family == AF_INET)
+		return ep->in4.sin_port != 0;
+	if (ep->sa.sa_family == AF_INET6)
+		return ep->in6.sin6_port != 0;
+	return false;
+}
+
 bool mg_endpoint_has_local(const struct mg_endpoint *ep)
 {
 	if (ep->sa.sa_family == AF_INET)

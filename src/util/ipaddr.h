@@ -78,6 +78,8 @@ bool mg_endpoint_equal_remote(const struct mg_endpoint *a, const struct mg_endpo
 bool mg_endpoint_equal_local(const struct mg_endpoint *a, const struct mg_endpoint *b);
 
 bool mg_endpoint_has_local(const struct mg_endpoint *ep);
+/* An IPv4 or IPv6 endpoint with a port: one a datagram can go to. */
+bool mg_endpoint_usable(const struct mg_endpoint *ep);
 /* Forgets the local address: the next send lets the kernel choose again. */
 void mg_endpoint_clear_local(struct mg_endpoint *ep);
 
